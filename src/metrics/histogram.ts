@@ -1,0 +1,57 @@
+import * as hdr from "hdr-histogram-js";
+
+export type Histogram = hdr.Histogram;
+
+/**
+ * The one place that fixes HDR settings. Values are microseconds, from 1 µs
+ * to 1 hour, with 3 significant digits (0.1 % resolution). Histograms built
+ * here merge with each other (`add`) because they share these settings.
+ */
+export const HISTOGRAM_SETTINGS = {
+  lowestDiscernibleValue: 1,
+  highestTrackableValue: 3_600_000_000,
+  numberOfSignificantValueDigits: 3,
+  bitBucketSize: 32,
+  autoResize: false,
+  useWebAssembly: false,
+} as const;
+
+export function newHistogram(): Histogram {
+  return hdr.build(HISTOGRAM_SETTINGS);
+}
+
+/** Records a nanosecond duration as whole microseconds, clamped into range. */
+export function recordNs(h: Histogram, ns: bigint): void {
+  let us = Number(ns) / 1000;
+  if (us < 0) us = 0;
+  else if (us > HISTOGRAM_SETTINGS.highestTrackableValue) us = HISTOGRAM_SETTINGS.highestTrackableValue;
+  h.recordValue(Math.round(us));
+}
+
+/** Percentiles of one histogram, microseconds. */
+export interface LatencySummaryUs {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export function summarize(h: Histogram): LatencySummaryUs {
+  if (h.totalCount === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
+  return {
+    count: h.totalCount,
+    min: h.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : h.minNonZeroValue,
+    mean: Math.round(h.mean * 10) / 10,
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p95: h.getValueAtPercentile(95),
+    p99: h.getValueAtPercentile(99),
+    p999: h.getValueAtPercentile(99.9),
+    max: h.maxValue,
+  };
+}

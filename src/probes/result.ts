@@ -1,0 +1,43 @@
+import type { WriteStrategy } from "../clients/connection.js";
+import type { ErrorCounts, ErrorKind } from "../clients/errors.js";
+import type { HealthCheck } from "../clients/pool.js";
+import type { LatencySummaryUs } from "../metrics/histogram.js";
+import type { LittlesLaw } from "../metrics/littles-law.js";
+
+/** One probe run, as plain data: what reporters render and `--json` prints. */
+export interface ProbeResult {
+  endpoint: string;
+  write: WriteStrategy;
+  /** TCP_NODELAY as the sockets hold it. */
+  noDelay: boolean;
+  healthCheck: HealthCheck;
+  poolSize: number;
+  concurrency: number;
+  /** Measured window: first measured request sent → last one finished. */
+  durationMs: number;
+  /** Measured requests that finished (answered or failed). */
+  requests: number;
+  hits: number;
+  misses: number;
+  errors: ErrorCounts;
+  /** One message per error kind, the first seen, to tell the user what happened. */
+  errorSamples: Partial<Record<ErrorKind, string>>;
+  /** Answered requests whose wire time reached the stall threshold. */
+  stalled: number;
+  stalledRatio: number;
+  stallThresholdMs: number;
+  /** command handed to the kernel → response complete */
+  wireUs: LatencySummaryUs;
+  /** asked for a connection → got one */
+  poolWaitUs: LatencySummaryUs;
+  /** health check sent → answered (empty when there is none) */
+  healthCheckUs: LatencySummaryUs;
+  /** asked for a connection → response complete */
+  totalUs: LatencySummaryUs;
+  /** Answered requests (hits + misses) per second of the measured window. */
+  throughputPerSec: number;
+  littlesLaw: LittlesLaw;
+  /** Set when the run stopped early because every connection was failing. */
+  aborted?: string;
+  warnings: string[];
+}

@@ -1,0 +1,29 @@
+/**
+ * Typed errors with a stable code. The library throws these; only the CLI
+ * turns a code into an exit status and a one-line message.
+ */
+export type McdiagErrorCode =
+  | "BAD_OPTION" // an option value is malformed (names the option)
+  | "BAD_KEY" // a memcached key is not valid
+  | "BAD_ENDPOINT" // host:port could not be parsed
+  | "UNREACHABLE" // could not connect to the endpoint
+  | "ALL_FAILED" // the run completed but no request succeeded
+  | "BAD_INPUT" // an input file is unreadable or not what it claims
+  | "SERVER_START"; // the embedded server could not listen
+
+export class McdiagError extends Error {
+  readonly code: McdiagErrorCode;
+  /** Extra machine-readable facts (the bad value, a byte offset, an endpoint). */
+  readonly detail: Record<string, unknown>;
+
+  constructor(code: McdiagErrorCode, message: string, detail: Record<string, unknown> = {}) {
+    super(message);
+    this.name = "McdiagError";
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+export function isMcdiagError(err: unknown): err is McdiagError {
+  return err instanceof McdiagError;
+}
