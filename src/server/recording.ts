@@ -1,0 +1,64 @@
+import { preview } from "../util/bytes.js";
+
+/** One piece of a command as it arrived: the bytes of one read from the socket. */
+export interface ArrivedPiece {
+  sizeBytes: number;
+  /** Arrival, ms since the server started. */
+  atMs: number;
+  /** Printable rendering of the piece (keys included: callers decide what to show). */
+  text: string;
+}
+
+/** How one command reached the server. */
+export interface CommandRecord {
+  connection: number;
+  /** 0-based position of the command on its connection. */
+  index: number;
+  verb: string;
+  /** First key argument, if any. */
+  key: string | undefined;
+  sizeBytes: number;
+  pieces: ArrivedPiece[];
+  /** Largest gap between consecutive pieces, ms (0 for one piece). */
+  maxGapMs: number;
+}
+
+/**
+ * Attributes socket reads to commands. Reads are queued as they arrive; when
+ * the parser frames a command of N bytes, the first N queued bytes are that
+ * command's, in the pieces they arrived in.
+ *
+ *   reads:    [ 4 bytes @t0 ][ 9 bytes @t1 ][ 16 bytes @t2 … ]
+ *   command:  "get " (t0) + "user:42\r\n" (t1)      → 2 pieces, gap t1-t0
+ */
+export class ArrivalTracker {
+  private readonly reads: { atMs: number; remaining: number }[] = [];
+  private head = 0;
+
+  onRead(sizeBytes: number, atMs: number): void {
+    this.reads.push({ atMs, remaining: sizeBytes });
+  }
+
+  /** Takes the next `sizeBytes` bytes; `bytes` is the command's text for previews. */
+  take(sizeBytes: number, bytes: Buffer, from: number): { pieces: ArrivedPiece[]; maxGapMs: number } {
+    const pieces: ArrivedPiece[] = [];
+    let left = sizeBytes;
+    let at = from;
+    let maxGapMs = 0;
+    while (left > 0 && this.head < this.reads.length) {
+      const r = this.reads[this.head]!;
+      const n = Math.min(r.remaining, left);
+      if (pieces.length > 0) maxGapMs = Math.max(maxGapMs, r.atMs - pieces[pieces.length - 1]!.atMs);
+      pieces.push({ sizeBytes: n, atMs: r.atMs, text: preview(bytes, at, at + n, 48) });
+      at += n;
+      left -= n;
+      r.remaining -= n;
+      if (r.remaining === 0) this.head++;
+    }
+    if (this.head > 1024) {
+      this.reads.splice(0, this.head);
+      this.head = 0;
+    }
+    return { pieces, maxGapMs };
+  }
+}
