@@ -43,15 +43,18 @@ export interface LatencySummaryUs {
 
 export function summarize(h: Histogram): LatencySummaryUs {
   if (h.totalCount === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
+  // Percentiles are bucket upper bounds; clamp them so none exceeds the max.
+  const max = h.maxValue;
+  const at = (p: number) => Math.min(h.getValueAtPercentile(p), max);
   return {
     count: h.totalCount,
     min: h.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : h.minNonZeroValue,
     mean: Math.round(h.mean * 10) / 10,
-    p50: h.getValueAtPercentile(50),
-    p90: h.getValueAtPercentile(90),
-    p95: h.getValueAtPercentile(95),
-    p99: h.getValueAtPercentile(99),
-    p999: h.getValueAtPercentile(99.9),
-    max: h.maxValue,
+    p50: at(50),
+    p90: at(90),
+    p95: at(95),
+    p99: at(99),
+    p999: at(99.9),
+    max,
   };
 }

@@ -37,6 +37,8 @@ export interface ProbeOptions {
   seed: boolean;
   stallThresholdMs: number;
   onProgress?: (p: ProbeProgress) => void;
+  /** Aborting stops issuing requests; the run drains and reports what it measured. */
+  signal?: AbortSignal;
 }
 
 export interface ProbeProgress {
@@ -235,6 +237,12 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     pool.resetAverages();
     const startMs = performance.now();
     if (opts.durationMs !== undefined) stopTimer = setTimeout(() => (run.stopping = true), opts.durationMs);
+    const onAbort = () => {
+      run.stopping = true;
+      if (run.aborted === undefined) run.aborted = "interrupted";
+    };
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
     if (opts.onProgress) {
       const report = opts.onProgress;
       progressTimer = setInterval(() => {
@@ -271,6 +279,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
       stalled: run.stalled,
       stalledRatio: answered > 0 ? Math.round((run.stalled / answered) * 10000) / 10000 : 0,
       stallThresholdMs: opts.stallThresholdMs,
+      typicalStallMs: typicalStallMs(run.wire, run.stalled),
       wireUs: summarize(run.wire),
       poolWaitUs: summarize(run.poolWait),
       healthCheckUs: summarize(run.healthCheck),
@@ -357,4 +366,11 @@ async function warmUp(pool: Pool, commands: PreparedCommand[], opts: ProbeOption
       }
     }),
   );
+}
+
+/** Median of the slowest `stalled` wire times, read off the histogram. */
+function typicalStallMs(wire: Histogram, stalled: number): number {
+  if (stalled === 0 || wire.totalCount === 0) return 0;
+  const share = stalled / wire.totalCount;
+  return Math.round(wire.getValueAtPercentile(100 * (1 - share / 2)) / 100) / 10;
 }

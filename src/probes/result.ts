@@ -26,6 +26,8 @@ export interface ProbeResult {
   stalled: number;
   stalledRatio: number;
   stallThresholdMs: number;
+  /** Median wire time of the stalled requests, ms (0 when none stalled). */
+  typicalStallMs: number;
   /** command handed to the kernel → response complete */
   wireUs: LatencySummaryUs;
   /** asked for a connection → got one */

@@ -1,0 +1,75 @@
+import { Command } from "commander";
+import { runCompare, type CompareResult } from "../probes/compare.js";
+import { compareJson, renderCompare } from "../report/compare-report.js";
+import { fmtMs, fmtPattern } from "../report/format.js";
+import { McdiagError } from "../util/errors.js";
+import { printJson, type CliContext } from "./context.js";
+import { resolveEndpoint } from "./endpoint-arg.js";
+import { addLoadOptions, loadOptionsFrom, type RawOptions } from "./options.js";
+import { Progress } from "./progress.js";
+
+/** Shared by `compare` and `demo`: runs the matrix and reports it. */
+export async function compareAndReport(
+  ctx: CliContext,
+  host: string,
+  port: number,
+  raw: RawOptions,
+  durationExplicit: boolean,
+): Promise<CompareResult> {
+  const load = loadOptionsFrom({ ...raw, durationExplicit });
+  const json = raw.json === true;
+  const progress = new Progress(json);
+  let result: CompareResult;
+  try {
+    result = await runCompare({
+      ...load,
+      host,
+      port,
+      all: raw.all === true,
+      signal: ctx.signal,
+      onProgress: (pat, i, of, p) =>
+        progress.update(
+          `[${i + 1}/${of}] ${fmtPattern(pat.write, pat.noDelay)}: ${fmtMs(p.elapsedMs)}${p.plannedMs ? ` of ${fmtMs(p.plannedMs)}` : ""}, ${p.completed} requests`,
+        ),
+    });
+  } finally {
+    progress.done();
+  }
+  if (json) printJson(ctx, compareJson(result));
+  else ctx.out(renderCompare(result));
+  if (result.runs.length > 0 && result.runs.every((r) => r.hits + r.misses === 0)) {
+    const first = result.runs.flatMap((r) => Object.values(r.errorSamples))[0];
+    throw new McdiagError("ALL_FAILED", `every request to ${result.endpoint} failed${first ? `: ${first}` : ""}`);
+  }
+  return result;
+}
+
+export function compareCommand(ctx: CliContext): Command {
+  const cmd = new Command("compare")
+    .description("run the same load with each write pattern × Nagle setting and show the stall side by side")
+    .argument("[endpoint]", "host:port ([::1]:11211 for IPv6)")
+    .option("--all", "also run corked writes (cork/uncork)")
+    .option("--embedded", "compare against a built-in server on a free loopback port");
+  addLoadOptions(cmd, "2s");
+  cmd.addHelpText(
+    "after",
+    `
+Runs {split, coalesced} × {Nagle on, TCP_NODELAY} one after another, --duration each.
+
+Examples:
+  mcdiag compare 127.0.0.1:11211
+  mcdiag compare 127.0.0.1:22122 --health-check version --duration 5s --all
+  mcdiag compare --embedded --json
+
+Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.`,
+  );
+  cmd.action(async (arg: string | undefined, raw: RawOptions) => {
+    const target = await resolveEndpoint(arg, raw.embedded === true, "compare");
+    try {
+      await compareAndReport(ctx, target.endpoint.host, target.endpoint.port, raw, cmd.getOptionValueSource("duration") === "cli");
+    } finally {
+      await target.release();
+    }
+  });
+  return cmd;
+}

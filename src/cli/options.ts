@@ -1,0 +1,84 @@
+import type { Command } from "commander";
+import { WRITE_STRATEGIES, type WriteStrategy } from "../clients/connection.js";
+import { HEALTH_CHECKS, type HealthCheck } from "../clients/pool.js";
+import { PROBE_DEFAULTS, type ProbeOptions } from "../probes/closed-loop.js";
+import { parseDurationMs } from "../util/duration.js";
+import { McdiagError } from "../util/errors.js";
+
+/** Raw option values as commander hands them over (strings unless boolean). */
+export type RawOptions = Record<string, string | boolean | undefined>;
+
+export function intOption(raw: string | boolean | undefined, option: string, min: number, max: number, fallback: number): number {
+  if (raw === undefined || typeof raw === "boolean") return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw badOption(option, raw, `a whole number from ${min} to ${max}`);
+  const n = Number(raw);
+  if (n < min || n > max) throw badOption(option, raw, `a whole number from ${min} to ${max}`);
+  return n;
+}
+
+export function numberOption(raw: string | boolean | undefined, option: string, min: number, fallback: number): number {
+  if (raw === undefined || typeof raw === "boolean") return fallback;
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(n) || n < min) throw badOption(option, raw, `a number ≥ ${min}`);
+  return n;
+}
+
+export function choiceOption<T extends string>(raw: string | boolean | undefined, option: string, choices: readonly T[], fallback: T): T {
+  if (raw === undefined || typeof raw === "boolean") return fallback;
+  if (!(choices as readonly string[]).includes(raw)) throw badOption(option, raw, `one of ${choices.join(", ")}`);
+  return raw as T;
+}
+
+export function durationOption(raw: string | boolean | undefined, option: string): number | undefined {
+  if (raw === undefined || typeof raw === "boolean") return undefined;
+  return parseDurationMs(raw, option);
+}
+
+function badOption(option: string, value: string, want: string): McdiagError {
+  return new McdiagError("BAD_OPTION", `${option}: '${value}' is not valid (want ${want})`, { option, value });
+}
+
+/** Options shared by probe, compare and demo. */
+export function addLoadOptions(cmd: Command, defaultDuration: string): Command {
+  return cmd
+    .option("--pool <n>", "connections in the pool", String(PROBE_DEFAULTS.poolSize))
+    .option("--concurrency <n>", "callers issuing requests at once (closed loop)", String(PROBE_DEFAULTS.concurrency))
+    .option("--duration <time>", "how long to measure, e.g. 500ms, 5s, 1m", defaultDuration)
+    .option("--requests <n>", "stop after this many measured requests")
+    .option("--health-check <kind>", `sent on every checkout: ${HEALTH_CHECKS.join(", ")}`, PROBE_DEFAULTS.healthCheck)
+    .option("--key-prefix <prefix>", "the probe reads and writes only keys under this prefix", PROBE_DEFAULTS.keyPrefix)
+    .option("--keys <n>", "distinct keys to cycle through", String(PROBE_DEFAULTS.keyCount))
+    .option("--value-size <bytes>", "size of the seeded values", String(PROBE_DEFAULTS.valueSizeBytes))
+    .option("--no-seed", "do not write the keys first (expect misses unless they exist)")
+    .option("--timeout <time>", "per request and per wait for a connection", `${PROBE_DEFAULTS.timeoutMs}ms`)
+    .option("--connect-timeout <time>", "per connection attempt", `${PROBE_DEFAULTS.connectTimeoutMs}ms`)
+    .option("--warmup <n>", "unmeasured requests per connection first (past Linux's quick-ack start)", String(PROBE_DEFAULTS.warmupPerConnection))
+    .option("--stall-threshold <ms>", "wire time that counts as a stall", String(PROBE_DEFAULTS.stallThresholdMs))
+    .option("--json", "print JSON for machines instead of tables");
+}
+
+export type LoadOptions = Omit<ProbeOptions, "host" | "port" | "write" | "noDelay">;
+
+export function loadOptionsFrom(o: RawOptions): LoadOptions {
+  const durationMs = durationOption(o.duration, "--duration");
+  const requests = o.requests === undefined ? undefined : intOption(o.requests, "--requests", 1, 1e9, 0);
+  return {
+    poolSize: intOption(o.pool, "--pool", 1, 10_000, PROBE_DEFAULTS.poolSize),
+    concurrency: intOption(o.concurrency, "--concurrency", 1, 10_000, PROBE_DEFAULTS.concurrency),
+    durationMs: requests !== undefined && o.durationExplicit !== true ? undefined : durationMs,
+    requests,
+    healthCheck: choiceOption<HealthCheck>(o.healthCheck, "--health-check", HEALTH_CHECKS, PROBE_DEFAULTS.healthCheck),
+    keyPrefix: typeof o.keyPrefix === "string" ? o.keyPrefix : PROBE_DEFAULTS.keyPrefix,
+    keyCount: intOption(o.keys, "--keys", 1, 1_000_000, PROBE_DEFAULTS.keyCount),
+    valueSizeBytes: intOption(o.valueSize, "--value-size", 0, 1024 * 1024, PROBE_DEFAULTS.valueSizeBytes),
+    seed: o.seed !== false,
+    timeoutMs: durationOption(o.timeout, "--timeout") ?? PROBE_DEFAULTS.timeoutMs,
+    connectTimeoutMs: durationOption(o.connectTimeout, "--connect-timeout") ?? PROBE_DEFAULTS.connectTimeoutMs,
+    warmupPerConnection: intOption(o.warmup, "--warmup", 0, 10_000, PROBE_DEFAULTS.warmupPerConnection),
+    stallThresholdMs: numberOption(o.stallThreshold, "--stall-threshold", 0.001, PROBE_DEFAULTS.stallThresholdMs),
+  };
+}
+
+export function writeOption(raw: string | boolean | undefined): WriteStrategy {
+  return choiceOption<WriteStrategy>(raw, "--write", WRITE_STRATEGIES, PROBE_DEFAULTS.write);
+}

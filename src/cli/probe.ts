@@ -1,0 +1,68 @@
+import { Command } from "commander";
+import { runProbe } from "../probes/closed-loop.js";
+import type { ProbeResult } from "../probes/result.js";
+import { fmtMs, fmtPattern } from "../report/format.js";
+import { renderProbe } from "../report/probe-report.js";
+import { McdiagError } from "../util/errors.js";
+import { printJson, type CliContext } from "./context.js";
+import { resolveEndpoint } from "./endpoint-arg.js";
+import { addLoadOptions, loadOptionsFrom, writeOption, type RawOptions } from "./options.js";
+import { Progress } from "./progress.js";
+
+export function probeCommand(ctx: CliContext): Command {
+  const cmd = new Command("probe")
+    .description("measure an endpoint the way a pooled client talks to it: pool wait, health check, wire")
+    .argument("[endpoint]", "host:port of memcached, mcrouter or twemproxy ([::1]:11211 for IPv6)")
+    .option("--write <strategy>", "how each command is written: coalesced, split, corked", "coalesced")
+    .option("--nodelay", "set TCP_NODELAY (Nagle off)")
+    .option("--no-nodelay", "leave Nagle on (TCP_NODELAY off), the default")
+    .option("--embedded", "probe a built-in server on a free loopback port");
+  addLoadOptions(cmd, "5s");
+  cmd.addHelpText(
+    "after",
+    `
+Examples:
+  mcdiag probe 127.0.0.1:11211 --write split --no-nodelay --health-check version
+  mcdiag probe [::1]:11211 --requests 10000 --json
+  mcdiag probe --embedded --write split
+
+Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.`,
+  );
+  cmd.action(async (arg: string | undefined, raw: RawOptions) => {
+    const load = loadOptionsFrom({ ...raw, durationExplicit: cmd.getOptionValueSource("duration") === "cli" });
+    const write = writeOption(raw.write);
+    const noDelay = raw.nodelay === true;
+    const json = raw.json === true;
+    const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
+    const progress = new Progress(json);
+    let result: ProbeResult;
+    try {
+      result = await runProbe({
+        ...load,
+        host: target.endpoint.host,
+        port: target.endpoint.port,
+        write,
+        noDelay,
+        signal: ctx.signal,
+        onProgress: (p) =>
+          progress.update(
+            `probing ${fmtPattern(write, noDelay)}: ${fmtMs(p.elapsedMs)}${p.plannedMs ? ` of ${fmtMs(p.plannedMs)}` : ""}, ` +
+              `${p.completed} requests, ${p.errors} errors`,
+          ),
+      });
+    } finally {
+      progress.done();
+      await target.release();
+    }
+    if (json) printJson(ctx, result);
+    else ctx.out(renderProbe(result));
+    if (result.requests > 0 && result.hits + result.misses === 0) {
+      const first = Object.values(result.errorSamples)[0];
+      throw new McdiagError("ALL_FAILED", `every request to ${result.endpoint} failed${first ? `: ${first}` : ""}`);
+    }
+    if (result.requests === 0 && result.aborted) {
+      throw new McdiagError("ALL_FAILED", `no request to ${result.endpoint} completed: ${result.aborted}`);
+    }
+  });
+  return cmd;
+}
