@@ -8,5 +8,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 30_000,
     fileParallelism: false,
+    reporters: ["default", "./test/helpers/summary-reporter.ts"],
   },
 });

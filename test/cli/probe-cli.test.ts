@@ -124,6 +124,15 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
     expect(r.stderr).toMatch(/every request to .* failed: no response to get within the timeout/);
   });
 
+  it("probes an IPv6 endpoint given as [::1]:port", async () => {
+    const v6 = new EmbeddedServer({ host: "::1" });
+    const ep = await v6.listen();
+    const r = await mcdiag(["probe", `[::1]:${ep.port}`, "--requests", "50", "--json"]);
+    await v6.close();
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ endpoint: `[::1]:${ep.port}`, requests: 50, hits: 50 });
+  });
+
   it("shows --help with an example for every command", async () => {
     for (const c of ["probe", "compare", "demo", "serve"]) {
       const r = await mcdiag([c, "--help"]);

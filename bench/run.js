@@ -1,0 +1,17 @@
+// `npm run bench`: every benchmark, side by side with an established tool in
+// the same run; prints a table and writes bench/out/results.json.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { probeVsMemcslap } from "./probe-vs-memcslap.js";
+
+const benches = { probe: probeVsMemcslap };
+const only = process.argv[2];
+const results = [];
+for (const [name, fn] of Object.entries(benches)) {
+  if (only && only !== name) continue;
+  process.stderr.write(`bench ${name}…\n`);
+  results.push(await fn());
+}
+mkdirSync(new URL("./out/", import.meta.url), { recursive: true });
+writeFileSync(new URL("./out/results.json", import.meta.url), JSON.stringify(results, null, 2) + "\n");
+for (const r of results) console.log(JSON.stringify(r));
+process.exitCode = results.every((r) => r.pass) ? 0 : 1;

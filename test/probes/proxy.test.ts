@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROBE_DEFAULTS, runProbe } from "../../src/probes/closed-loop.js";
+import { mcdiag } from "../helpers/cli.js";
+import { startMemcached, startNutcracker, type Daemon } from "../helpers/daemons.js";
+import { requireTool } from "../helpers/tools.js";
+
+/** A proxy endpoint (mcrouter's role) through nutcracker/twemproxy in front of memcached. */
+describe.runIf(
+  requireTool("memcached", "backend for the proxy test") && requireTool("nutcracker", "twemproxy stands in for mcrouter"),
+)("through nutcracker (twemproxy)", () => {
+  let backend: Daemon;
+  let proxy: Daemon;
+  beforeAll(async () => {
+    backend = await startMemcached();
+    proxy = await startNutcracker(backend);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await backend?.stop();
+  });
+
+  it("probes with a version health check on every checkout, as the story's client did", async () => {
+    const r = await runProbe({
+      ...PROBE_DEFAULTS,
+      host: proxy.host,
+      port: proxy.port,
+      healthCheck: "version",
+      requests: 300,
+      concurrency: 3,
+    });
+    expect(r.errors).toEqual({});
+    expect(r.hits).toBe(300);
+    expect(r.healthCheckUs.count).toBe(300);
+    expect(r.stalled).toBe(0);
+  });
+
+  it("shows the split-write stall through the proxy too", async () => {
+    const r = await runProbe({
+      ...PROBE_DEFAULTS,
+      host: proxy.host,
+      port: proxy.port,
+      write: "split",
+      noDelay: false,
+      healthCheck: "version",
+      requests: 30,
+      concurrency: 2,
+    });
+    expect(r.stalledRatio).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it("gives a clear error, not a hang, when the proxy closes the connection on a command it does not support", async () => {
+    const r = await mcdiag(["probe", `${proxy.host}:${proxy.port}`, "--health-check", "mn", "--duration", "5s"], { timeoutMs: 15000 });
+    expect(r.code).toBe(3);
+    expect(r.ms).toBeLessThan(5000); // stops early: every connection is failing
+    expect(r.stderr).toBe(
+      `mcdiag: every request to ${proxy.host}:${proxy.port} failed: the server closed the connection on health check 'mn' (does it support that command?)\n`,
+    );
+    expect(r.stdout).toMatch(/run stopped early: every connection is failing \(closed\)/);
+  });
+});

@@ -1,0 +1,86 @@
+import net from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { EmbeddedServer, type ServerOptions } from "../../src/server/server.js";
+
+/** A raw client: send pieces with gaps, collect everything the server says. */
+async function talk(port: number, pieces: (string | Buffer)[], opts: { gapMs?: number; waitMs?: number; noDelay?: boolean } = {}) {
+  const s = net.connect({ port, host: "127.0.0.1", noDelay: opts.noDelay ?? true });
+  await new Promise((r) => s.once("connect", r));
+  let got = "";
+  s.on("data", (d) => (got += d.toString("latin1")));
+  const arrivals: number[] = [];
+  for (const p of pieces) {
+    s.write(p);
+    arrivals.push(got.length);
+    await new Promise((r) => setTimeout(r, opts.gapMs ?? 0));
+  }
+  await new Promise((r) => setTimeout(r, opts.waitMs ?? 50));
+  s.destroy();
+  return { got, arrivals };
+}
+
+describe("EmbeddedServer", () => {
+  let server: EmbeddedServer;
+  afterEach(() => server?.close());
+  const start = async (o: ServerOptions = {}) => {
+    server = new EmbeddedServer(o);
+    return (await server.listen()).port;
+  };
+
+  it("speaks the commands mcdiag and common clients use", async () => {
+    const port = await start();
+    const { got } = await talk(port, [
+      "set a 5 0 3\r\nx\r\n\r\nget a b\r\ngets a\r\nadd a 0 0 1\r\nz\r\nreplace nope 0 0 1\r\nz\r\ndelete a\r\ndelete a\r\nversion\r\nmn\r\nbogus\r\n",
+    ]);
+    expect(got).toBe(
+      "STORED\r\nVALUE a 5 3\r\nx\r\n\r\nEND\r\nVALUE a 5 3 1\r\nx\r\n\r\nEND\r\nNOT_STORED\r\nNOT_STORED\r\nDELETED\r\nNOT_FOUND\r\n" +
+        "VERSION 1.6.0-mcdiag\r\nMN\r\nERROR\r\n",
+    );
+  });
+
+  it("answers only once the whole command has arrived", async () => {
+    const port = await start();
+    const { got, arrivals } = await talk(port, ["get ", "k", "ey\r\n"], { gapMs: 30 });
+    expect(arrivals).toEqual([0, 0, 0]); // nothing before the last piece
+    expect(got).toBe("END\r\n");
+  });
+
+  it("records each command's pieces and the gaps between them", async () => {
+    const port = await start({ record: true });
+    await talk(port, ["get ", "user:42\r\n", "version\r\n"], { gapMs: 25 });
+    const [get, version] = server.records;
+    expect(get).toMatchObject({ verb: "get", key: "user:42", sizeBytes: 13, index: 0 });
+    expect(get!.pieces.map((p) => [p.text, p.sizeBytes])).toEqual([
+      ["get ", 4],
+      ["user:42\\r\\n", 9],
+    ]);
+    expect(get!.maxGapMs).toBeGreaterThanOrEqual(20);
+    expect(version).toMatchObject({ verb: "version", index: 1, maxGapMs: 0 });
+    expect(version!.pieces).toHaveLength(1);
+  });
+
+  it("rejects oversized items and endless lines like memcached", async () => {
+    const port = await start({ maxItemBytes: 10 });
+    const big = await talk(port, ["set k 0 0 20\r\n" + "x".repeat(20) + "\r\nget k\r\n"]);
+    expect(big.got).toBe("SERVER_ERROR object too large for cache\r\nEND\r\n");
+    const long = await talk(port, ["g".repeat(5000)]);
+    expect(long.got).toBe("CLIENT_ERROR line too long\r\n");
+  });
+
+  it("applies a fixed service delay per command, in order", async () => {
+    const port = await start({ delayMs: 40 });
+    const t0 = Date.now();
+    const { got } = await talk(port, ["version\r\nmn\r\n"], { waitMs: 150 });
+    expect(got).toBe("VERSION 1.6.0-mcdiag\r\nMN\r\n");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(80);
+  });
+
+  it("answers stats with the counters a probe compares before and after", async () => {
+    const port = await start();
+    const { got } = await talk(port, ["get x\r\nstats\r\n"]);
+    expect(got).toMatch(/STAT cmd_get 1\r\n/);
+    expect(got).toMatch(/STAT get_misses 1\r\n/);
+    expect(got).toMatch(/STAT curr_connections 1\r\n/);
+    expect(got.endsWith("END\r\n")).toBe(true);
+  });
+});
