@@ -54,6 +54,8 @@ export interface ResponseParserOptions {
   maxValueBytes?: number;
   /** A line longer than this without a line end is a protocol error. */
   maxLineBytes?: number;
+  /** Initial carry-over storage; many parsers at once (one per captured flow) want it small. */
+  initialBufferBytes?: number;
 }
 
 /**
@@ -63,7 +65,7 @@ export interface ResponseParserOptions {
  * (binary-safe: data is located by its announced length, never by CRLF).
  */
 export class ResponseParser {
-  private readonly input = new CarryBuffer();
+  private readonly input: CarryBuffer;
   private readonly res: ParsedResponse = {
     kind: "values",
     values: 0,
@@ -89,9 +91,15 @@ export class ResponseParser {
     private readonly onResponse: (r: ParsedResponse) => void,
     opts: ResponseParserOptions = {},
   ) {
+    this.input = new CarryBuffer(opts.initialBufferBytes ?? 16 * 1024);
     this.collect = opts.collect ?? false;
     this.maxValueBytes = opts.maxValueBytes ?? 64 * 1024 * 1024;
     this.maxLineBytes = opts.maxLineBytes ?? 8 * 1024;
+  }
+
+  /** True after a protocol error, until reset(). */
+  get failed(): boolean {
+    return this.broken;
   }
 
   /** True while part of a response has arrived but not all of it. */
@@ -109,9 +117,14 @@ export class ResponseParser {
   }
 
   push(chunk: Buffer): void {
+    this.pushRange(chunk, 0, chunk.length);
+  }
+
+  /** Parses buf[from, to) as the next bytes of the stream. */
+  pushRange(buf: Buffer, from: number, to: number): void {
     if (this.broken) return;
     const c = this.input;
-    c.append(chunk);
+    c.appendRange(buf, from, to);
     while (!this.broken && c.start < c.end) {
       if (this.dataNeeded >= 0) {
         if (!this.takeData()) break;

@@ -28,6 +28,17 @@ export class CarryBuffer {
     return this.end - this.start;
   }
 
+  /** Adds buf[from, to) after any carried bytes, without making a view of it. */
+  appendRange(buf: Buffer, from: number, to: number): void {
+    if (this.end - this.start === 0) {
+      this.buf = buf;
+      this.start = from;
+      this.end = to;
+      return;
+    }
+    this.append(buf.subarray(from, to));
+  }
+
   /** Adds a chunk after any carried bytes. */
   append(chunk: Buffer): void {
     const carried = this.end - this.start;

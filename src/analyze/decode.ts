@@ -1,0 +1,184 @@
+/**
+ * Decodes link, IP and TCP headers of one packet into a reused scratch
+ * record, checking every length before reading. Nothing is allocated per
+ * packet: addresses stay in the capture buffer (`addrAt`), and the payload
+ * is an offset range, valid only during the packet's callback.
+ */
+
+export const LINKTYPE_NULL = 0;
+export const LINKTYPE_ETHERNET = 1;
+export const LINKTYPE_RAW = 101;
+export const LINKTYPE_LOOP = 108;
+export const LINKTYPE_LINUX_SLL = 113;
+export const LINKTYPE_IPV4 = 228;
+export const LINKTYPE_IPV6 = 229;
+export const LINKTYPE_LINUX_SLL2 = 276;
+
+/** Why a packet carries no TCP segment we can use; counted by the caller. */
+export const Decoded = {
+  Tcp: 0,
+  UnknownLink: 1,
+  NotIp: 2,
+  NotTcp: 3,
+  IpFragment: 4,
+  /** Headers cut off by snaplen or a short packet. */
+  Truncated: 5,
+  Malformed: 6,
+} as const;
+export type Decoded = (typeof Decoded)[keyof typeof Decoded];
+
+export interface TcpPacket {
+  ipVersion: 4 | 6;
+  /** Source and destination addresses in `buf`, 4 or 16 bytes each. */
+  srcAt: number;
+  dstAt: number;
+  addrLen: 4 | 16;
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  /** Payload length the IP header announces. */
+  payloadLen: number;
+  payloadAt: number;
+  /** Payload bytes actually captured (< payloadLen when snaplen cut the packet). */
+  capturedPayload: number;
+}
+
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_PSH = 0x08;
+export const TCP_ACK = 0x10;
+
+export function newTcpPacket(): TcpPacket {
+  return { ipVersion: 4, srcAt: 0, dstAt: 0, addrLen: 4, srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, payloadLen: 0, payloadAt: 0, capturedPayload: 0 };
+}
+
+const ETH_IPV4 = 0x0800;
+const ETH_IPV6 = 0x86dd;
+
+/** Decodes buf[at, at+capLen) of link type `linkType` into `out`. */
+export function decodePacket(linkType: number, buf: Buffer, at: number, capLen: number, out: TcpPacket): Decoded {
+  const end = at + capLen;
+  let ethertype = 0;
+  let net = at;
+  switch (linkType) {
+    case LINKTYPE_ETHERNET: {
+      if (capLen < 14) return Decoded.Truncated;
+      ethertype = buf.readUInt16BE(at + 12);
+      net = at + 14;
+      // 802.1Q, 802.1ad (QinQ) and the old 0x9100 tag: 4 bytes each.
+      while (ethertype === 0x8100 || ethertype === 0x88a8 || ethertype === 0x9100) {
+        if (net + 4 > end) return Decoded.Truncated;
+        ethertype = buf.readUInt16BE(net + 2);
+        net += 4;
+      }
+      break;
+    }
+    case LINKTYPE_NULL:
+    case LINKTYPE_LOOP: {
+      if (capLen < 4) return Decoded.Truncated;
+      // NULL: the address family in the capturing host's byte order; LOOP: network order.
+      let af = linkType === LINKTYPE_LOOP ? buf.readUInt32BE(at) : buf.readUInt32LE(at);
+      if (linkType === LINKTYPE_NULL && af > 0xffff) af = buf.readUInt32BE(at);
+      // AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD/OpenBSD), 28 (FreeBSD), 30 (macOS).
+      ethertype = af === 2 ? ETH_IPV4 : af === 10 || af === 24 || af === 28 || af === 30 ? ETH_IPV6 : 0;
+      net = at + 4;
+      break;
+    }
+    case LINKTYPE_RAW:
+    case LINKTYPE_IPV4:
+    case LINKTYPE_IPV6: {
+      if (capLen < 1) return Decoded.Truncated;
+      const v = buf[at]! >> 4;
+      ethertype = v === 4 ? ETH_IPV4 : v === 6 ? ETH_IPV6 : 0;
+      break;
+    }
+    case LINKTYPE_LINUX_SLL: {
+      if (capLen < 16) return Decoded.Truncated;
+      ethertype = buf.readUInt16BE(at + 14);
+      net = at + 16;
+      break;
+    }
+    case LINKTYPE_LINUX_SLL2: {
+      if (capLen < 20) return Decoded.Truncated;
+      ethertype = buf.readUInt16BE(at);
+      net = at + 20;
+      break;
+    }
+    default:
+      return Decoded.UnknownLink;
+  }
+  if (ethertype === ETH_IPV4) return decodeIpv4(buf, net, end, out);
+  if (ethertype === ETH_IPV6) return decodeIpv6(buf, net, end, out);
+  return Decoded.NotIp;
+}
+
+function decodeIpv4(buf: Buffer, at: number, end: number, out: TcpPacket): Decoded {
+  if (at + 20 > end) return Decoded.Truncated;
+  const vihl = buf[at]!;
+  if (vihl >> 4 !== 4) return Decoded.Malformed;
+  const ihl = (vihl & 0x0f) * 4;
+  if (ihl < 20) return Decoded.Malformed;
+  if (at + ihl > end) return Decoded.Truncated;
+  const totalLen = buf.readUInt16BE(at + 2);
+  if (totalLen < ihl) return Decoded.Malformed;
+  const frag = buf.readUInt16BE(at + 6);
+  if ((frag & 0x2000) !== 0 || (frag & 0x1fff) !== 0) return Decoded.IpFragment;
+  if (buf[at + 9] !== 6) return Decoded.NotTcp;
+  out.ipVersion = 4;
+  out.addrLen = 4;
+  out.srcAt = at + 12;
+  out.dstAt = at + 16;
+  // totalLen, not the captured length: Ethernet pads short frames.
+  return decodeTcp(buf, at + ihl, at + totalLen, end, out);
+}
+
+function decodeIpv6(buf: Buffer, at: number, end: number, out: TcpPacket): Decoded {
+  if (at + 40 > end) return Decoded.Truncated;
+  if (buf[at]! >> 4 !== 6) return Decoded.Malformed;
+  const payloadLen = buf.readUInt16BE(at + 4);
+  let next = buf[at + 6]!;
+  let h = at + 40;
+  const ipEnd = payloadLen === 0 ? end : at + 40 + payloadLen; // 0: jumbogram, take what was captured
+  // Walk extension headers until TCP.
+  for (let hops = 0; next !== 6; hops++) {
+    if (hops > 8) return Decoded.Malformed;
+    if (next === 0 || next === 43 || next === 60) {
+      if (h + 8 > end) return Decoded.Truncated;
+      next = buf[h]!;
+      h += (buf[h + 1]! + 1) * 8;
+    } else if (next === 51) {
+      if (h + 8 > end) return Decoded.Truncated;
+      next = buf[h]!;
+      h += (buf[h + 1]! + 2) * 4;
+    } else if (next === 44) {
+      return Decoded.IpFragment;
+    } else {
+      return Decoded.NotTcp;
+    }
+  }
+  out.ipVersion = 6;
+  out.addrLen = 16;
+  out.srcAt = at + 8;
+  out.dstAt = at + 24;
+  return decodeTcp(buf, h, ipEnd, end, out);
+}
+
+function decodeTcp(buf: Buffer, at: number, ipEnd: number, capEnd: number, out: TcpPacket): Decoded {
+  if (at + 20 > capEnd) return Decoded.Truncated;
+  const hlen = (buf[at + 12]! >> 4) * 4;
+  if (hlen < 20 || at + hlen > ipEnd) return Decoded.Malformed;
+  if (at + hlen > capEnd) return Decoded.Truncated;
+  out.srcPort = buf.readUInt16BE(at);
+  out.dstPort = buf.readUInt16BE(at + 2);
+  out.seq = buf.readUInt32BE(at + 4);
+  out.ack = buf.readUInt32BE(at + 8);
+  out.flags = buf[at + 13]!;
+  out.payloadAt = at + hlen;
+  out.payloadLen = ipEnd - out.payloadAt;
+  const captured = capEnd - out.payloadAt;
+  out.capturedPayload = captured < out.payloadLen ? captured : out.payloadLen;
+  return Decoded.Tcp;
+}

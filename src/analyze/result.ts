@@ -1,0 +1,109 @@
+/** What `analyze` found, as plain data: the JSON output and what reporters render. */
+
+export type StallSide = "request" | "response";
+
+export interface StallItem {
+  flow: number;
+  /** "10.0.0.5:51234 → 10.0.0.9:11211" */
+  connection: string;
+  command: string;
+  /** Present only with --show-keys. */
+  key?: string;
+  side: StallSide;
+  stallMs: number;
+  /** [segment before, the pure ACK, segment after]: open them in Wireshark. */
+  frames: [number, number, number];
+  /** Seconds since the first packet of the capture. */
+  atSec: number;
+}
+
+export interface WireSummaryUs {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export type FlowVerdict = "stalls" | "split-writes" | "clean" | "no-requests";
+
+export interface FlowSummary {
+  flow: number;
+  client: string;
+  server: string;
+  requests: number;
+  multiSegmentRequests: number;
+  multiSegmentResponses: number;
+  stalledRequests: number;
+  stalledResponses: number;
+  stalledMs: number;
+  retransmissions: number;
+  gaps: number;
+  /** The capture started after this connection did. */
+  midStream: boolean;
+  wireUs: WireSummaryUs;
+  verdict: FlowVerdict;
+}
+
+export interface EndpointSummary {
+  server: string;
+  flows: number;
+  requests: number;
+  stalls: number;
+  stalledRatio: number;
+  stalledMs: number;
+  wireUs: WireSummaryUs;
+}
+
+export interface TopExchange {
+  flow: number;
+  command: string;
+  key?: string;
+  keys: number;
+  wireUs: number;
+  stallMs: number;
+  requestSegments: number;
+  responseSegments: number;
+  /** First and last frame of the request, then of the response (0 when none). */
+  requestFrames: [number, number];
+  responseFrames: [number, number];
+}
+
+export interface AnalysisResult {
+  file: string;
+  format: "pcap" | "pcapng" | undefined;
+  linkTypes: number[];
+  timestampResolution: string | undefined;
+  /** Seconds from the first to the last packet. */
+  durationSec: number;
+  packets: number;
+  truncatedPackets: number;
+  decode: { tcp: number; notIp: number; notTcp: number; ipFragments: number; truncated: number; malformed: number; unknownLinkType: number };
+  flows: number;
+  memcachedFlows: number;
+  otherFlows: number;
+  requests: { total: number; byCommand: Record<string, number>; unanswered: number; noreply: number };
+  responses: { total: number; unpaired: number; errors: number };
+  multiSegmentRequests: number;
+  multiSegmentResponses: number;
+  retransmissions: number;
+  gaps: number;
+  stalls: {
+    request: number;
+    response: number;
+    totalMs: number;
+    /** Typical stall length: the median, ms (null when none). */
+    delayedAckTimerMs: number | null;
+    /** What that timer suggests about the peer. */
+    timerNote: string | null;
+    items: StallItem[];
+    /** Stalls beyond the item limit (counted, not listed). */
+    itemsOmitted: number;
+  };
+  wireUs: WireSummaryUs;
+  endpoints: EndpointSummary[];
+  flowsDetail: FlowSummary[];
+  flowsOmitted: number;
+  top: TopExchange[];
+  advice: string[];
+  warnings: string[];
+}

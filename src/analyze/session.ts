@@ -1,0 +1,412 @@
+import { BINARY_REQUEST, BINARY_RESPONSE, binaryFrameLength, binaryIsQuiet, binaryOpcodeName } from "../protocol/binary.js";
+import { FRAME_INCOMPLETE, FRAME_MALFORMED, FRAME_TOO_LONG, frameCommand, newFrame } from "../protocol/request-framing.js";
+import { ResponseParser, type ParsedResponse } from "../protocol/response-parser.js";
+import { REPLY_MAYBE, REPLY_NONE, classifyRequest, looksLikeCommand, newRequestInfo } from "../protocol/verbs.js";
+import { CarryBuffer } from "../util/carry-buffer.js";
+import { LF } from "../util/bytes.js";
+import type { Aggregator, ExchangeRecord, FlowStats } from "./aggregate.js";
+import type { HalfStream, StreamConsumer } from "./reassembly.js";
+import { delayedAckStall, MessageTrack, type StallEvent, type StallRule } from "./stalls.js";
+
+/** A request waiting for its response. */
+interface Pending {
+  verb: string;
+  keyCount: number;
+  key: string | undefined;
+  reply: number;
+  opaque: number;
+  firstFrame: number;
+  firstTNs: number;
+  lastFrame: number;
+  segments: number;
+  stalls: StallEvent[] | undefined;
+}
+
+const MODE_UNKNOWN = 0;
+const MODE_TEXT = 1;
+const MODE_BINARY = 2;
+
+/**
+ * The memcached conversation on one TCP connection. Reassembled bytes of the
+ * client side are framed into requests, the server side into responses;
+ * responses pair with requests in order (binary: by opaque). Every segment
+ * that continues a message is checked for the delayed-ACK stall.
+ */
+export class McSession implements StreamConsumer {
+  private mode = MODE_UNKNOWN;
+  private readonly reqIn = new CarryBuffer(256);
+  private readonly respIn = new CarryBuffer(256); // binary responses only
+  private parser: ResponseParser | undefined;
+  private readonly frame = newFrame();
+  private readonly info = newRequestInfo();
+  private readonly req = new MessageTrack();
+  private readonly resp = new MessageTrack();
+  private reqActive = false;
+  private respActive = false;
+  private reqResync: boolean;
+  private respResync: boolean;
+  private readonly pending: Pending[] = [];
+  private pendingHead = 0;
+  // The server segment being parsed, for the parser's callback.
+  private segFrame = 0;
+  private segTNs = 0;
+  private segSeqEnd = 0;
+  private readonly x: ExchangeRecord = {
+    verb: "",
+    keyCount: 0,
+    key: undefined,
+    reqFirstFrame: 0,
+    reqFirstTNs: 0,
+    reqLastFrame: 0,
+    reqSegments: 0,
+    respSegments: 0,
+    respFirstFrame: 0,
+    respLastFrame: 0,
+    respLastTNs: 0,
+    stalls: undefined,
+  };
+
+  constructor(
+    private readonly clientDir: 0 | 1,
+    private readonly halves: [HalfStream, HalfStream],
+    private readonly flow: FlowStats,
+    private readonly agg: Aggregator,
+    private readonly rule: StallRule,
+    midStream: boolean,
+  ) {
+    // A capture that starts mid-connection may start mid-message: find a boundary first.
+    this.reqResync = midStream;
+    this.respResync = midStream;
+  }
+
+  onData(dir: 0 | 1, buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
+    if (dir === this.clientDir) this.clientBytes(buf, from, to, frame, tNs, seqEnd);
+    else this.serverBytes(buf, from, to, frame, tNs, seqEnd);
+  }
+
+  onGap(dir: 0 | 1): void {
+    // Bytes are missing: messages in progress are lost, and so is the pairing of
+    // requests with responses (a lost request's response would pair with the next).
+    if (dir === this.clientDir) {
+      if (this.reqActive) this.agg.orphanStalls(this.flow, this.req.stalls);
+      this.reqIn.clear();
+      this.reqActive = false;
+      this.reqResync = true;
+    } else {
+      if (this.respActive) this.agg.orphanStalls(this.flow, this.resp.stalls);
+      this.parser?.reset();
+      this.respIn.clear();
+      this.respActive = false;
+      this.respResync = true;
+    }
+    this.dropPending();
+  }
+
+  /** End of the connection or of the capture. */
+  finish(): void {
+    if (this.reqActive) this.agg.orphanStalls(this.flow, this.req.stalls);
+    if (this.respActive) this.agg.orphanStalls(this.flow, this.resp.stalls);
+    this.reqActive = false;
+    this.respActive = false;
+    this.dropPending();
+  }
+
+  // ---- client → server ----
+
+  private clientBytes(buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
+    const r = this.req;
+    if (this.reqActive) {
+      const s = delayedAckStall(r, "request", frame, tNs, this.halves[1 - this.clientDir]!, this.rule);
+      if (s !== undefined) (r.stalls ??= []).push(s);
+      r.more(frame, tNs, seqEnd);
+    } else {
+      if (this.reqResync) {
+        from = this.mode === MODE_BINARY ? (buf[from] === BINARY_REQUEST ? from : -1) : findCommandStart(buf, from, to);
+        if (from < 0) return;
+        this.reqResync = false;
+      }
+      r.begin(frame, tNs, seqEnd);
+      this.reqActive = true;
+    }
+    if (this.mode === MODE_UNKNOWN) this.mode = buf[from] === BINARY_REQUEST ? MODE_BINARY : MODE_TEXT;
+    const c = this.reqIn;
+    c.appendRange(buf, from, to);
+    if (this.mode === MODE_BINARY) this.binaryRequests(frame, tNs, seqEnd);
+    else this.textRequests(frame, tNs, seqEnd);
+    c.settle();
+    if (c.available === 0) this.reqActive = false;
+  }
+
+  private textRequests(frame: number, tNs: number, seqEnd: number): void {
+    const c = this.reqIn;
+    const f = this.frame;
+    while (c.start < c.end) {
+      const at = c.start;
+      const next = frameCommand(c.buf, at, c.end, f);
+      if (next === FRAME_INCOMPLETE) return;
+      if (next === FRAME_TOO_LONG) {
+        // Not memcached text any more (or bytes we cannot follow): look for the next command line.
+        c.clear();
+        this.reqActive = false;
+        this.reqResync = true;
+        return;
+      }
+      const end = next === FRAME_MALFORMED ? f.next : next;
+      classifyRequest(c.buf, at, f, this.info);
+      const key = this.agg.opts.showKeys && this.info.keyAt >= 0 ? c.buf.toString("latin1", this.info.keyAt, this.info.keyEnd) : undefined;
+      this.request(this.info.verb, this.info.keyCount, key, this.info.reply, 0);
+      c.consume(end - at);
+      if (c.start < c.end) this.req.begin(frame, tNs, seqEnd); // the next request starts in this segment
+    }
+  }
+
+  private binaryRequests(frame: number, tNs: number, seqEnd: number): void {
+    const c = this.reqIn;
+    while (c.start < c.end) {
+      const at = c.start;
+      const buf = c.buf;
+      if (buf[at] !== BINARY_REQUEST) {
+        c.clear();
+        this.reqActive = false;
+        this.reqResync = true;
+        return;
+      }
+      const len = binaryFrameLength(buf, at, c.end);
+      if (len < 0) return;
+      const op = buf[at + 1]!;
+      const keyLen = buf.readUInt16BE(at + 2);
+      const extLen = buf[at + 4]!;
+      const key = this.agg.opts.showKeys && keyLen > 0 ? buf.toString("latin1", at + 24 + extLen, at + 24 + extLen + keyLen) : undefined;
+      const reply = op === 0x07 || op === 0x17 ? (op === 0x17 ? REPLY_NONE : 0) : binaryIsQuiet(op) ? REPLY_MAYBE : 0;
+      this.request(binaryOpcodeName(op), keyLen > 0 ? 1 : 0, key, reply, buf.readUInt32BE(at + 12));
+      c.consume(len);
+      if (c.start < c.end) this.req.begin(frame, tNs, seqEnd);
+    }
+  }
+
+  private request(verb: string, keyCount: number, key: string | undefined, reply: number, opaque: number): void {
+    const r = this.req;
+    if (reply === REPLY_NONE) {
+      this.agg.noreply++;
+      this.fillExchange(verb, keyCount, key, r.startFrame, r.startTNs, r.lastFrame, r.segments, r.stalls);
+      this.agg.exchange(this.flow, this.x, false, false);
+      r.stalls = undefined;
+      return;
+    }
+    this.pending.push({
+      verb,
+      keyCount,
+      key,
+      reply,
+      opaque,
+      firstFrame: r.startFrame,
+      firstTNs: r.startTNs,
+      lastFrame: r.lastFrame,
+      segments: r.segments,
+      stalls: r.stalls,
+    });
+    r.stalls = undefined;
+  }
+
+  // ---- server → client ----
+
+  private serverBytes(buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
+    const r = this.resp;
+    if (this.respActive) {
+      const s = delayedAckStall(r, "response", frame, tNs, this.halves[this.clientDir]!, this.rule);
+      if (s !== undefined) (r.stalls ??= []).push(s);
+      r.more(frame, tNs, seqEnd);
+    } else {
+      if (this.respResync) {
+        from = this.mode === MODE_BINARY ? (buf[from] === BINARY_RESPONSE ? from : -1) : findResponseStart(buf, from, to);
+        if (from < 0) return;
+        this.respResync = false;
+      }
+      r.begin(frame, tNs, seqEnd);
+      this.respActive = true;
+    }
+    if (this.mode === MODE_UNKNOWN) this.mode = buf[from] === BINARY_RESPONSE ? MODE_BINARY : MODE_TEXT;
+    this.segFrame = frame;
+    this.segTNs = tNs;
+    this.segSeqEnd = seqEnd;
+    if (this.mode === MODE_BINARY) {
+      const c = this.respIn;
+      c.appendRange(buf, from, to);
+      this.binaryResponses();
+      c.settle();
+      if (c.available === 0) this.respActive = false;
+      return;
+    }
+    const p = (this.parser ??= new ResponseParser((res) => this.textResponse(res), { initialBufferBytes: 256 }));
+    p.pushRange(buf, from, to);
+    if (p.failed) {
+      // Bytes that are not memcached responses: resynchronise at the next response line.
+      p.reset();
+      this.respActive = false;
+      this.respResync = true;
+      this.dropPending();
+      return;
+    }
+    if (!p.midResponse) this.respActive = false;
+  }
+
+  private textResponse(res: ParsedResponse): void {
+    if (res.kind === "protocol_error") return;
+    let p = this.shiftPending();
+    // Quiet meta commands answer only on failure; `mn` marks where their answers would have been.
+    if (res.kind === "meta" && res.message === "MN") {
+      while (p !== undefined && p.reply === REPLY_MAYBE && p.verb !== "mn") {
+        this.unanswered(p, true);
+        p = this.shiftPending();
+      }
+    }
+    const error = res.kind === "error" || res.kind === "client_error" || res.kind === "server_error";
+    this.responseDone(p, error);
+  }
+
+  private binaryResponses(): void {
+    const c = this.respIn;
+    while (c.start < c.end) {
+      const at = c.start;
+      const buf = c.buf;
+      if (buf[at] !== BINARY_RESPONSE) {
+        c.clear();
+        this.respActive = false;
+        this.respResync = true;
+        this.dropPending();
+        return;
+      }
+      const len = binaryFrameLength(buf, at, c.end);
+      if (len < 0) return;
+      const op = buf[at + 1]!;
+      const keyLen = buf.readUInt16BE(at + 2);
+      const status = buf.readUInt16BE(at + 6);
+      const opaque = buf.readUInt32BE(at + 12);
+      c.consume(len);
+      // Stat answers with one message per statistic, then one with an empty key.
+      if (op === 0x10 && keyLen > 0) continue;
+      this.responseDone(this.takeByOpaque(opaque), status !== 0);
+    }
+  }
+
+  private responseDone(p: Pending | undefined, error: boolean): void {
+    const r = this.resp;
+    if (p === undefined) {
+      this.agg.unpairedResponses++;
+    } else {
+      this.fillExchange(p.verb, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments, mergeStalls(p.stalls, r.stalls));
+      const x = this.x;
+      x.respSegments = r.segments;
+      x.respFirstFrame = r.startFrame;
+      x.respLastFrame = this.segFrame;
+      x.respLastTNs = this.segTNs;
+      this.agg.exchange(this.flow, x, true, error);
+    }
+    if (p === undefined) this.agg.orphanStalls(this.flow, r.stalls);
+    // The next response, if any bytes remain, starts in this segment.
+    r.begin(this.segFrame, this.segTNs, this.segSeqEnd);
+  }
+
+  private fillExchange(
+    verb: string,
+    keyCount: number,
+    key: string | undefined,
+    firstFrame: number,
+    firstTNs: number,
+    lastFrame: number,
+    segments: number,
+    stalls: StallEvent[] | undefined,
+  ): void {
+    const x = this.x;
+    x.verb = verb;
+    x.keyCount = keyCount;
+    x.key = key;
+    x.reqFirstFrame = firstFrame;
+    x.reqFirstTNs = firstTNs;
+    x.reqLastFrame = lastFrame;
+    x.reqSegments = segments;
+    x.respSegments = 0;
+    x.respFirstFrame = 0;
+    x.respLastFrame = 0;
+    x.respLastTNs = 0;
+    x.stalls = stalls;
+  }
+
+  private unanswered(p: Pending, quietOk: boolean): void {
+    if (!quietOk) this.agg.unanswered++;
+    this.fillExchange(p.verb, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments, p.stalls);
+    this.agg.exchange(this.flow, this.x, false, false);
+  }
+
+  private shiftPending(): Pending | undefined {
+    if (this.pendingHead >= this.pending.length) return undefined;
+    const p = this.pending[this.pendingHead++]!;
+    if (this.pendingHead > 64 && this.pendingHead * 2 > this.pending.length) {
+      this.pending.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
+    return p;
+  }
+
+  private takeByOpaque(opaque: number): Pending | undefined {
+    for (let i = this.pendingHead; i < this.pending.length; i++) {
+      if (this.pending[i]!.opaque !== opaque) continue;
+      // Earlier requests got no answer: quiet ones succeeded silently.
+      for (let j = this.pendingHead; j < i; j++) this.unanswered(this.pending[j]!, this.pending[j]!.reply === REPLY_MAYBE);
+      const p = this.pending[i]!;
+      this.pending.splice(this.pendingHead, i - this.pendingHead + 1);
+      return p;
+    }
+    return undefined;
+  }
+
+  private dropPending(): void {
+    for (let i = this.pendingHead; i < this.pending.length; i++) this.unanswered(this.pending[i]!, this.pending[i]!.reply === REPLY_MAYBE);
+    this.pending.length = 0;
+    this.pendingHead = 0;
+  }
+}
+
+function mergeStalls(a: StallEvent[] | undefined, b: StallEvent[] | undefined): StallEvent[] | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a.concat(b);
+}
+
+/** The first command line at or after `from` (a known verb at a line start), or -1. */
+export function findCommandStart(buf: Buffer, from: number, to: number): number {
+  let at = from;
+  while (at < to) {
+    if (looksLikeCommand(buf, at, to)) return at;
+    const lf = buf.indexOf(LF, at);
+    if (lf < 0 || lf >= to) return -1;
+    at = lf + 1;
+  }
+  return -1;
+}
+
+const RESPONSE_STARTS = [
+  "VALUE ", "END\r", "STORED\r", "NOT_STORED\r", "EXISTS\r", "NOT_FOUND\r", "DELETED\r", "TOUCHED\r", "VERSION ",
+  "ERROR", "CLIENT_ERROR ", "SERVER_ERROR", "STAT ", "OK\r", "HD", "VA ", "EN\r", "NF", "NS", "EX", "MN\r", "ME ",
+].map((s) => Buffer.from(s, "latin1"));
+
+function looksLikeResponse(buf: Buffer, at: number, to: number): boolean {
+  outer: for (const w of RESPONSE_STARTS) {
+    if (to - at < w.length) continue;
+    for (let i = 0; i < w.length; i++) if (buf[at + i] !== w[i]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** The first response line at or after `from`, or -1. */
+export function findResponseStart(buf: Buffer, from: number, to: number): number {
+  let at = from;
+  while (at < to) {
+    if (looksLikeResponse(buf, at, to)) return at;
+    const lf = buf.indexOf(LF, at);
+    if (lf < 0 || lf >= to) return -1;
+    at = lf + 1;
+  }
+  return -1;
+}

@@ -1,0 +1,76 @@
+import type { HalfStream } from "./reassembly.js";
+import { seqLessEq } from "./seq.js";
+import type { StallSide } from "./result.js";
+
+/**
+ * Segment bookkeeping for the message (request or response) in progress on
+ * one side of a connection: where it started, how many segments carried
+ * it so far, and the stalls seen between them.
+ */
+export class MessageTrack {
+  startFrame = 0;
+  startTNs = 0;
+  segments = 0;
+  lastFrame = 0;
+  lastTNs = 0;
+  /** Sequence number just past the last segment's bytes. */
+  lastSeqEnd = 0;
+  stalls: StallEvent[] | undefined;
+
+  begin(frame: number, tNs: number, seqEnd: number): void {
+    this.startFrame = frame;
+    this.startTNs = tNs;
+    this.segments = 1;
+    this.lastFrame = frame;
+    this.lastTNs = tNs;
+    this.lastSeqEnd = seqEnd;
+    this.stalls = undefined;
+  }
+
+  more(frame: number, tNs: number, seqEnd: number): void {
+    this.segments++;
+    this.lastFrame = frame;
+    this.lastTNs = tNs;
+    this.lastSeqEnd = seqEnd;
+  }
+}
+
+export interface StallEvent {
+  side: StallSide;
+  stallNs: number;
+  before: number;
+  ack: number;
+  after: number;
+  tNs: number;
+}
+
+export interface StallRule {
+  /** A later segment this long after the previous one may be a stall… */
+  thresholdNs: number;
+  /** …if it follows a pure ACK from the peer by at most this much. */
+  ackWindowNs: number;
+}
+
+/**
+ * The Nagle/delayed-ACK signature between the previous segment of a message
+ * and the one now arriving at `tNs`: a gap of at least the threshold, ended
+ * within the ACK window by a pure ACK from the peer that acknowledges the
+ * previous segment. The sender was holding the rest of its message until
+ * that ACK; the peer held the ACK because it had nothing to send (it could
+ * not answer half a message).
+ */
+export function delayedAckStall(
+  track: MessageTrack,
+  side: StallSide,
+  frame: number,
+  tNs: number,
+  peer: HalfStream,
+  rule: StallRule,
+): StallEvent | undefined {
+  const gap = tNs - track.lastTNs;
+  if (gap < rule.thresholdNs) return undefined;
+  const ackT = peer.pureAckTNs;
+  if (ackT < track.lastTNs || tNs - ackT > rule.ackWindowNs || ackT > tNs) return undefined;
+  if (!seqLessEq(track.lastSeqEnd, peer.pureAckNo)) return undefined;
+  return { side, stallNs: gap, before: track.lastFrame, ack: peer.pureAckFrame, after: frame, tNs };
+}
