@@ -11,7 +11,7 @@ export interface CliRun {
 }
 
 /** Runs the built CLI (npm test builds first) with a hard time limit. */
-export function mcdiag(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {
+export function mcdiag(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });

@@ -1,0 +1,68 @@
+import { Command } from "commander";
+import { ANALYZE_DEFAULTS, analyzeCapture } from "../analyze/analyzer.js";
+import { renderAnalysis } from "../report/analyze-report.js";
+import { printJson, type CliContext } from "./context.js";
+import { EXIT_FINDINGS } from "./exit-codes.js";
+import { intOption, numberOption, type RawOptions } from "./options.js";
+import { Progress } from "./progress.js";
+
+function collectPorts(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(",")];
+}
+
+export function analyzeCommand(ctx: CliContext): Command {
+  const cmd = new Command("analyze")
+    .description("find every Nagle/delayed-ACK stall of memcached traffic in a pcap or pcapng capture")
+    .argument("<file>", "capture file (pcap, pcapng, optionally .gz), or - for stdin")
+    .option("--port <n>", "another memcached server port (repeat, or a comma list); 11211 is always included", collectPorts, [])
+    .option("--stall-threshold <ms>", "a gap this long inside a message can be a stall", String(ANALYZE_DEFAULTS.stallThresholdMs))
+    .option("--ack-window <ms>", "the held segment must follow the peer's pure ACK within this", String(ANALYZE_DEFAULTS.ackWindowMs))
+    .option("--show-keys", "show memcached keys (off by default: production keys can be sensitive)")
+    .option("--top <n>", "exchanges listed as the worst", String(ANALYZE_DEFAULTS.top))
+    .option("--max-items <n>", "stall items listed in --json (the rest are counted)", String(ANALYZE_DEFAULTS.maxItems))
+    .option("--fail-on-stall", "exit 1 when any stall is found (for CI)")
+    .option("--json", "print JSON for machines instead of tables");
+  cmd.addHelpText(
+    "after",
+    `
+Examples:
+  mcdiag analyze capture.pcapng
+  mcdiag analyze prod.pcap.gz --port 5000 --port 22122 --top 20
+  tcpdump -i any -w - 'tcp port 11211' | mcdiag analyze - --json
+  mcdiag analyze ci.pcap --fail-on-stall
+
+Capture with full packets (tcpdump -s 0, the default today) so payloads can be parsed.
+Exit codes: 0 analysed; 1 stalls found with --fail-on-stall; 2 unreadable input
+(missing file, not a capture, unsupported version). A file cut short or damaged
+is analysed up to the damage, with a warning.`,
+  );
+  cmd.action(async (file: string, raw: RawOptions & { port: string[] }) => {
+    const json = raw.json === true;
+    const ports = raw.port.map((p) => intOption(p.trim(), "--port", 1, 65535, 0));
+    const progress = new Progress(json);
+    const started = Date.now();
+    let result;
+    try {
+      result = await analyzeCapture({
+        input: file,
+        ports,
+        stallThresholdMs: numberOption(raw.stallThreshold, "--stall-threshold", 0.001, ANALYZE_DEFAULTS.stallThresholdMs),
+        ackWindowMs: numberOption(raw.ackWindow, "--ack-window", 0, ANALYZE_DEFAULTS.ackWindowMs),
+        showKeys: raw.showKeys === true,
+        top: intOption(raw.top, "--top", 0, 10_000, ANALYZE_DEFAULTS.top),
+        maxItems: intOption(raw.maxItems, "--max-items", 0, 10_000_000, ANALYZE_DEFAULTS.maxItems),
+        onProgress: (p) => {
+          if (Date.now() - started < 1000) return;
+          const pct = p.totalBytes ? ` (${Math.floor((p.bytesRead / p.totalBytes) * 100)} %)` : "";
+          progress.update(`analysing ${file}: ${p.packets.toLocaleString("en-US")} packets${pct}`);
+        },
+      });
+    } finally {
+      progress.done();
+    }
+    if (json) printJson(ctx, result);
+    else ctx.out(renderAnalysis(result, { showKeys: raw.showKeys === true }));
+    if (raw.failOnStall === true && result.stalls.request + result.stalls.response > 0) ctx.exitCode = EXIT_FINDINGS;
+  });
+  return cmd;
+}

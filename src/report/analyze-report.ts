@@ -1,0 +1,82 @@
+import type { AnalysisResult } from "../analyze/result.js";
+import { fmtCount, fmtMs, fmtPct, fmtUs } from "./format.js";
+import { newTable } from "./table.js";
+
+const LINK_NAMES: Record<number, string> = {
+  0: "BSD loopback",
+  1: "Ethernet",
+  101: "raw IP",
+  108: "OpenBSD loopback",
+  113: "Linux cooked",
+  228: "raw IPv4",
+  229: "raw IPv6",
+  276: "Linux cooked v2",
+};
+
+/** Human report of a capture analysis. */
+export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): string {
+  const out: string[] = [];
+  const links = r.linkTypes.map((l) => `${LINK_NAMES[l] ?? "link type"} (${l})`).join(", ");
+  out.push(
+    `mcdiag analyze ${r.file}: ${r.format ?? "?"}${links ? `, ${links}` : ""}, ${r.timestampResolution ?? "?"} timestamps, ` +
+      `${fmtCount(r.packets)} packets over ${r.durationSec.toFixed(3)} s`,
+  );
+  out.push(
+    `flows: ${fmtCount(r.memcachedFlows)} memcached, ${fmtCount(r.otherFlows)} other; ` +
+      `requests: ${fmtCount(r.requests.total)} (${Object.entries(r.requests.byCommand)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${fmtCount(v)}`)
+        .join(", ") || "none"}); ` +
+      `in several segments: ${fmtCount(r.multiSegmentRequests)} requests, ${fmtCount(r.multiSegmentResponses)} responses`,
+  );
+  const s = r.stalls;
+  const stalled = s.request + s.response;
+  out.push(
+    stalled === 0
+      ? "stalls: none"
+      : `stalls: ${fmtCount(s.request)} request-side, ${fmtCount(s.response)} response-side, ${fmtMs(s.totalMs)} in all; ` +
+          `typical stall ${s.delayedAckTimerMs} ms — ${s.timerNote}`,
+  );
+  if (r.wireUs.count > 0) out.push(`wire latency (first request byte → last response byte): p50 ${fmtUs(r.wireUs.p50)}, p99 ${fmtUs(r.wireUs.p99)}, max ${fmtUs(r.wireUs.max)}`);
+
+  if (r.endpoints.length > 0) {
+    const t = newTable(["server", "flows", "requests", "stalls", "stalled", "stalled time", "p50 wire", "p99 wire", "max"]);
+    for (const e of r.endpoints) {
+      t.push([e.server, fmtCount(e.flows), fmtCount(e.requests), fmtCount(e.stalls), fmtPct(e.stalledRatio), fmtMs(e.stalledMs), fmtUs(e.wireUs.p50), fmtUs(e.wireUs.p99), fmtUs(e.wireUs.max)]);
+    }
+    out.push(t.toString());
+  }
+  const flows = r.flowsDetail.slice(0, 20);
+  if (flows.length > 0) {
+    const t = newTable(["flow", "client → server", "requests", "multi-seg", "stalls", "stalled time", "p50 wire", "p99 wire", "verdict"]);
+    for (const f of flows) {
+      t.push([
+        String(f.flow) + (f.midStream ? "*" : ""),
+        `${f.client} → ${f.server}`,
+        fmtCount(f.requests),
+        fmtCount(f.multiSegmentRequests),
+        fmtCount(f.stalledRequests + f.stalledResponses),
+        fmtMs(f.stalledMs),
+        fmtUs(f.wireUs.p50),
+        fmtUs(f.wireUs.p99),
+        f.verdict,
+      ]);
+    }
+    out.push(t.toString());
+    const more = r.flowsDetail.length - flows.length + r.flowsOmitted;
+    if (more > 0) out.push(`(${fmtCount(more)} more flows in --json)`);
+    if (flows.some((f) => f.midStream)) out.push("* the capture started after this connection did");
+  }
+  if (r.stalls.items.length > 0) {
+    const top = [...r.stalls.items].sort((a, b) => b.stallMs - a.stallMs).slice(0, 10);
+    const t = newTable(["flow", "command", ...(opts.showKeys ? ["key"] : []), "side", "stall", "frames: before, ACK, after", "at"]);
+    for (const i of top) {
+      t.push([String(i.flow), i.command, ...(opts.showKeys ? [i.key ?? ""] : []), i.side, fmtMs(i.stallMs), i.frames.join(", "), `${i.atSec.toFixed(3)} s`]);
+    }
+    out.push("longest stalls (open the frames in Wireshark: frame.number == N):");
+    out.push(t.toString());
+  }
+  for (const a of r.advice) out.push(`advice: ${a}`);
+  for (const w of r.warnings) out.push(`warning: ${w}`);
+  return out.join("\n") + "\n";
+}
