@@ -1,9 +1,10 @@
 // `npm run bench`: every benchmark, side by side with an established tool in
 // the same run; prints a table and writes bench/out/results.json.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { analyzeVsTshark } from "./analyze-vs-tshark.js";
 import { probeVsMemcslap } from "./probe-vs-memcslap.js";
 
-const benches = { probe: probeVsMemcslap };
+const benches = { probe: probeVsMemcslap, analyze: analyzeVsTshark };
 const only = process.argv[2];
 const results = [];
 for (const [name, fn] of Object.entries(benches)) {

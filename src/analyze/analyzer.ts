@@ -279,21 +279,22 @@ function timerNote(ms: number): string {
 function advice(requestStalls: number, responseStalls: number, multiSegment: number, timerMs: number | null): string[] {
   const out: string[] = [];
   const t = timerMs === null ? "" : ` (~${timerMs} ms each)`;
+  const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
   if (requestStalls > 0) {
     out.push(
-      `${requestStalls} requests stalled${t}: the client writes each command in several pieces with Nagle on, so the tail waits for the server's delayed ACK. ` +
+      `${n(requestStalls, "request", "requests")} stalled${t}: the client writes each command in several pieces with Nagle on, so the tail waits for the server's delayed ACK. ` +
         "Coalesce each command into one write (a buffered writer, one Buffer, or cork/uncork), or set TCP_NODELAY on the client's sockets.",
     );
   }
   if (responseStalls > 0) {
     out.push(
-      `${responseStalls} responses stalled${t}: the server (or proxy) writes each response in pieces with Nagle on, and the client's delayed ACK holds the tail. ` +
+      `${n(responseStalls, "response", "responses")} stalled${t}: the server (or proxy) writes each response in pieces with Nagle on, and the client's delayed ACK holds the tail. ` +
         "Set TCP_NODELAY on the server side, or have it write each response whole.",
     );
   }
   if (multiSegment > requestStalls) {
     out.push(
-      `${multiSegment - requestStalls} requests left in several segments without stalling: the write pattern is there but hidden (TCP_NODELAY, large values, or the first requests of a connection, which escape through Linux's quick-ack mode).`,
+      `${n(multiSegment - requestStalls, "request", "requests")} left in several segments without stalling: the write pattern is there but hidden (TCP_NODELAY, large values, or the first requests of a connection, which escape through Linux's quick-ack mode).`,
     );
   }
   if (out.length === 0) out.push("no Nagle/delayed-ACK stalls found: every request and response left whole or was not held back");

@@ -56,7 +56,7 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
         fmtCount(f.requests),
         fmtCount(f.multiSegmentRequests),
         fmtCount(f.stalledRequests + f.stalledResponses),
-        fmtMs(f.stalledMs),
+        f.stalledMs > 0 ? fmtMs(f.stalledMs) : "-",
         fmtUs(f.wireUs.p50),
         fmtUs(f.wireUs.p99),
         f.verdict,

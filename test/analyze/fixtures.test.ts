@@ -68,6 +68,20 @@ describe("analyze: every fixture gives its expected counts", () => {
     expect(r.advice.join(" ")).toMatch(/22 requests left in several segments without stalling/);
   });
 
+  it("pairs every text and meta command, including noreply and quiet ones", async () => {
+    const r = await analyze("text-commands.pcap");
+    expect(r.requests).toMatchObject({ total: 27, noreply: 3, unanswered: 0 });
+    expect(r.responses).toEqual({ total: 23, unpaired: 0, errors: 1 });
+    expect(r.requests.byCommand).toMatchObject({ mg: 2, ms: 1, md: 1, ma: 1, mn: 1, gat: 1, touch: 1, cas: 1, other: 1 });
+  });
+
+  it("frames and pairs the binary protocol by opaque, naming opcodes", async () => {
+    const r = await analyze("binary.pcap");
+    expect(r.requests.byCommand).toEqual({ "bin:Set": 10, "bin:GetK": 10, "bin:Quit": 1 });
+    expect(r.responses).toMatchObject({ total: 21, unpaired: 0 });
+    expect(r.wireUs.count).toBe(21);
+  });
+
   it("shows keys only when asked", async () => {
     const r = await analyzeCapture({ ...ANALYZE_DEFAULTS, input: capture("split-nagle.pcap"), ports: SERVER_PORTS, showKeys: true });
     expect(r.stalls.items[0]!.key).toMatch(/^mcdiag:\d$/);
