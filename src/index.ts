@@ -18,3 +18,8 @@ export { littlesLaw, type LittlesLaw } from "./metrics/littles-law.js";
 export { newHistogram, summarize, HISTOGRAM_SETTINGS, type LatencySummaryUs } from "./metrics/histogram.js";
 export { parseEndpoint, formatEndpoint, type Endpoint } from "./util/endpoint.js";
 export { McdiagError, type McdiagErrorCode } from "./util/errors.js";
+export { watchWrites, type WatchResult, type WatchedCommand, type WatchOptions } from "./check/watch-writes.js";
+export { checkClientCommand, checkCaptureFile } from "./check/check.js";
+export { DEFAULT_RULES, type CheckRules, type CheckResult, type Violation } from "./check/rules.js";
+export { analyzeCapture, ANALYZE_DEFAULTS, type AnalyzeOptions } from "./analyze/analyzer.js";
+export type { AnalysisResult } from "./analyze/result.js";

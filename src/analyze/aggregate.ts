@@ -44,6 +44,8 @@ export class EndpointStats {
 /** A finished exchange, handed over in a scratch record the session reuses. */
 export interface ExchangeRecord {
   verb: string;
+  /** Bytes of the request (line and data block). */
+  reqBytes: number;
   keyCount: number;
   key: string | undefined;
   reqFirstFrame: number;
@@ -59,6 +61,8 @@ export interface ExchangeRecord {
 }
 
 export interface AggregateOptions {
+  /** Sees every exchange as it completes (the CI check judges requests from it). */
+  onExchange?: (flow: FlowStats, x: ExchangeRecord) => void;
   top: number;
   maxItems: number;
   maxFlowsListed: number;
@@ -104,6 +108,7 @@ export class Aggregator {
   }
 
   exchange(f: FlowStats, x: ExchangeRecord, answered: boolean, error: boolean): void {
+    this.opts.onExchange?.(f, x);
     this.requests++;
     f.requests++;
     f.endpoint.requests++;

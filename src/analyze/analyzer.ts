@@ -1,7 +1,7 @@
 import { looksLikeCommand } from "../protocol/verbs.js";
 import { BINARY_REQUEST, BINARY_RESPONSE } from "../protocol/binary.js";
 import { McdiagError } from "../util/errors.js";
-import { Aggregator, FlowStats, wireSummary } from "./aggregate.js";
+import { Aggregator, FlowStats, wireSummary, type ExchangeRecord } from "./aggregate.js";
 import { CaptureReader } from "./capture.js";
 import { Decoded, TCP_ACK, TCP_RST, TCP_SYN, decodePacket, newTcpPacket } from "./decode.js";
 import { Conn, FlowTable, KIND_MEMCACHED, KIND_OTHER, KIND_UNKNOWN } from "./flows.js";
@@ -24,6 +24,8 @@ export interface AnalyzeOptions {
   /** Stall items listed in the result; the rest are counted. */
   maxItems: number;
   onProgress?: (p: AnalyzeProgress) => void;
+  /** Sees every exchange as it completes (valid only during the call). */
+  onExchange?: (flow: FlowStats, x: ExchangeRecord) => void;
 }
 
 export interface AnalyzeProgress {
@@ -92,7 +94,7 @@ class Analysis implements PacketSink {
   constructor(readonly opts: AnalyzeOptions) {
     this.ports = new Set([11211, ...opts.ports]);
     this.rule = { thresholdNs: opts.stallThresholdMs * 1e6, ackWindowNs: opts.ackWindowMs * 1e6 };
-    this.agg = new Aggregator({ top: opts.top, maxItems: opts.maxItems, maxFlowsListed: 10_000, showKeys: opts.showKeys });
+    this.agg = new Aggregator({ top: opts.top, maxItems: opts.maxItems, maxFlowsListed: 10_000, showKeys: opts.showKeys, onExchange: opts.onExchange });
   }
 
   onPacket(pk: CapturedPacket): void {

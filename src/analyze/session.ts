@@ -11,6 +11,7 @@ import { delayedAckStall, MessageTrack, type StallEvent, type StallRule } from "
 /** A request waiting for its response. */
 interface Pending {
   verb: string;
+  bytes: number;
   keyCount: number;
   key: string | undefined;
   reply: number;
@@ -53,6 +54,7 @@ export class McSession implements StreamConsumer {
   private segSeqEnd = 0;
   private readonly x: ExchangeRecord = {
     verb: "",
+    reqBytes: 0,
     keyCount: 0,
     key: undefined,
     reqFirstFrame: 0,
@@ -154,7 +156,7 @@ export class McSession implements StreamConsumer {
       const end = next === FRAME_MALFORMED ? f.next : next;
       classifyRequest(c.buf, at, f, this.info);
       const key = this.agg.opts.showKeys && this.info.keyAt >= 0 ? c.buf.toString("latin1", this.info.keyAt, this.info.keyEnd) : undefined;
-      this.request(this.info.verb, this.info.keyCount, key, this.info.reply, 0);
+      this.request(this.info.verb, end - at, this.info.keyCount, key, this.info.reply, 0);
       c.consume(end - at);
       if (c.start < c.end) this.req.begin(frame, tNs, seqEnd); // the next request starts in this segment
     }
@@ -178,23 +180,24 @@ export class McSession implements StreamConsumer {
       const extLen = buf[at + 4]!;
       const key = this.agg.opts.showKeys && keyLen > 0 ? buf.toString("latin1", at + 24 + extLen, at + 24 + extLen + keyLen) : undefined;
       const reply = op === 0x07 || op === 0x17 ? (op === 0x17 ? REPLY_NONE : 0) : binaryIsQuiet(op) ? REPLY_MAYBE : 0;
-      this.request(binaryOpcodeName(op), keyLen > 0 ? 1 : 0, key, reply, buf.readUInt32BE(at + 12));
+      this.request(binaryOpcodeName(op), len, keyLen > 0 ? 1 : 0, key, reply, buf.readUInt32BE(at + 12));
       c.consume(len);
       if (c.start < c.end) this.req.begin(frame, tNs, seqEnd);
     }
   }
 
-  private request(verb: string, keyCount: number, key: string | undefined, reply: number, opaque: number): void {
+  private request(verb: string, bytes: number, keyCount: number, key: string | undefined, reply: number, opaque: number): void {
     const r = this.req;
     if (reply === REPLY_NONE) {
       this.agg.noreply++;
-      this.fillExchange(verb, keyCount, key, r.startFrame, r.startTNs, r.lastFrame, r.segments, r.stalls);
+      this.fillExchange(verb, bytes, keyCount, key, r.startFrame, r.startTNs, r.lastFrame, r.segments, r.stalls);
       this.agg.exchange(this.flow, this.x, false, false);
       r.stalls = undefined;
       return;
     }
     this.pending.push({
       verb,
+      bytes,
       keyCount,
       key,
       reply,
@@ -294,7 +297,7 @@ export class McSession implements StreamConsumer {
     if (p === undefined) {
       this.agg.unpairedResponses++;
     } else {
-      this.fillExchange(p.verb, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments, mergeStalls(p.stalls, r.stalls));
+      this.fillExchange(p.verb, p.bytes, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments, mergeStalls(p.stalls, r.stalls));
       const x = this.x;
       x.respSegments = r.segments;
       x.respFirstFrame = r.startFrame;
@@ -309,6 +312,7 @@ export class McSession implements StreamConsumer {
 
   private fillExchange(
     verb: string,
+    bytes: number,
     keyCount: number,
     key: string | undefined,
     firstFrame: number,
@@ -319,6 +323,7 @@ export class McSession implements StreamConsumer {
   ): void {
     const x = this.x;
     x.verb = verb;
+    x.reqBytes = bytes;
     x.keyCount = keyCount;
     x.key = key;
     x.reqFirstFrame = firstFrame;
@@ -334,7 +339,7 @@ export class McSession implements StreamConsumer {
 
   private unanswered(p: Pending, quietOk: boolean): void {
     if (!quietOk) this.agg.unanswered++;
-    this.fillExchange(p.verb, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments, p.stalls);
+    this.fillExchange(p.verb, p.bytes, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments, p.stalls);
     this.agg.exchange(this.flow, this.x, false, false);
   }
 

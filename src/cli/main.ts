@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { isMcdiagError } from "../util/errors.js";
 import { analyzeCommand } from "./analyze.js";
+import { checkCommand } from "./check.js";
 import { compareCommand } from "./compare.js";
 import type { CliContext } from "./context.js";
 import { demoCommand } from "./demo.js";
@@ -28,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) });
-  for (const sub of [probeCommand(ctx), compareCommand(ctx), analyzeCommand(ctx), demoCommand(ctx), serveCommand(ctx)]) {
+  for (const sub of [probeCommand(ctx), compareCommand(ctx), analyzeCommand(ctx), checkCommand(ctx), demoCommand(ctx), serveCommand(ctx)]) {
     program.addCommand(sub.exitOverride().showHelpAfterError("(run with --help for usage)"));
   }
   program.addHelpText(
@@ -38,7 +39,8 @@ Examples:
   mcdiag demo                                  reproduce the 40 ms stall on a built-in server
   mcdiag compare 127.0.0.1:11211               split vs coalesced writes, Nagle on vs off
   mcdiag probe 127.0.0.1:11211 --write split   one pattern, with pool and Little's-law figures
-  mcdiag analyze capture.pcapng                every stalled request in a capture, with frame numbers`,
+  mcdiag analyze capture.pcapng                every stalled request in a capture, with frame numbers
+  mcdiag check -- node client.js {endpoint}    fail CI when a client splits its commands`,
   );
   try {
     await program.parseAsync(argv);

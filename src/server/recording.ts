@@ -5,8 +5,10 @@ export interface ArrivedPiece {
   sizeBytes: number;
   /** Arrival, ms since the server started. */
   atMs: number;
-  /** Printable rendering of the piece (keys included: callers decide what to show). */
+  /** Printable rendering of the piece, keys included. */
   text: string;
+  /** The same with the key's bytes replaced by ‹key›, for reports that must not show keys. */
+  maskedText: string;
 }
 
 /** How one command reached the server. */
@@ -39,8 +41,11 @@ export class ArrivalTracker {
     this.reads.push({ atMs, remaining: sizeBytes });
   }
 
-  /** Takes the next `sizeBytes` bytes; `bytes` is the command's text for previews. */
-  take(sizeBytes: number, bytes: Buffer, from: number): { pieces: ArrivedPiece[]; maxGapMs: number } {
+  /**
+   * Takes the next `sizeBytes` bytes; `bytes` is the command's text for
+   * previews, and bytes[keyFrom, keyTo) its key (masked in `maskedText`).
+   */
+  take(sizeBytes: number, bytes: Buffer, from: number, keyFrom = -1, keyTo = -1): { pieces: ArrivedPiece[]; maxGapMs: number } {
     const pieces: ArrivedPiece[] = [];
     let left = sizeBytes;
     let at = from;
@@ -49,7 +54,7 @@ export class ArrivalTracker {
       const r = this.reads[this.head]!;
       const n = Math.min(r.remaining, left);
       if (pieces.length > 0) maxGapMs = Math.max(maxGapMs, r.atMs - pieces[pieces.length - 1]!.atMs);
-      pieces.push({ sizeBytes: n, atMs: r.atMs, text: preview(bytes, at, at + n, 48) });
+      pieces.push({ sizeBytes: n, atMs: r.atMs, text: preview(bytes, at, at + n, 48), maskedText: masked(bytes, at, at + n, keyFrom, keyTo) });
       at += n;
       left -= n;
       r.remaining -= n;
@@ -61,4 +66,12 @@ export class ArrivalTracker {
     }
     return { pieces, maxGapMs };
   }
+}
+
+/** Preview of buf[from, to) with the part inside [keyFrom, keyTo) shown as ‹key›. */
+function masked(buf: Buffer, from: number, to: number, keyFrom: number, keyTo: number): string {
+  if (keyTo <= from || keyFrom >= to || keyFrom < 0) return preview(buf, from, to, 48);
+  const a = Math.max(from, keyFrom);
+  const b = Math.min(to, keyTo);
+  return preview(buf, from, a, 48) + "‹key›" + preview(buf, b, to, 48);
 }

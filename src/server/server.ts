@@ -325,7 +325,15 @@ class ServerConnection {
 
   private record(buf: Buffer, start: number, end: number): void {
     const s = this.server;
-    const { pieces, maxGapMs } = this.arrivals!.take(end - start, buf, start);
+    const f0 = this.frame;
+    let keyFrom = -1;
+    let keyTo = -1;
+    if (f0.verbEnd < f0.lineEnd) {
+      keyFrom = f0.verbEnd + 1;
+      keyTo = keyFrom;
+      while (keyTo < f0.lineEnd && buf[keyTo] !== 0x20) keyTo++;
+    }
+    const { pieces, maxGapMs } = this.arrivals!.take(end - start, buf, start, keyFrom, keyTo);
     const max = s.options.maxRecordedCommands ?? 100_000;
     if (s.records.length >= max) return;
     const f = this.frame;
