@@ -35,9 +35,11 @@ describe("mcdiag check", () => {
     expect(j.verdict).toBe("fail");
     const splits = j.violations.filter((v: { rule: string }) => v.rule === "writes-per-command");
     const stalls = j.violations.filter((v: { rule: string }) => v.rule === "stall");
-    expect(splits).toHaveLength(8);
-    expect(stalls.length).toBeGreaterThanOrEqual(6); // all but the quick-ack start
-    expect(splits[1]).toMatchObject({ command: "get", writes: 2, pieces: [{ sizeBytes: 4, text: "get " }, { sizeBytes: 8, text: "‹key›\\r\\n" }] });
+    // The first get escapes the stall (quick-ack), so its pieces may reach the server in one read;
+    // every later one is held ~40 ms between its pieces and cannot.
+    expect(splits.length).toBeGreaterThanOrEqual(7);
+    expect(stalls.length).toBeGreaterThanOrEqual(6);
+    expect(splits.at(-1)).toMatchObject({ command: "get", writes: 2, pieces: [{ sizeBytes: 4, text: "get " }, { sizeBytes: 8, text: "‹key›\\r\\n" }] });
     expect(stalls[0].gapMs).toBeGreaterThanOrEqual(30);
     expect(r.stdout).not.toContain("user:");
   });
