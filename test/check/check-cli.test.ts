@@ -73,7 +73,8 @@ describe("mcdiag check", () => {
     expect(whole.stdout).toMatch(/^PASS: 7 commands checked/);
     const split = await mcdiag(["check", "--json", "--", "python3", PY, "--split"]);
     expect(split.code).toBe(1);
-    expect(json(split.stdout).violations.filter((v: { rule: string }) => v.rule === "writes-per-command")).toHaveLength(6);
+    // Six split gets; the first of a connection may escape the stall and arrive in one read.
+    expect(json(split.stdout).violations.filter((v: { rule: string }) => v.rule === "writes-per-command").length).toBeGreaterThanOrEqual(5);
   });
 
   describe("a third-party client from npm (memcached)", () => {
@@ -138,7 +139,7 @@ describe("mcdiag check", () => {
     expect(r.code).toBe(1);
     const xml = readFileSync(file, "utf8");
     expect(xml).toMatch(/<testsuites name="mcdiag check" tests="4" failures="2"/);
-    expect(xml).toMatch(/<testcase classname="mcdiag.check" name="every command arrives in one write">\s*<failure type="writes-per-command" message="6 violations: get arrived in 2 pieces/);
+    expect(xml).toMatch(/<testcase classname="mcdiag.check" name="every command arrives in one write">\s*<failure type="writes-per-command" message="[56] violations: get arrived in 2 pieces/);
     expect(xml).toMatch(/<testcase classname="mcdiag.check" name="the client command succeeded"\/>/);
     expect(r.stdout).toMatch(/^::error title=mcdiag check: writes-per-command::get arrived in 2 pieces \(at most 1 allowed\) \(connection 1\)$/m);
   });
