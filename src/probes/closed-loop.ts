@@ -6,6 +6,7 @@ import type { PreparedCommand } from "../protocol/commands.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
 import { formatEndpoint } from "../util/endpoint.js";
 import { getCommands, probeKeys } from "./keys.js";
+import { evidenceFrom, snapshot } from "./evidence.js";
 import { Recorder } from "./recorder.js";
 import type { ProbeResult } from "./result.js";
 import { prepareEndpoint, warmUp } from "./setup.js";
@@ -37,6 +38,8 @@ export interface ProbeOptions {
   onProgress?: (p: ProbeProgress) => void;
   /** Aborting stops issuing requests; the run drains and reports what it measured. */
   signal?: AbortSignal;
+  /** Read server `stats` and kernel counters before and after (default true). */
+  evidence?: boolean;
 }
 
 export interface ProbeProgress {
@@ -171,6 +174,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   try {
     await warmUp(pool, run.commands, Math.min(opts.poolSize, opts.concurrency), opts.warmupPerConnection, opts.timeoutMs, endpoint);
 
+    const before = opts.evidence === false ? undefined : await snapshot(opts.host, opts.port, opts.timeoutMs);
     const callers: Caller[] = [];
     for (let i = 0; i < opts.concurrency; i++) callers.push(new Caller(run, (i * 7) % run.commands.length));
     pool.resetAverages();
@@ -212,6 +216,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
       pool,
     );
     if (interrupted && result.aborted === undefined) result.aborted = "interrupted";
+    if (before !== undefined) result.evidence = evidenceFrom(before, await snapshot(opts.host, opts.port, opts.timeoutMs), endpoint);
     return result;
   } finally {
     if (stopTimer) clearTimeout(stopTimer);

@@ -9,6 +9,7 @@ import { newHistogram, recordNs, summarize, type Histogram, type LatencySummaryU
 import { formatEndpoint } from "../util/endpoint.js";
 import type { ProbeOptions, ProbeProgress } from "./closed-loop.js";
 import { getCommands, probeKeys } from "./keys.js";
+import { evidenceFrom, snapshot } from "./evidence.js";
 import { Recorder } from "./recorder.js";
 import type { ProbeResult } from "./result.js";
 import { prepareEndpoint, warmUp } from "./setup.js";
@@ -41,6 +42,13 @@ export interface RateProbeResult extends ProbeResult {
   poolModel: { predictedMeanWaitMs: number | null; measuredMeanWaitMs: number };
   /** Set when the generator could not keep its schedule. */
   generatorWarning?: string;
+}
+
+const HISTOGRAMS = Symbol("histograms");
+
+/** The run's histograms (µs): latency from the intended start, service time, pool wait. */
+export function rateHistograms(r: RateProbeResult): { latency: Histogram; service: Histogram; poolWait: Histogram } {
+  return (r as unknown as Record<symbol, { latency: Histogram; service: Histogram; poolWait: Histogram }>)[HISTOGRAMS]!;
 }
 
 /** Scheduling granularity: requests due within this window are issued together. */
@@ -156,6 +164,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   try {
     // Warm every connection the rate is likely to need (the whole pool at most).
     await warmUp(pool, run.commands, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint);
+    const before = opts.evidence === false ? undefined : await snapshot(opts.host, opts.port, opts.timeoutMs);
     pool.resetAverages();
     loopDelay.enable();
     const total = Math.max(1, Math.round((opts.ratePerSec * opts.durationMs) / 1000));
@@ -232,6 +241,9 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
         "the client machine, not the server, may be the limit";
     }
     if (opts.signal?.aborted && result.aborted === undefined) result.aborted = "interrupted";
+    if (before !== undefined) result.evidence = evidenceFrom(before, await snapshot(opts.host, opts.port, opts.timeoutMs), endpoint);
+    // The histograms travel with the result for SLO evaluation and --hgrm, but not into JSON.
+    Object.defineProperty(result, HISTOGRAMS, { value: { latency: run.latency, service: run.rec.wire, poolWait: run.rec.poolWait }, enumerable: false });
     return result;
   } finally {
     loopDelay.disable();

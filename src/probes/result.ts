@@ -3,6 +3,7 @@ import type { ErrorCounts, ErrorKind } from "../clients/errors.js";
 import type { HealthCheck } from "../clients/pool.js";
 import type { LatencySummaryUs } from "../metrics/histogram.js";
 import type { LittlesLaw } from "../metrics/littles-law.js";
+import type { Evidence } from "./evidence.js";
 
 /** One probe run, as plain data: what reporters render and `--json` prints. */
 export interface ProbeResult {
@@ -39,6 +40,8 @@ export interface ProbeResult {
   /** Answered requests (hits + misses) per second of the measured window. */
   throughputPerSec: number;
   littlesLaw: LittlesLaw;
+  /** Server `stats` and kernel delayed-ACK counters, before → after the measured run. */
+  evidence?: Evidence;
   /** Set when the run stopped early because every connection was failing. */
   aborted?: string;
   warnings: string[];

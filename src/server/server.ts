@@ -23,6 +23,11 @@ export interface ServerOptions {
   noDelay?: boolean;
   /** Fixed service time per command, ms, answered in order per connection (test knob). */
   delayMs?: number;
+  /**
+   * Bounded capacity (test knob): `workers` commands served at once across all
+   * connections, each taking `serviceMs`: capacity = workers / serviceMs per ms.
+   */
+  capacity?: { workers: number; serviceMs: number };
   /** Write each reply in two pieces, so a Nagle-on server stalls on the client's delayed ACK (test knob). */
   splitReplies?: boolean;
   /** Read commands and never answer (test knob). */
@@ -87,6 +92,8 @@ export class EmbeddedServer {
   private readonly startNs = process.hrtime.bigint();
   private readonly startedAtSec = Math.floor(Date.now() / 1000);
   private nextConnection = 1;
+  private busyWorkers = 0;
+  private readonly workQueue: (() => void)[] = [];
 
   constructor(options: ServerOptions = {}) {
     this.options = options;
@@ -113,6 +120,29 @@ export class EmbeddedServer {
   close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /**
+   * Runs `job` after the service time: at once when no capacity bound is set
+   * (or after the fixed delay), otherwise when one of the workers is free.
+   */
+  serve(job: () => void): void {
+    const cap = this.options.capacity;
+    if (cap === undefined) {
+      setTimeout(job, this.options.delayMs ?? 0);
+      return;
+    }
+    const run = () => {
+      this.busyWorkers++;
+      setTimeout(() => {
+        this.busyWorkers--;
+        job();
+        const next = this.workQueue.shift();
+        if (next) next();
+      }, cap.serviceMs);
+    };
+    if (this.busyWorkers < cap.workers) run();
+    else this.workQueue.push(run);
   }
 
   /** ms since the server started, for recordings. */
@@ -271,7 +301,7 @@ class ServerConnection {
       this.reply([BAD_FORMAT]);
       return;
     }
-    if ((o.delayMs ?? 0) > 0 || this.serving) {
+    if ((o.delayMs ?? 0) > 0 || o.capacity !== undefined || this.serving) {
       this.queue.push(Buffer.from(buf.subarray(start, end)));
       if (!this.serving) this.serveQueued();
       return;
@@ -279,9 +309,10 @@ class ServerConnection {
     this.answer(buf, start);
   }
 
+  /** Answers queued commands one at a time, in order, each after its service time. */
   private serveQueued(): void {
     this.serving = true;
-    setTimeout(() => {
+    this.server.serve(() => {
       const cmd = this.queue.shift();
       if (cmd !== undefined && !this.closed) {
         const f = newFrame();
@@ -289,7 +320,7 @@ class ServerConnection {
       }
       if (this.queue.length > 0 && !this.closed) this.serveQueued();
       else this.serving = false;
-    }, this.server.options.delayMs ?? 0);
+    });
   }
 
   private answer(buf: Buffer, start: number): void {
