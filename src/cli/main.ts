@@ -6,8 +6,10 @@ import { compareCommand } from "./compare.js";
 import type { CliContext } from "./context.js";
 import { demoCommand } from "./demo.js";
 import { EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
+import { poolSizeCommand } from "./pool-size.js";
 import { probeCommand } from "./probe.js";
 import { serveCommand } from "./serve.js";
+import { sweepCommand } from "./sweep.js";
 
 const VERSION = "0.1.0";
 
@@ -29,7 +31,7 @@ export async function run(argv: string[]): Promise<number> {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) });
-  for (const sub of [probeCommand(ctx), compareCommand(ctx), analyzeCommand(ctx), checkCommand(ctx), demoCommand(ctx), serveCommand(ctx)]) {
+  for (const sub of [probeCommand(ctx), compareCommand(ctx), sweepCommand(ctx), poolSizeCommand(ctx), analyzeCommand(ctx), checkCommand(ctx), demoCommand(ctx), serveCommand(ctx)]) {
     program.addCommand(sub.exitOverride().showHelpAfterError("(run with --help for usage)"));
   }
   program.addHelpText(
@@ -40,7 +42,9 @@ Examples:
   mcdiag compare 127.0.0.1:11211               split vs coalesced writes, Nagle on vs off
   mcdiag probe 127.0.0.1:11211 --write split   one pattern, with pool and Little's-law figures
   mcdiag analyze capture.pcapng                every stalled request in a capture, with frame numbers
-  mcdiag check -- node client.js {endpoint}    fail CI when a client splits its commands`,
+  mcdiag check -- node client.js {endpoint}    fail CI when a client splits its commands
+  mcdiag sweep 127.0.0.1:11211 --rates 1000,5000 --slo "p99<2ms"   find the knee
+  mcdiag pool-size --rate 5000 --hold 45ms --pool 20               the pool arithmetic`,
   );
   try {
     await program.parseAsync(argv);

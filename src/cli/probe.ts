@@ -1,12 +1,14 @@
 import { Command } from "commander";
-import { runProbe } from "../probes/closed-loop.js";
+import { probeHistograms, runProbe } from "../probes/closed-loop.js";
+import { rateHistograms, runRateProbe } from "../probes/open-loop.js";
+import { writeHgrm } from "../report/hgrm.js";
 import type { ProbeResult } from "../probes/result.js";
-import { fmtMs, fmtPattern } from "../report/format.js";
-import { renderProbe } from "../report/probe-report.js";
+import { fmtMs, fmtPattern, fmtRate } from "../report/format.js";
+import { renderProbe, renderRateProbe } from "../report/probe-report.js";
 import { McdiagError } from "../util/errors.js";
 import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
-import { addLoadOptions, loadOptionsFrom, writeOption, type RawOptions } from "./options.js";
+import { addLoadOptions, loadOptionsFrom, numberOption, writeOption, type RawOptions } from "./options.js";
 import { Progress } from "./progress.js";
 
 export function probeCommand(ctx: CliContext): Command {
@@ -16,7 +18,9 @@ export function probeCommand(ctx: CliContext): Command {
     .option("--write <strategy>", "how each command is written: coalesced, split, corked", "coalesced")
     .option("--nodelay", "set TCP_NODELAY (Nagle off)")
     .option("--no-nodelay", "leave Nagle on (TCP_NODELAY off), the default")
-    .option("--embedded", "probe a built-in server on a free loopback port");
+    .option("--embedded", "probe a built-in server on a free loopback port")
+    .option("--rate <n>", "constant rate (requests/s), issued on schedule whatever the responses do (open loop)")
+    .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)");
   addLoadOptions(cmd, "5s");
   cmd.addHelpText(
     "after",
@@ -25,6 +29,7 @@ Examples:
   mcdiag probe 127.0.0.1:11211 --write split --no-nodelay --health-check version
   mcdiag probe [::1]:11211 --requests 10000 --json
   mcdiag probe --embedded --write split
+  mcdiag probe 127.0.0.1:11211 --rate 5000 --duration 30s --pool 20 --hgrm latency.hgrm
 
 Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.`,
   );
@@ -33,10 +38,34 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
     const write = writeOption(raw.write);
     const noDelay = raw.nodelay === true;
     const json = raw.json === true;
+    const rate = raw.rate === undefined ? undefined : numberOption(raw.rate, "--rate", 0.001, 0);
+    const hgrm = typeof raw.hgrm === "string" ? raw.hgrm : undefined;
     const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
     const progress = new Progress(json);
     let result: ProbeResult;
     try {
+      if (rate !== undefined) {
+        const r = await runRateProbe({
+          ...load,
+          durationMs: load.durationMs ?? 5000,
+          ratePerSec: rate,
+          host: target.endpoint.host,
+          port: target.endpoint.port,
+          write,
+          noDelay,
+          signal: ctx.signal,
+          onProgress: (p) => progress.fraction(p.elapsedMs / (p.plannedMs ?? 1), `${fmtRate(rate)} for ${fmtMs(p.plannedMs ?? 0)}: ${p.completed} done, ${p.errors} errors`),
+        });
+        progress.done();
+        if (hgrm) writeHgrm(hgrm, rateHistograms(r).latency);
+        if (json) printJson(ctx, r);
+        else ctx.out(renderRateProbe(r));
+        if (r.requests > 0 && r.hits + r.misses === 0) {
+          const first = Object.values(r.errorSamples)[0];
+          throw new McdiagError("ALL_FAILED", `every request to ${r.endpoint} failed${first ? `: ${first}` : ""}`);
+        }
+        return;
+      }
       result = await runProbe({
         ...load,
         host: target.endpoint.host,
@@ -54,6 +83,7 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
       progress.done();
       await target.release();
     }
+    if (hgrm) writeHgrm(hgrm, probeHistograms(result).total);
     if (json) printJson(ctx, result);
     else ctx.out(renderProbe(result));
     if (result.requests > 0 && result.hits + result.misses === 0) {

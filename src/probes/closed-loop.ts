@@ -4,6 +4,7 @@ import type { ErrorKind } from "../clients/errors.js";
 import { Pool, type Checkout, type HealthCheck } from "../clients/pool.js";
 import type { PreparedCommand } from "../protocol/commands.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
+import type { Histogram } from "../metrics/histogram.js";
 import { formatEndpoint } from "../util/endpoint.js";
 import { getCommands, probeKeys } from "./keys.js";
 import { evidenceFrom, snapshot } from "./evidence.js";
@@ -65,6 +66,13 @@ export const PROBE_DEFAULTS = {
   seed: true,
   stallThresholdMs: 30,
 };
+
+const HISTOGRAMS = Symbol("histograms");
+
+/** A closed-loop result's histograms (µs), kept out of its JSON: total, wire, pool wait. */
+export function probeHistograms(r: ProbeResult): { total: Histogram; wire: Histogram; poolWait: Histogram } {
+  return (r as unknown as Record<symbol, { total: Histogram; wire: Histogram; poolWait: Histogram }>)[HISTOGRAMS]!;
+}
 
 /** The state shared by the callers of one closed-loop run. */
 class Run {
@@ -217,6 +225,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     );
     if (interrupted && result.aborted === undefined) result.aborted = "interrupted";
     if (before !== undefined) result.evidence = evidenceFrom(before, await snapshot(opts.host, opts.port, opts.timeoutMs), endpoint);
+    Object.defineProperty(result, HISTOGRAMS, { value: { total: run.rec.total, wire: run.rec.wire, poolWait: run.rec.poolWait }, enumerable: false });
     return result;
   } finally {
     if (stopTimer) clearTimeout(stopTimer);

@@ -51,6 +51,8 @@ export function rateHistograms(r: RateProbeResult): { latency: Histogram; servic
   return (r as unknown as Record<symbol, { latency: Histogram; service: Histogram; poolWait: Histogram }>)[HISTOGRAMS]!;
 }
 
+const LOOP_SAMPLE_MS = 10;
+
 /** Scheduling granularity: requests due within this window are issued together. */
 const TICK_MS = 1;
 
@@ -160,7 +162,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     requestTimeoutMs: opts.timeoutMs,
   });
   const run = new RateRun(pool, getCommands(keys), opts.timeoutMs, opts.stallThresholdMs, opts.poolSize);
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   try {
     // Warm every connection the rate is likely to need (the whole pool at most).
     await warmUp(pool, run.commands, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint);
@@ -225,7 +227,8 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
       latencyUs: summarize(run.latency),
       serviceUs: base.wireUs,
       schedulerLagUs: lag,
-      eventLoopDelayP99Us: Math.round(loopDelay.percentile(99) / 1000),
+      // The monitor's samples include its own interval: subtract it to get the delay.
+      eventLoopDelayP99Us: Math.max(0, Math.round(loopDelay.percentile(99) / 1000) - LOOP_SAMPLE_MS * 1000),
       drainMs: Math.round((run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0) * 10) / 10,
       poolModel: {
         predictedMeanWaitMs: roundOrNull(meanWaitMs(opts.poolSize, base.littlesLaw.arrivalPerSec, holdMs)),

@@ -58,14 +58,19 @@ function parseTerm(t: string, option: string): Slo {
   } else if (name === "success" || name === "stalled") {
     if (unit !== "%") throw bad(option, t, `${name} is a percentage: write e.g. ${name}${op}99.9%`);
     if (n > 100) throw bad(option, t, "a percentage above 100");
-    value = n / 100;
+    value = percent(n);
     metric = { kind: name };
   } else {
     if (unit !== undefined && unit !== "%") throw bad(option, t, "errors is a count or a percentage");
-    value = unit === "%" ? n / 100 : n;
+    value = unit === "%" ? percent(n) : n;
     metric = { kind: "errors", ratio: unit === "%" };
   }
   return { text: t, metric, op: op as Slo["op"], value };
+}
+
+/** n % as a ratio, rounded so 99.9 % is exactly the double nearest 0.999 (99.9 / 100 is not). */
+function percent(n: number): number {
+  return Math.round(n * 1e8) / 1e10;
 }
 
 function bad(option: string, text: string, why: string): McdiagError {

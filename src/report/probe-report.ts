@@ -1,6 +1,8 @@
 import { newTable } from "./table.js";
 import type { ErrorCounts } from "../clients/errors.js";
 import type { LatencySummaryUs } from "../metrics/histogram.js";
+import type { Evidence } from "../probes/evidence.js";
+import type { RateProbeResult } from "../probes/open-loop.js";
 import type { ProbeResult } from "../probes/result.js";
 import { fmtCount, fmtMs, fmtNum, fmtPattern, fmtPct, fmtRate, fmtUs } from "./format.js";
 
@@ -32,11 +34,62 @@ export function renderProbe(r: ProbeResult): string {
       (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
   );
   out.push(littlesLawLines(r));
+  if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
   for (const [kind, msg] of Object.entries(r.errorSamples)) out.push(`  first ${kind}: ${msg}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
   if (r.aborted) out.push(`run stopped early: ${r.aborted}`);
   if (r.stalledRatio >= 0.05) out.push(adviceForStalls(r));
   return out.join("\n") + "\n";
+}
+
+/** The constant-rate report: the closed-loop one plus schedule, queueing and drain. */
+export function renderRateProbe(r: RateProbeResult): string {
+  const out: string[] = [];
+  out.push(
+    `mcdiag probe ${r.endpoint}: constant rate ${fmtRate(r.requestedRate)} (achieved ${fmtRate(r.achievedRate)}), ` +
+      `${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, pool ${r.poolSize}`,
+  );
+  const t = newTable(["latency", "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
+  const row = (name: string, s: LatencySummaryUs) =>
+    t.push(s.count === 0 ? [name, "-", "-", "-", "-", "-", "-", "0"] : [name, fmtUs(s.p50), fmtUs(s.p90), fmtUs(s.p99), fmtUs(s.p999), fmtUs(s.max), fmtUs(s.mean), fmtCount(s.count)]);
+  row("from intended start (users)", r.latencyUs);
+  row("pool wait", r.poolWaitUs);
+  if (r.healthCheckUs.count > 0) row("health check", r.healthCheckUs);
+  row("service (wire)", r.serviceUs);
+  row("scheduler lag", r.schedulerLagUs);
+  out.push(t.toString());
+  out.push(
+    `requests ${fmtCount(r.requests)}: success ${fmtPct(r.successRatio)}, ${fmtCount(errorTotal(r.errors))} errors${errorList(r.errors)}; ` +
+      `throughput ${fmtRate(r.throughputPerSec)}; queue drained ${fmtMs(r.drainMs)} after the schedule ended`,
+  );
+  out.push(
+    `stalled (wire ≥ ${r.stallThresholdMs} ms): ${fmtCount(r.stalled)} (${fmtPct(r.stalledRatio)})` + (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
+  );
+  out.push(littlesLawLines(r));
+  const m = r.poolModel;
+  out.push(
+    `  pool model (M/M/${r.poolSize}, random arrivals): predicted mean wait ${m.predictedMeanWaitMs === null ? "unbounded (the pool cannot keep up)" : fmtMs(m.predictedMeanWaitMs)}; measured ${fmtMs(m.measuredMeanWaitMs)}`,
+  );
+  if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
+  out.push(`generator: scheduling lag p99 ${fmtUs(r.schedulerLagUs.p99)}, event-loop delay p99 ${fmtUs(r.eventLoopDelayP99Us)}`);
+  if (r.generatorWarning) out.push(`warning: ${r.generatorWarning}`);
+  for (const [kind, msg] of Object.entries(r.errorSamples)) out.push(`  first ${kind}: ${msg}`);
+  for (const w of r.warnings) out.push(`warning: ${w}`);
+  if (r.aborted) out.push(`run stopped early: ${r.aborted}`);
+  return out.join("\n") + "\n";
+}
+
+export function evidenceLines(e: Evidence, stalled: number): string {
+  const lines: string[] = [];
+  if (e.stats) lines.push(`server stats (after − before): ${Object.entries(e.stats).map(([k, v]) => `${k} ${v >= 0 ? "+" : ""}${v}`).join(", ")}`);
+  else if (e.statsNote) lines.push(`server stats: ${e.statsNote}`);
+  if (e.kernel) {
+    lines.push(
+      `kernel (this host): DelayedACKs +${e.kernel.DelayedACKs}, DelayedACKLocked +${e.kernel.DelayedACKLocked}, DelayedACKLost +${e.kernel.DelayedACKLost}` +
+        (stalled > 0 ? ` beside ${stalled} stalled requests` : ""),
+    );
+  } else if (e.kernelNote) lines.push(`kernel: ${e.kernelNote}`);
+  return lines.join("\n");
 }
 
 export function littlesLawLines(r: ProbeResult): string {

@@ -1,0 +1,96 @@
+import { Command } from "commander";
+import { rateSteps, runSweep } from "../probes/sweep.js";
+import { parseSlos, type Slo } from "../probes/slo.js";
+import { fmtMs, fmtRate } from "../report/format.js";
+import { renderSweep, renderSweepStepLine, sweepJson } from "../report/sweep-report.js";
+import { McdiagError } from "../util/errors.js";
+import { printJson, type CliContext } from "./context.js";
+import { resolveEndpoint } from "./endpoint-arg.js";
+import { EXIT_FINDINGS } from "./exit-codes.js";
+import { addLoadOptions, durationOption, intOption, loadOptionsFrom, numberOption, writeOption, type RawOptions } from "./options.js";
+import { Progress } from "./progress.js";
+
+export function sweepCommand(ctx: CliContext): Command {
+  const cmd = new Command("sweep")
+    .description("constant-rate steps over a range of rates, each judged by SLOs: find the knee")
+    .argument("[endpoint]", "host:port ([::1]:11211 for IPv6)")
+    .option("--rates <list>", "rates to step through, e.g. 1000,2000,5000")
+    .option("--from <rate>", "first rate (with --to and --steps)")
+    .option("--to <rate>", "last rate")
+    .option("--steps <n>", "number of evenly spaced rates", "5")
+    .option("--step-duration <time>", "how long each step runs", "10s")
+    .option("--pause <time>", "pause between steps", "1s")
+    .option("--slo <list>", 'objectives, e.g. "p99<5ms,success>=99.9%" (p50…p99.99, mean, max, success, errors, stalled)')
+    .option("--write <strategy>", "coalesced, split or corked", "coalesced")
+    .option("--nodelay", "set TCP_NODELAY")
+    .option("--embedded", "sweep a built-in server on a free loopback port");
+  addLoadOptions(cmd, "10s");
+  cmd.addHelpText(
+    "after",
+    `
+Each step is an open-loop run: requests leave on schedule whatever the
+responses do, and latency counts from each request's intended start. The
+answer is the highest rate that meets every SLO, and which SLO broke first
+above it.
+
+Examples:
+  mcdiag sweep 127.0.0.1:11211 --rates 1000,2000,5000,10000 --slo "p99<2ms,success>=99.9%"
+  mcdiag sweep 127.0.0.1:5000 --from 200 --to 2500 --steps 8 --step-duration 30s --slo "p95<1s"
+
+Exit codes: 0 every step met the SLOs; 1 some step broke one (the table still
+prints); 2 bad usage (a malformed SLO included) or endpoint unreachable.`,
+  );
+  cmd.action(async (arg: string | undefined, raw: RawOptions) => {
+    const json = raw.json === true;
+    const rates = ratesFrom(raw);
+    const slos: Slo[] = typeof raw.slo === "string" ? parseSlos(raw.slo) : [];
+    const stepDurationMs = durationOption(raw.stepDuration, "--step-duration") ?? 10_000;
+    const pauseMs = typeof raw.pause === "string" ? (raw.pause === "0" ? 0 : (durationOption(raw.pause, "--pause") ?? 1000)) : 1000;
+    const load = loadOptionsFrom(raw);
+    const target = await resolveEndpoint(arg, raw.embedded === true, "sweep");
+    const progress = new Progress(json);
+    try {
+      const result = await runSweep({
+        ...load,
+        host: target.endpoint.host,
+        port: target.endpoint.port,
+        write: writeOption(raw.write),
+        noDelay: raw.nodelay === true,
+        rates,
+        stepDurationMs,
+        pauseMs,
+        slos,
+        signal: ctx.signal,
+        onProgress: (rate, i, of, p) => progress.fraction((i + p.elapsedMs / stepDurationMs) / of, `step ${i + 1}/${of}: ${fmtRate(rate)} for ${fmtMs(stepDurationMs)}`),
+        onStep: (s, i, of) => {
+          if (!json && process.stderr.isTTY) {
+            progress.done();
+            ctx.err(renderSweepStepLine(s, i, of));
+          }
+        },
+      });
+      progress.done();
+      if (json) printJson(ctx, sweepJson(result));
+      else ctx.out(renderSweep(result, typeof raw.slo === "string" ? raw.slo : undefined));
+      if (result.steps.some((s) => !s.sloMet)) ctx.exitCode = EXIT_FINDINGS;
+    } finally {
+      progress.done();
+      await target.release();
+    }
+  });
+  return cmd;
+}
+
+function ratesFrom(raw: RawOptions): number[] {
+  if (typeof raw.rates === "string") {
+    if (raw.from !== undefined || raw.to !== undefined) throw new McdiagError("BAD_OPTION", "sweep: give --rates, or --from/--to/--steps, not both");
+    const rates = raw.rates.split(",").map((r) => numberOption(r.trim(), "--rates", 0.001, 0));
+    return rates;
+  }
+  if (raw.from === undefined || raw.to === undefined) {
+    throw new McdiagError("BAD_OPTION", "sweep: give the rates: --rates 1000,2000,5000 or --from 1000 --to 5000 --steps 5");
+  }
+  const from = numberOption(raw.from, "--from", 0.001, 0);
+  const to = numberOption(raw.to, "--to", from, 0);
+  return rateSteps(from, to, intOption(raw.steps, "--steps", 1, 1000, 5));
+}
