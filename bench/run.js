@@ -2,9 +2,10 @@
 // the same run; prints a table and writes bench/out/results.json.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { analyzeVsTshark } from "./analyze-vs-tshark.js";
+import { constantRate } from "./constant-rate.js";
 import { probeVsMemcslap } from "./probe-vs-memcslap.js";
 
-const benches = { probe: probeVsMemcslap, analyze: analyzeVsTshark };
+const benches = { probe: probeVsMemcslap, rate: constantRate, analyze: analyzeVsTshark };
 const only = process.argv[2];
 const results = [];
 for (const [name, fn] of Object.entries(benches)) {
