@@ -3,18 +3,14 @@ import { ANALYZE_DEFAULTS, analyzeCapture } from "../analyze/analyzer.js";
 import { renderAnalysis } from "../report/analyze-report.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
-import { intOption, numberOption, type RawOptions } from "./options.js";
+import { collectList, intOption, numberOption, type RawOptions } from "./options.js";
 import { Progress } from "./progress.js";
-
-function collectPorts(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(",")];
-}
 
 export function analyzeCommand(ctx: CliContext): Command {
   const cmd = new Command("analyze")
     .description("find every Nagle/delayed-ACK stall of memcached traffic in a pcap or pcapng capture")
     .argument("<file>", "capture file (pcap, pcapng, optionally .gz), or - for stdin")
-    .option("--port <n>", "another memcached server port (repeat, or a comma list); 11211 is always included", collectPorts, [])
+    .option("--port <n>", "another memcached server port (repeat, or a comma list); 11211 is always included", collectList, [])
     .option("--stall-threshold <ms>", "a gap this long inside a message can be a stall", String(ANALYZE_DEFAULTS.stallThresholdMs))
     .option("--ack-window <ms>", "the held segment must follow the peer's pure ACK within this", String(ANALYZE_DEFAULTS.ackWindowMs))
     .option("--show-keys", "show memcached keys (off by default: production keys can be sensitive)")

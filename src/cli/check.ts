@@ -6,18 +6,14 @@ import { checkJunit, githubAnnotations, renderCheck } from "../report/check-repo
 import { McdiagError } from "../util/errors.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
-import { durationOption, intOption, numberOption, type RawOptions } from "./options.js";
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(",")];
-}
+import { collectList, durationOption, intOption, numberOption, type RawOptions } from "./options.js";
 
 export function checkCommand(ctx: CliContext): Command {
   const cmd = new Command("check")
     .description("fail a build when a memcached client sends one command in several writes")
     .argument("[command...]", "the client command to run (after --); {host}, {port}, {endpoint} are replaced")
     .option("--capture [file]", "with a command: also capture loopback with tcpdump and judge real segments; alone: judge this capture file")
-    .option("--port <n>", "with --capture FILE: another memcached server port (repeatable)", collect, [])
+    .option("--port <n>", "with --capture FILE: another memcached server port (repeatable)", collectList, [])
     .option("--timeout <time>", "kill the command after this long", "60s")
     .option("--max-writes-per-command <n>", "most writes one command may take (0: rule off)", String(DEFAULT_RULES.maxWritesPerCommand))
     .option("--large-command <bytes>", "commands above this many bytes are exempt from the writes rule", String(DEFAULT_RULES.largeCommandBytes))

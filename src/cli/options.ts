@@ -82,3 +82,8 @@ export function loadOptionsFrom(o: RawOptions): LoadOptions {
 export function writeOption(raw: string | boolean | undefined): WriteStrategy {
   return choiceOption<WriteStrategy>(raw, "--write", WRITE_STRATEGIES, PROBE_DEFAULTS.write);
 }
+
+/** Commander collector for a repeatable, comma-separable option (`--port 1 --port 2,3`). */
+export function collectList(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(",")];
+}

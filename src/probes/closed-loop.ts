@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Connection, WriteStrategy } from "../clients/connection.js";
 import type { ErrorKind } from "../clients/errors.js";
-import { Pool, type Checkout, type HealthCheck } from "../clients/pool.js";
+import type { Checkout, HealthCheck, Pool } from "../clients/pool.js";
 import type { PreparedCommand } from "../protocol/commands.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
 import type { Histogram } from "../metrics/histogram.js";
@@ -10,7 +10,7 @@ import { getCommands, probeKeys } from "./keys.js";
 import { evidenceFrom, snapshot } from "./evidence.js";
 import { Recorder } from "./recorder.js";
 import type { ProbeResult } from "./result.js";
-import { prepareEndpoint, warmUp } from "./setup.js";
+import { prepareEndpoint, probePool, warmUp } from "./setup.js";
 
 export interface ProbeOptions {
   host: string;
@@ -165,17 +165,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
 
   await prepareEndpoint(opts, endpoint, keys, warnings);
 
-  const pool = new Pool({
-    host: opts.host,
-    port: opts.port,
-    size: opts.poolSize,
-    noDelay: opts.noDelay,
-    write: opts.write,
-    healthCheck: opts.healthCheck,
-    connectTimeoutMs: opts.connectTimeoutMs,
-    acquireTimeoutMs: opts.timeoutMs,
-    requestTimeoutMs: opts.timeoutMs,
-  });
+  const pool = probePool(opts);
   const run = new Run(pool, getCommands(keys), opts);
   let progressTimer: NodeJS.Timeout | undefined;
   let stopTimer: NodeJS.Timeout | undefined;
@@ -209,20 +199,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     }
     for (const c of callers) c.start();
     await Promise.all(callers.map((c) => c.done));
-    const result = run.rec.result(
-      {
-        endpoint,
-        write: opts.write,
-        noDelay: pool.noDelayReadBack ?? opts.noDelay,
-        healthCheck: opts.healthCheck,
-        poolSize: opts.poolSize,
-        concurrency: opts.concurrency,
-        stallThresholdMs: opts.stallThresholdMs,
-        warnings,
-      },
-      performance.now() - startMs,
-      pool,
-    );
+    const result = run.rec.result(opts, { endpoint, concurrency: opts.concurrency, warnings }, performance.now() - startMs, pool);
     if (interrupted && result.aborted === undefined) result.aborted = "interrupted";
     if (before !== undefined) result.evidence = evidenceFrom(before, await snapshot(opts.host, opts.port, opts.timeoutMs), endpoint);
     Object.defineProperty(result, HISTOGRAMS, { value: { total: run.rec.total, wire: run.rec.wire, poolWait: run.rec.poolWait }, enumerable: false });

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import type { Connection } from "../clients/connection.js";
 import type { ErrorKind } from "../clients/errors.js";
-import { Pool, type Checkout } from "../clients/pool.js";
+import type { Checkout, Pool } from "../clients/pool.js";
 import type { PreparedCommand } from "../protocol/commands.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
 import { meanWaitMs } from "../metrics/erlang.js";
@@ -12,7 +12,7 @@ import { getCommands, probeKeys } from "./keys.js";
 import { evidenceFrom, snapshot } from "./evidence.js";
 import { Recorder } from "./recorder.js";
 import type { ProbeResult } from "./result.js";
-import { prepareEndpoint, warmUp } from "./setup.js";
+import { prepareEndpoint, probePool, warmUp } from "./setup.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
   /** Requests per second, issued on a fixed schedule whatever the responses do. */
@@ -150,17 +150,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   const keys = probeKeys(opts.keyPrefix, opts.keyCount);
   const warnings: string[] = [];
   await prepareEndpoint(opts, endpoint, keys, warnings);
-  const pool = new Pool({
-    host: opts.host,
-    port: opts.port,
-    size: opts.poolSize,
-    noDelay: opts.noDelay,
-    write: opts.write,
-    healthCheck: opts.healthCheck,
-    connectTimeoutMs: opts.connectTimeoutMs,
-    acquireTimeoutMs: opts.timeoutMs,
-    requestTimeoutMs: opts.timeoutMs,
-  });
+  const pool = probePool(opts);
   const run = new RateRun(pool, getCommands(keys), opts.timeoutMs, opts.stallThresholdMs, opts.poolSize);
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   try {
@@ -201,20 +191,8 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     const endMs = Math.max(performance.now(), scheduleEndMs);
     loopDelay.disable();
     const scheduleMs = scheduleEndMs - startMs;
-    const base = run.rec.result(
-      {
-        endpoint,
-        write: opts.write,
-        noDelay: pool.noDelayReadBack ?? opts.noDelay,
-        healthCheck: opts.healthCheck,
-        poolSize: opts.poolSize,
-        concurrency: 0,
-        stallThresholdMs: opts.stallThresholdMs,
-        warnings,
-      },
-      endMs - startMs,
-      pool,
-    );
+    // An open loop has no fixed number of callers: concurrency is reported as 0.
+    const base = run.rec.result(opts, { endpoint, concurrency: 0, warnings }, endMs - startMs, pool);
     const achievedRate = scheduleMs > 0 ? run.issued / (Math.max(scheduleMs, opts.durationMs) / 1000) : 0;
     const lag = summarize(run.lag);
     const holdMs = base.littlesLaw.meanHoldUs / 1000;

@@ -94,10 +94,21 @@ export class Recorder {
 
   /** The run's result record, with Little's law over the measured window. */
   result(
-    base: Pick<ProbeResult, "endpoint" | "write" | "noDelay" | "healthCheck" | "poolSize" | "concurrency" | "stallThresholdMs" | "warnings">,
+    opts: Pick<ProbeResult, "write" | "noDelay" | "healthCheck" | "poolSize" | "stallThresholdMs">,
+    run: { endpoint: string; concurrency: number; warnings: string[] },
     windowMs: number,
     pool: Pool,
   ): ProbeResult {
+    const base = {
+      endpoint: run.endpoint,
+      write: opts.write,
+      noDelay: pool.noDelayReadBack ?? opts.noDelay,
+      healthCheck: opts.healthCheck,
+      poolSize: opts.poolSize,
+      concurrency: run.concurrency,
+      stallThresholdMs: opts.stallThresholdMs,
+      warnings: run.warnings,
+    };
     const avg = pool.averages();
     const answered = this.answered;
     const result: ProbeResult = {

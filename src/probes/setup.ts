@@ -1,5 +1,6 @@
 import { Connection, ConnectError } from "../clients/connection.js";
-import type { Pool } from "../clients/pool.js";
+import { Pool, type HealthCheck } from "../clients/pool.js";
+import type { WriteStrategy } from "../clients/connection.js";
 import { requestOnce, RequestError } from "../clients/request.js";
 import type { PreparedCommand } from "../protocol/commands.js";
 import { McdiagError } from "../util/errors.js";
@@ -68,4 +69,30 @@ export async function warmUp(pool: Pool, commands: PreparedCommand[], count: num
 
 function connectReason(err: unknown): string {
   return err instanceof ConnectError ? `${err.kind.replace(/_/g, " ")} (${err.message})` : String(err);
+}
+
+export interface ProbePoolOptions {
+  host: string;
+  port: number;
+  poolSize: number;
+  noDelay: boolean;
+  write: WriteStrategy;
+  healthCheck: HealthCheck;
+  connectTimeoutMs: number;
+  timeoutMs: number;
+}
+
+/** The pool a probe measures through: `--timeout` bounds both the wait for a connection and each request. */
+export function probePool(opts: ProbePoolOptions): Pool {
+  return new Pool({
+    host: opts.host,
+    port: opts.port,
+    size: opts.poolSize,
+    noDelay: opts.noDelay,
+    write: opts.write,
+    healthCheck: opts.healthCheck,
+    connectTimeoutMs: opts.connectTimeoutMs,
+    acquireTimeoutMs: opts.timeoutMs,
+    requestTimeoutMs: opts.timeoutMs,
+  });
 }

@@ -14,12 +14,7 @@ export function renderProbe(r: ProbeResult): string {
       `pool ${r.poolSize}, concurrency ${r.concurrency}, ${fmtMs(r.durationMs)}`,
   );
   const t = newTable(["phase", "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
-  const row = (name: string, s: LatencySummaryUs) =>
-    t.push(
-      s.count === 0
-        ? [name, "-", "-", "-", "-", "-", "-", "0"]
-        : [name, fmtUs(s.p50), fmtUs(s.p90), fmtUs(s.p99), fmtUs(s.p999), fmtUs(s.max), fmtUs(s.mean), fmtCount(s.count)],
-    );
+  const row = (name: string, s: LatencySummaryUs) => t.push(latencyRow(name, s));
   row("pool wait", r.poolWaitUs);
   if (r.healthCheckUs.count > 0) row("health check", r.healthCheckUs);
   row("wire", r.wireUs);
@@ -50,8 +45,7 @@ export function renderRateProbe(r: RateProbeResult): string {
       `${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, pool ${r.poolSize}`,
   );
   const t = newTable(["latency", "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
-  const row = (name: string, s: LatencySummaryUs) =>
-    t.push(s.count === 0 ? [name, "-", "-", "-", "-", "-", "-", "0"] : [name, fmtUs(s.p50), fmtUs(s.p90), fmtUs(s.p99), fmtUs(s.p999), fmtUs(s.max), fmtUs(s.mean), fmtCount(s.count)]);
+  const row = (name: string, s: LatencySummaryUs) => t.push(latencyRow(name, s));
   row("from intended start (users)", r.latencyUs);
   row("pool wait", r.poolWaitUs);
   if (r.healthCheckUs.count > 0) row("health check", r.healthCheckUs);
@@ -77,6 +71,12 @@ export function renderRateProbe(r: RateProbeResult): string {
   for (const w of r.warnings) out.push(`warning: ${w}`);
   if (r.aborted) out.push(`run stopped early: ${r.aborted}`);
   return out.join("\n") + "\n";
+}
+
+/** One table row of a latency summary: p50 p90 p99 p99.9 max mean count. */
+function latencyRow(name: string, s: LatencySummaryUs): string[] {
+  if (s.count === 0) return [name, "-", "-", "-", "-", "-", "-", "0"];
+  return [name, fmtUs(s.p50), fmtUs(s.p90), fmtUs(s.p99), fmtUs(s.p999), fmtUs(s.max), fmtUs(s.mean), fmtCount(s.count)];
 }
 
 export function evidenceLines(e: Evidence, stalled: number): string {
