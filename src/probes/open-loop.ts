@@ -4,7 +4,6 @@ import type { ErrorKind } from "../clients/errors.js";
 import type { Checkout, Pool } from "../clients/pool.js";
 import type { PreparedCommand } from "../protocol/commands.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
-import { meanWaitMs } from "../metrics/erlang.js";
 import { newHistogram, recordNs, summarize, type Histogram, type LatencySummaryUs } from "../metrics/histogram.js";
 import { formatEndpoint } from "../util/endpoint.js";
 import type { ProbeOptions, ProbeProgress } from "./closed-loop.js";
@@ -38,8 +37,6 @@ export interface RateProbeResult extends ProbeResult {
   eventLoopDelayP99Us: number;
   /** After the schedule ended, until the last request in flight finished. */
   drainMs: number;
-  /** Pool wait predicted by the M/M/c model from the measured rate and hold time, against the measured mean. */
-  poolModel: { predictedMeanWaitMs: number | null; measuredMeanWaitMs: number };
   /** Set when the generator could not keep its schedule. */
   generatorWarning?: string;
 }
@@ -195,7 +192,6 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     const base = run.rec.result(opts, { endpoint, concurrency: 0, warnings }, endMs - startMs, pool);
     const achievedRate = scheduleMs > 0 ? run.issued / (Math.max(scheduleMs, opts.durationMs) / 1000) : 0;
     const lag = summarize(run.lag);
-    const holdMs = base.littlesLaw.meanHoldUs / 1000;
     const result: RateProbeResult = {
       ...base,
       mode: "rate",
@@ -208,10 +204,6 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
       // The monitor's samples include its own interval: subtract it to get the delay.
       eventLoopDelayP99Us: Math.max(0, Math.round(loopDelay.percentile(99) / 1000) - LOOP_SAMPLE_MS * 1000),
       drainMs: Math.round((run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0) * 10) / 10,
-      poolModel: {
-        predictedMeanWaitMs: roundOrNull(meanWaitMs(opts.poolSize, base.littlesLaw.arrivalPerSec, holdMs)),
-        measuredMeanWaitMs: Math.round(base.poolWaitUs.mean) / 1000,
-      },
     };
     if (run.issued < total && !opts.signal?.aborted && run.rec.aborted === undefined) {
       result.generatorWarning = `issued ${run.issued} of ${total} scheduled requests`;
@@ -230,8 +222,4 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     loopDelay.disable();
     pool.close();
   }
-}
-
-function roundOrNull(x: number | null): number | null {
-  return x === null ? null : Math.round(x * 1000) / 1000;
 }

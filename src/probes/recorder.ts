@@ -3,6 +3,7 @@ import { type ErrorCounts, type ErrorKind, isConnectionFailure } from "../client
 import type { Checkout, Pool } from "../clients/pool.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
 import { newHistogram, recordNs, summarize, type Histogram } from "../metrics/histogram.js";
+import { meanWaitMs } from "../metrics/erlang.js";
 import { littlesLaw } from "../metrics/littles-law.js";
 import type { ProbeResult } from "./result.js";
 
@@ -111,6 +112,18 @@ export class Recorder {
     };
     const avg = pool.averages();
     const answered = this.answered;
+    const meanHoldUs = this.holds > 0 ? this.holdNsSum / this.holds / 1000 : 0;
+    const meanPoolWaitUs = this.poolWait.totalCount > 0 ? this.poolWait.mean : 0;
+    const ll = littlesLaw({
+      completed: this.holds,
+      windowMs,
+      meanHoldUs,
+      meanPoolWaitUs,
+      poolSize: base.poolSize,
+      sampledBusy: avg.busy,
+      sampledWaiting: avg.waiting,
+    });
+    const predicted = meanWaitMs(base.poolSize, ll.arrivalPerSec, meanHoldUs / 1000);
     const result: ProbeResult = {
       ...base,
       durationMs: Math.round(windowMs),
@@ -127,15 +140,11 @@ export class Recorder {
       healthCheckUs: summarize(this.healthCheck),
       totalUs: summarize(this.total),
       throughputPerSec: windowMs > 0 ? Math.round((answered / (windowMs / 1000)) * 10) / 10 : 0,
-      littlesLaw: littlesLaw({
-        completed: this.holds,
-        windowMs,
-        meanHoldUs: this.holds > 0 ? this.holdNsSum / this.holds / 1000 : 0,
-        meanPoolWaitUs: this.poolWait.totalCount > 0 ? this.poolWait.mean : 0,
-        poolSize: base.poolSize,
-        sampledBusy: avg.busy,
-        sampledWaiting: avg.waiting,
-      }),
+      littlesLaw: ll,
+      poolModel: {
+        predictedMeanWaitMs: predicted === null ? null : Math.round(predicted * 1000) / 1000,
+        measuredMeanWaitMs: Math.round(meanPoolWaitUs) / 1000,
+      },
     };
     if (this.aborted !== undefined) result.aborted = this.aborted;
     return result;

@@ -40,6 +40,13 @@ export interface ProbeResult {
   /** Answered requests (hits + misses) per second of the measured window. */
   throughputPerSec: number;
   littlesLaw: LittlesLaw;
+  /**
+   * The M/M/c (Erlang C) model fed with the measured rate and hold time: its
+   * predicted mean pool wait beside the measured one. The model assumes random
+   * arrivals; a closed loop or a fixed-rate generator is not random, so large
+   * differences say how far this load is from that assumption.
+   */
+  poolModel: { predictedMeanWaitMs: number | null; measuredMeanWaitMs: number };
   /** Server `stats` and kernel delayed-ACK counters, before → after the measured run. */
   evidence?: Evidence;
   /** Set when the run stopped early because every connection was failing. */

@@ -29,6 +29,8 @@ export interface SweepStep {
   stalledRatio: number;
   errors: ErrorCounts;
   drainMs: number;
+  /** M/M/c predicted mean pool wait beside the measured one, ms. */
+  poolModel: { predictedMeanWaitMs: number | null; measuredMeanWaitMs: number };
   sloMet: boolean;
   slos: SloResult[];
   generatorWarning?: string;
@@ -112,6 +114,7 @@ function stepOf(r: RateProbeResult, slos: Slo[]): SweepStep {
     stalledRatio: r.stalledRatio,
     errors: r.errors,
     drainMs: r.drainMs,
+    poolModel: r.poolModel,
     sloMet: results.every((x) => x.met),
     slos: results,
   };

@@ -29,6 +29,7 @@ export function renderProbe(r: ProbeResult): string {
       (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
   );
   out.push(littlesLawLines(r));
+  out.push(poolModelLine(r));
   if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
   for (const [kind, msg] of Object.entries(r.errorSamples)) out.push(`  first ${kind}: ${msg}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
@@ -60,10 +61,7 @@ export function renderRateProbe(r: RateProbeResult): string {
     `stalled (wire ≥ ${r.stallThresholdMs} ms): ${fmtCount(r.stalled)} (${fmtPct(r.stalledRatio)})` + (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
   );
   out.push(littlesLawLines(r));
-  const m = r.poolModel;
-  out.push(
-    `  pool model (M/M/${r.poolSize}, random arrivals): predicted mean wait ${m.predictedMeanWaitMs === null ? "unbounded (the pool cannot keep up)" : fmtMs(m.predictedMeanWaitMs)}; measured ${fmtMs(m.measuredMeanWaitMs)}`,
-  );
+  out.push(poolModelLine(r));
   if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
   out.push(`generator: scheduling lag p99 ${fmtUs(r.schedulerLagUs.p99)}, event-loop delay p99 ${fmtUs(r.eventLoopDelayP99Us)}`);
   if (r.generatorWarning) out.push(`warning: ${r.generatorWarning}`);
@@ -71,6 +69,12 @@ export function renderRateProbe(r: RateProbeResult): string {
   for (const w of r.warnings) out.push(`warning: ${w}`);
   if (r.aborted) out.push(`run stopped early: ${r.aborted}`);
   return out.join("\n") + "\n";
+}
+
+function poolModelLine(r: ProbeResult): string {
+  const m = r.poolModel;
+  const predicted = m.predictedMeanWaitMs === null ? "unbounded (the pool cannot keep up)" : fmtMs(m.predictedMeanWaitMs);
+  return `  pool model (M/M/${r.poolSize}, random arrivals): predicted mean wait ${predicted}; measured ${fmtMs(m.measuredMeanWaitMs)}`;
 }
 
 /** One table row of a latency summary: p50 p90 p99 p99.9 max mean count. */

@@ -25,6 +25,7 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
     }
     expect(j.healthCheckUs.count).toBe(300);
     expect(j.throughputPerSec).toBeGreaterThan(0);
+    expect(j.poolModel).toEqual({ predictedMeanWaitMs: expect.any(Number), measuredMeanWaitMs: expect.any(Number) });
     expect(Object.keys(j.littlesLaw).sort()).toEqual(
       ["arrivalPerSec", "busyConnections", "meanHoldUs", "meanWaiting", "poolSize", "sampledBusy", "sampledWaiting", "utilization"].sort(),
     );
@@ -134,7 +135,7 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
   });
 
   it("shows --help with an example for every command", async () => {
-    for (const c of ["probe", "compare", "demo", "serve"]) {
+    for (const c of ["probe", "compare", "sweep", "pool-size", "analyze", "check", "demo", "serve"]) {
       const r = await mcdiag([c, "--help"]);
       expect(r.code, c).toBe(0);
       expect(r.stdout, c).toMatch(/Examples?:\n\s+mcdiag /);

@@ -83,7 +83,7 @@ describe("sweep", () => {
     const j = JSON.parse(r.stdout);
     expect(j.steps).toHaveLength(2);
     expect(Object.keys(j.steps[0])).toEqual(
-      expect.arrayContaining(["requestedRate", "achievedRate", "throughputPerSec", "successRatio", "latencyUs", "poolWaitUs", "stalledRatio", "errors", "drainMs", "sloMet"]),
+      expect.arrayContaining(["requestedRate", "achievedRate", "throughputPerSec", "successRatio", "latencyUs", "poolWaitUs", "stalledRatio", "errors", "drainMs", "poolModel", "sloMet"]),
     );
     expect(j).toMatchObject({ maxRateMeetingSlo: 100, firstBrokenSlo: "p99<50ms" });
     const bad = await mcdiag(["sweep", `127.0.0.1:${port}`, "--rates", "100", "--slo", "p99<5 ms,succes>=99%"]);
