@@ -1,7 +1,7 @@
 import { BINARY_REQUEST, BINARY_RESPONSE, binaryFrameLength, binaryIsQuiet, binaryOpcodeName } from "../protocol/binary.js";
 import { FRAME_INCOMPLETE, FRAME_MALFORMED, FRAME_TOO_LONG, frameCommand, newFrame } from "../protocol/request-framing.js";
 import { ResponseParser, type ParsedResponse } from "../protocol/response-parser.js";
-import { REPLY_MAYBE, REPLY_NONE, classifyRequest, looksLikeCommand, newRequestInfo } from "../protocol/verbs.js";
+import { REPLY_MAYBE, REPLY_NONE, REPLY_ONE, classifyRequest, looksLikeCommand, newRequestInfo } from "../protocol/verbs.js";
 import { CarryBuffer } from "../util/carry-buffer.js";
 import { LF } from "../util/bytes.js";
 import type { Aggregator, ExchangeRecord, FlowStats } from "./aggregate.js";
@@ -179,7 +179,8 @@ export class McSession implements StreamConsumer {
       const keyLen = buf.readUInt16BE(at + 2);
       const extLen = buf[at + 4]!;
       const key = this.agg.opts.showKeys && keyLen > 0 ? buf.toString("latin1", at + 24 + extLen, at + 24 + extLen + keyLen) : undefined;
-      const reply = op === 0x07 || op === 0x17 ? (op === 0x17 ? REPLY_NONE : 0) : binaryIsQuiet(op) ? REPLY_MAYBE : 0;
+      // Quit answers, QuitQ does not; quiet opcodes answer only on failure (or a GetQ hit).
+      const reply = op === 0x17 ? REPLY_NONE : binaryIsQuiet(op) ? REPLY_MAYBE : REPLY_ONE;
       this.request(binaryOpcodeName(op), len, keyLen > 0 ? 1 : 0, key, reply, buf.readUInt32BE(at + 12));
       c.consume(len);
       if (c.start < c.end) this.req.begin(frame, tNs, seqEnd);

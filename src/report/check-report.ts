@@ -51,11 +51,6 @@ function arrival(v: Violation, method: string): string {
   return v.writes !== undefined ? `${v.writes} ${unit}${v.writes === 1 ? "" : "s"}` : "";
 }
 
-/** JSON for `check --json`. */
-export function checkJson(r: CheckResult): object {
-  return r;
-}
-
 /** JUnit XML that CI systems render: one test case per rule. */
 export function checkJunit(r: CheckResult, elapsedSec: number): string {
   const cases: [string, string, Violation[]][] = [

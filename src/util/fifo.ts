@@ -36,22 +36,6 @@ export class Fifo<T> {
     return this.count === 0 ? undefined : this.slots[this.head];
   }
 
-  /** Removes the first occurrence of `item`; O(n), for rare cancellations. */
-  remove(item: T): boolean {
-    for (let i = 0; i < this.count; i++) {
-      const at = (this.head + i) % this.slots.length;
-      if (this.slots[at] === item) {
-        for (let j = i; j < this.count - 1; j++) {
-          this.slots[(this.head + j) % this.slots.length] = this.slots[(this.head + j + 1) % this.slots.length];
-        }
-        this.slots[(this.head + this.count - 1) % this.slots.length] = undefined;
-        this.count--;
-        return true;
-      }
-    }
-    return false;
-  }
-
   private grow(): void {
     const next = new Array<T | undefined>(this.slots.length * 2);
     for (let i = 0; i < this.count; i++) next[i] = this.slots[(this.head + i) % this.slots.length];

@@ -28,7 +28,7 @@ describe.runIf(requireTool("memcached", "server and kernel counters of a real me
   it("a coalesced probe shows about no delayed ACKs", async () => {
     const r = await probe("coalesced");
     expect(r.stalled).toBe(0);
-    expect(r.evidence!.kernel!.DelayedACKs).toBeLessThanOrEqual(3); // other traffic on this host may add a few
+    expect(r.evidence!.kernel!.DelayedACKs).toBeLessThanOrEqual(5); // other traffic on this host may add a few
     expect(r.evidence!.stats!.cmd_get).toBe(400);
     expect(Object.keys(r.evidence!.stats!)).toEqual(
       expect.arrayContaining(["curr_connections", "total_connections", "listen_disabled_num", "conn_yields", "rejected_connections", "cmd_get", "get_hits"]),

@@ -44,16 +44,6 @@ describe("Fifo", () => {
     expect(out).toEqual([...Array(100).keys()]);
     expect(q.shift()).toBeUndefined();
   });
-
-  it("removes an item from the middle", () => {
-    const q = new Fifo<string>(4);
-    for (const s of ["a", "b", "c", "d", "e"]) q.push(s);
-    expect(q.remove("c")).toBe(true);
-    expect(q.remove("zz")).toBe(false);
-    const out: string[] = [];
-    for (let s = q.shift(); s !== undefined; s = q.shift()) out.push(s);
-    expect(out).toEqual(["a", "b", "d", "e"]);
-  });
 });
 
 describe("CarryBuffer", () => {
