@@ -225,6 +225,9 @@ class Analysis implements PacketSink {
     if (info.packets > 0 && this.memcachedFlows === 0) {
       warnings.push(`no memcached traffic found (server ports ${[...this.ports].join(", ")}; add --port for another)`);
     }
+    if (a.requests > 0 && a.responses === 0 && a.unanswered > 0) {
+      warnings.push("no response was seen for any request: the capture seems to hold only one direction, so stalls (which need the server's ACKs) cannot be judged");
+    }
     const stallMedianUs = a.stallLengths.totalCount > 0 ? a.stallLengths.getValueAtPercentile(50) : 0;
     const timerMs = a.stallLengths.totalCount > 0 ? Math.round(stallMedianUs / 1000) : null;
     return {

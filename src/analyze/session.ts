@@ -23,6 +23,11 @@ interface Pending {
   stalls: StallEvent[] | undefined;
 }
 
+/** Requests awaiting answers per connection; beyond this (a capture missing the server side) the oldest are given up. */
+const MAX_PENDING = 10_000;
+/** Bytes of one message held while it is incomplete; memcached's own item limit is 1 MiB by default. */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
 const MODE_UNKNOWN = 0;
 const MODE_TEXT = 1;
 const MODE_BINARY = 2;
@@ -135,6 +140,11 @@ export class McSession implements StreamConsumer {
     c.appendRange(buf, from, to);
     if (this.mode === MODE_BINARY) this.binaryRequests(frame, tNs, seqEnd);
     else this.textRequests(frame, tNs, seqEnd);
+    if (c.available > MAX_MESSAGE_BYTES) {
+      // A length field no real client sends: stop carrying it and look for the next command.
+      c.clear();
+      this.reqResync = true;
+    }
     c.settle();
     if (c.available === 0) this.reqActive = false;
   }
@@ -210,6 +220,7 @@ export class McSession implements StreamConsumer {
       stalls: r.stalls,
     });
     r.stalls = undefined;
+    if (this.pending.length - this.pendingHead > MAX_PENDING) this.unanswered(this.shiftPending()!, false);
   }
 
   // ---- server → client ----
@@ -237,11 +248,15 @@ export class McSession implements StreamConsumer {
       const c = this.respIn;
       c.appendRange(buf, from, to);
       this.binaryResponses();
+      if (c.available > MAX_MESSAGE_BYTES) {
+        c.clear();
+        this.respResync = true;
+      }
       c.settle();
       if (c.available === 0) this.respActive = false;
       return;
     }
-    const p = (this.parser ??= new ResponseParser((res) => this.textResponse(res), { initialBufferBytes: 256 }));
+    const p = (this.parser ??= new ResponseParser((res) => this.textResponse(res), { initialBufferBytes: 256, maxValueBytes: MAX_MESSAGE_BYTES }));
     p.pushRange(buf, from, to);
     if (p.failed) {
       // Bytes that are not memcached responses: resynchronise at the next response line.

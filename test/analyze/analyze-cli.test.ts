@@ -128,6 +128,16 @@ describe("mcdiag analyze (CLI)", () => {
     expect(j.warnings).toContain("no memcached traffic found (server ports 11211; add --port for another)");
   });
 
+  it("says so when a capture holds only one direction, instead of reporting no stalls as good news", async () => {
+    const r = await mcdiag(["analyze", capture("one-direction.pcap"), ...ports, "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ requests: { total: 27, unanswered: 27 }, responses: { total: 0 }, stalls: { request: 0 } });
+    expect(j.warnings).toContain(
+      "no response was seen for any request: the capture seems to hold only one direction, so stalls (which need the server's ACKs) cannot be judged",
+    );
+  });
+
   it("rejects a bad --port with exit 2", async () => {
     const r = await mcdiag(["analyze", capture("split-nagle.pcap"), "--port", "http"]);
     expect(r.code).toBe(2);
