@@ -90,6 +90,8 @@ class Analysis implements PacketSink {
   private retransmissions = 0;
   private gaps = 0;
   private lastTNs = 0;
+  /** Data packets from memcached servers: none at all means a one-direction capture. */
+  private serverDataPackets = 0;
 
   constructor(readonly opts: AnalyzeOptions) {
     this.ports = new Set([11211, ...opts.ports]);
@@ -121,6 +123,7 @@ class Analysis implements PacketSink {
       if (p.payloadLen > 0 && p.capturedPayload > 0) this.classify(conn, dir, pk.data, p.payloadAt, p.payloadAt + p.capturedPayload);
       if ((conn.kind as number) === KIND_OTHER) return;
     }
+    if (p.payloadLen > 0 && conn.kind === KIND_MEMCACHED && dir !== conn.clientDir) this.serverDataPackets++;
     const consumer = conn.session ?? NOOP;
     if ((flags & TCP_ACK) !== 0) conn.halves[dir === 0 ? 1 : 0].onPeerAck(p.ack, consumer);
     conn.halves[dir].onSegment(p, pk.data, pk.frame, pk.tNs, consumer);
@@ -225,7 +228,7 @@ class Analysis implements PacketSink {
     if (info.packets > 0 && this.memcachedFlows === 0) {
       warnings.push(`no memcached traffic found (server ports ${[...this.ports].join(", ")}; add --port for another)`);
     }
-    if (a.requests > 0 && a.responses === 0 && a.unanswered > 0) {
+    if (a.requests > 0 && this.serverDataPackets === 0) {
       warnings.push("no response was seen for any request: the capture seems to hold only one direction, so stalls (which need the server's ACKs) cannot be judged");
     }
     const stallMedianUs = a.stallLengths.totalCount > 0 ? a.stallLengths.getValueAtPercentile(50) : 0;
