@@ -17,6 +17,8 @@ export interface CheckOptions {
   rules: CheckRules;
   showKeys: boolean;
   signal?: AbortSignal;
+  /** Receives the client command's stdout and stderr (discarded when absent). */
+  childOutput?: (chunk: Buffer) => void;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function checkClientCommand(
     const cap = dir !== undefined ? await LoopbackCapture.start(join(dir, "check.pcap"), ep.port) : undefined;
     let child;
     try {
-      child = await runChild(argv, ep, opts.timeoutMs, opts.signal);
+      child = await runChild(argv, ep, opts.timeoutMs, opts.childOutput ?? (() => {}), opts.signal);
     } finally {
       await cap?.stop();
     }

@@ -6,10 +6,17 @@ import type { ChildOutcome } from "./rules.js";
 
 /**
  * Runs the user's command with the endpoint in its environment and in its
- * arguments ({host}, {port}, {endpoint}); its output goes to our stderr so
- * that stdout stays ours (JSON). Killed at the timeout (TERM, then KILL).
+ * arguments ({host}, {port}, {endpoint}). Its stdout and stderr go to
+ * `output` (the CLI sends them to its stderr, so stdout stays JSON).
+ * Killed at the timeout (TERM, then KILL).
  */
-export function runChild(argv: string[], ep: Endpoint, timeoutMs: number, signal?: AbortSignal): Promise<ChildOutcome> {
+export function runChild(
+  argv: string[],
+  ep: Endpoint,
+  timeoutMs: number,
+  output: (chunk: Buffer) => void,
+  signal?: AbortSignal,
+): Promise<ChildOutcome> {
   const endpoint = formatEndpoint(ep);
   const args = argv.map((a) => a.replaceAll("{endpoint}", endpoint).replaceAll("{port}", String(ep.port)).replaceAll("{host}", ep.host));
   const env = {
@@ -20,8 +27,8 @@ export function runChild(argv: string[], ep: Endpoint, timeoutMs: number, signal
   };
   return new Promise((resolve, reject) => {
     const child = spawn(args[0]!, args.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout.on("data", (d) => process.stderr.write(d));
-    child.stderr.on("data", (d) => process.stderr.write(d));
+    child.stdout.on("data", output);
+    child.stderr.on("data", output);
     let timedOut = false;
     const kill = () => {
       child.kill("SIGTERM");

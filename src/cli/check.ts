@@ -63,7 +63,14 @@ or capture could not start, capture unreadable or without memcached traffic).`,
         throw new McdiagError("BAD_OPTION", "check: give the client command after -- (e.g. mcdiag check -- node client.js {endpoint}), or --capture FILE");
       }
       const timeoutMs = durationOption(raw.timeout, "--timeout") ?? 60_000;
-      result = await checkClientCommand(argv, { rules, showKeys, timeoutMs, capture: raw.capture === true, signal: ctx.signal });
+      result = await checkClientCommand(argv, {
+        rules,
+        showKeys,
+        timeoutMs,
+        capture: raw.capture === true,
+        signal: ctx.signal,
+        childOutput: (chunk) => ctx.err(chunk.toString()),
+      });
     }
     if (json) printJson(ctx, result);
     else ctx.out(renderCheck(result, { showKeys }));
