@@ -48,9 +48,10 @@ is analysed up to the damage, with a warning.`,
         top: intOption(raw.top, "--top", 0, 10_000, ANALYZE_DEFAULTS.top),
         maxItems: intOption(raw.maxItems, "--max-items", 0, 10_000_000, ANALYZE_DEFAULTS.maxItems),
         onProgress: (p) => {
-          if (Date.now() - started < 1000) return;
-          const pct = p.totalBytes ? ` (${Math.floor((p.bytesRead / p.totalBytes) * 100)} %)` : "";
-          progress.update(`analysing ${file}: ${p.packets.toLocaleString("en-US")} packets${pct}`);
+          if (Date.now() - started < 1000) return; // small files finish before a bar is worth drawing
+          const label = `analysing ${file}: ${p.packets.toLocaleString("en-US")} packets`;
+          if (p.totalBytes) progress.fraction(p.bytesRead / p.totalBytes, label);
+          else progress.update(label);
         },
       });
     } finally {
