@@ -1,5 +1,5 @@
 import * as hdr from "hdr-histogram-js";
-import { HISTOGRAM_SETTINGS, newHistogram, type Histogram } from "../metrics/histogram.js";
+import { HISTOGRAM_SETTINGS, newHistogram, percentileUs, type Histogram } from "../metrics/histogram.js";
 import type { StallEvent } from "./stalls.js";
 import type {
   EndpointSummary,
@@ -251,11 +251,5 @@ function verdictOf(f: FlowStats): FlowVerdict {
 
 export function wireSummary(h: Histogram): WireSummaryUs {
   if (h.totalCount === 0) return { count: 0, p50: 0, p99: 0, max: 0 };
-  const max = h.maxValue;
-  return {
-    count: h.totalCount,
-    p50: Math.min(h.getValueAtPercentile(50), max),
-    p99: Math.min(h.getValueAtPercentile(99), max),
-    max,
-  };
+  return { count: h.totalCount, p50: percentileUs(h, 50), p99: percentileUs(h, 99), max: h.maxValue };
 }

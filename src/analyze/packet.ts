@@ -16,6 +16,11 @@ export interface CapturedPacket {
   origLen: number;
 }
 
+/** The scratch record a reader reuses for every packet. */
+export function newCapturedPacket(): CapturedPacket {
+  return { frame: 0, tNs: 0, linkType: 0, data: Buffer.alloc(0), offset: 0, capLen: 0, origLen: 0 };
+}
+
 export interface PacketSink {
   onPacket(p: CapturedPacket): void;
 }

@@ -3,7 +3,7 @@ import pcapParser from "pcap-parser";
 import { CarryBuffer } from "../util/carry-buffer.js";
 import { McdiagError } from "../util/errors.js";
 import { u16, u32 } from "./byte-order.js";
-import { MAX_RECORD_BYTES, noteLinkType, type CaptureInfo, type CapturedPacket, type PacketSink } from "./packet.js";
+import { MAX_RECORD_BYTES, newCapturedPacket, noteLinkType, type CaptureInfo, type PacketSink } from "./packet.js";
 
 /**
  * Classic pcap (libpcap 2.4). Magic a1b2c3d4 means microsecond timestamps,
@@ -61,6 +61,40 @@ function cutShort(info: CaptureInfo, file: string, offset: number): void {
 }
 
 /**
+ * Hands classic-pcap records to the sink in one reused packet record, timed
+ * from the file's first record. Both classic readers emit through it.
+ */
+class RecordEmitter {
+  readonly p = newCapturedPacket();
+  private baseSec = 0;
+  private baseFracNs = 0;
+
+  constructor(
+    private readonly sink: PacketSink,
+    private readonly info: CaptureInfo,
+  ) {}
+
+  emit(sec: number, fracNs: number, data: Buffer, offset: number, incl: number, orig: number): void {
+    const info = this.info;
+    if (info.packets === 0) {
+      this.baseSec = sec;
+      this.baseFracNs = fracNs;
+      info.firstPacketEpochSec = sec + fracNs / 1e9;
+    }
+    info.packets++;
+    if (incl < orig) info.truncatedPackets++;
+    const p = this.p;
+    p.frame = info.packets;
+    p.tNs = (sec - this.baseSec) * 1e9 + (fracNs - this.baseFracNs);
+    p.data = data;
+    p.offset = offset;
+    p.capLen = incl;
+    p.origLen = orig < incl ? incl : orig;
+    this.sink.onPacket(p);
+  }
+}
+
+/**
  * Our reader for what pcap-parser does not cover: nanosecond pcap. Records
  * are parsed in place from a carry-over buffer; a record is emitted only once
  * complete, and a record length beyond the limit stops the read (no
@@ -68,19 +102,17 @@ function cutShort(info: CaptureInfo, file: string, offset: number): void {
  */
 export class PcapReader {
   private readonly input = new CarryBuffer(512 * 1024);
-  private readonly p: CapturedPacket;
+  private readonly out: RecordEmitter;
   private header: PcapHeader | undefined;
   private offset = 0; // file offset of input.start
   private stopped = false;
-  private baseSec = 0;
-  private baseFracNs = 0;
 
   constructor(
-    private readonly sink: PacketSink,
+    sink: PacketSink,
     private readonly info: CaptureInfo,
     private readonly file: string,
   ) {
-    this.p = { frame: 0, tNs: 0, linkType: 0, data: Buffer.alloc(0), offset: 0, capLen: 0, origLen: 0 };
+    this.out = new RecordEmitter(sink, info);
   }
 
   push(chunk: Buffer): void {
@@ -93,7 +125,7 @@ export class PcapReader {
       this.info.format = "pcap";
       this.info.timestampResolution = this.header.nano ? "ns" : "us";
       noteLinkType(this.info, this.header.linkType);
-      this.p.linkType = this.header.linkType;
+      this.out.p.linkType = this.header.linkType;
       c.consume(PCAP_HEADER_BYTES);
       this.offset += PCAP_HEADER_BYTES;
     }
@@ -111,25 +143,7 @@ export class PcapReader {
         return;
       }
       if (c.end - at < RECORD_HEADER_BYTES + incl) break;
-      const sec = u32(buf, at, h.little);
-      const fracNs = u32(buf, at + 4, h.little) * fracToNs;
-      const orig = u32(buf, at + 12, h.little);
-      const info = this.info;
-      if (info.packets === 0) {
-        this.baseSec = sec;
-        this.baseFracNs = fracNs;
-        info.firstPacketEpochSec = sec + fracNs / 1e9;
-      }
-      info.packets++;
-      if (incl < orig) info.truncatedPackets++;
-      const p = this.p;
-      p.frame = info.packets;
-      p.tNs = (sec - this.baseSec) * 1e9 + (fracNs - this.baseFracNs);
-      p.data = buf;
-      p.offset = at + RECORD_HEADER_BYTES;
-      p.capLen = incl;
-      p.origLen = orig < incl ? incl : orig;
-      this.sink.onPacket(p);
+      this.out.emit(u32(buf, at, h.little), u32(buf, at + 4, h.little) * fracToNs, buf, at + RECORD_HEADER_BYTES, incl, u32(buf, at + 12, h.little));
       c.consume(RECORD_HEADER_BYTES + incl);
       this.offset += RECORD_HEADER_BYTES + incl;
     }
@@ -153,7 +167,7 @@ export class PcapReader {
  */
 export class PcapParserReader {
   private readonly feed: EventEmitter & { pause(): void; resume(): void };
-  private readonly p: CapturedPacket;
+  private readonly out: RecordEmitter;
   private stopped = false;
   private fed = 0;
   private consumed = 0;
@@ -161,16 +175,14 @@ export class PcapParserReader {
   private pendingSec = 0;
   private pendingFracNs = 0;
   private pendingOrig = 0;
-  private baseSec = 0;
-  private baseFracNs = 0;
   private headerSeen = false;
 
   constructor(
-    private readonly sink: PacketSink,
+    sink: PacketSink,
     private readonly info: CaptureInfo,
     private readonly file: string,
   ) {
-    this.p = { frame: 0, tNs: 0, linkType: 0, data: Buffer.alloc(0), offset: 0, capLen: 0, origLen: 0 };
+    this.out = new RecordEmitter(sink, info);
     this.feed = Object.assign(new EventEmitter(), { pause() {}, resume() {} });
     const parser = pcapParser.parse(this.feed);
     parser.on("globalHeader", (h) => {
@@ -178,7 +190,7 @@ export class PcapParserReader {
       this.consumed = PCAP_HEADER_BYTES;
       this.limit = recordLimit(h.snapshotLength);
       const linkType = h.linkLayerType & 0xffff;
-      this.p.linkType = linkType;
+      this.out.p.linkType = linkType;
       info.format = "pcap";
       info.timestampResolution = "us";
       noteLinkType(info, linkType);
@@ -196,23 +208,8 @@ export class PcapParserReader {
     });
     parser.on("packetData", (data) => {
       if (this.stopped) return;
-      const info = this.info;
-      if (info.packets === 0) {
-        this.baseSec = this.pendingSec;
-        this.baseFracNs = this.pendingFracNs;
-        info.firstPacketEpochSec = this.pendingSec + this.pendingFracNs / 1e9;
-      }
-      info.packets++;
-      if (data.length < this.pendingOrig) info.truncatedPackets++;
-      const p = this.p;
-      p.frame = info.packets;
-      p.tNs = (this.pendingSec - this.baseSec) * 1e9 + (this.pendingFracNs - this.baseFracNs);
-      p.data = data;
-      p.offset = 0;
-      p.capLen = data.length;
-      p.origLen = this.pendingOrig < data.length ? data.length : this.pendingOrig;
       this.consumed += RECORD_HEADER_BYTES + data.length;
-      this.sink.onPacket(p);
+      this.out.emit(this.pendingSec, this.pendingFracNs, data, 0, data.length, this.pendingOrig);
     });
     parser.on("error", (err) => {
       this.stopped = true;

@@ -1,7 +1,7 @@
 import { CarryBuffer } from "../util/carry-buffer.js";
 import { McdiagError } from "../util/errors.js";
 import { u16, u32 } from "./byte-order.js";
-import { noteLinkType, type CaptureInfo, type CapturedPacket, type PacketSink } from "./packet.js";
+import { newCapturedPacket, noteLinkType, type CaptureInfo, type CapturedPacket, type PacketSink } from "./packet.js";
 
 /**
  * pcapng: a sequence of blocks, each `type(4) length(4) body length(4)`,
@@ -49,7 +49,7 @@ export class PcapngReader {
     private readonly info: CaptureInfo,
     private readonly file: string,
   ) {
-    this.p = { frame: 0, tNs: 0, linkType: 0, data: Buffer.alloc(0), offset: 0, capLen: 0, origLen: 0 };
+    this.p = newCapturedPacket();
     info.format = "pcapng";
   }
 

@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { runCompare, type CompareResult } from "../probes/compare.js";
 import { compareJson, renderCompare } from "../report/compare-report.js";
 import { fmtMs, fmtPattern } from "../report/format.js";
-import { McdiagError } from "../util/errors.js";
+import { failIfNothingAnswered } from "./all-failed.js";
 import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
 import { addLoadOptions, loadOptionsFrom, type RawOptions } from "./options.js";
@@ -37,10 +37,7 @@ export async function compareAndReport(
   }
   if (json) printJson(ctx, compareJson(result));
   else ctx.out(renderCompare(result));
-  if (result.runs.length > 0 && result.runs.every((r) => r.hits + r.misses === 0)) {
-    const first = result.runs.flatMap((r) => Object.values(r.errorSamples))[0];
-    throw new McdiagError("ALL_FAILED", `every request to ${result.endpoint} failed${first ? `: ${first}` : ""}`);
-  }
+  failIfNothingAnswered(result.endpoint, result.runs);
   return result;
 }
 

@@ -1,11 +1,11 @@
 import { Command } from "commander";
-import { probeHistograms, runProbe } from "../probes/closed-loop.js";
-import { rateHistograms, runRateProbe } from "../probes/open-loop.js";
+import { runProbe } from "../probes/closed-loop.js";
+import { runRateProbe } from "../probes/open-loop.js";
+import { latencyHistogramOf, type ProbeResult } from "../probes/result.js";
 import { writeHgrm } from "../report/hgrm.js";
-import type { ProbeResult } from "../probes/result.js";
 import { fmtMs, fmtPattern, fmtRate } from "../report/format.js";
 import { renderProbe, renderRateProbe } from "../report/probe-report.js";
-import { McdiagError } from "../util/errors.js";
+import { failIfNothingAnswered } from "./all-failed.js";
 import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
 import { addLoadOptions, loadOptionsFrom, numberOption, writeOption, type RawOptions } from "./options.js";
@@ -39,60 +39,40 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
     const noDelay = raw.nodelay === true;
     const json = raw.json === true;
     const rate = raw.rate === undefined ? undefined : numberOption(raw.rate, "--rate", 0.001, 0);
-    const hgrm = typeof raw.hgrm === "string" ? raw.hgrm : undefined;
     const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
+    const common = { ...load, host: target.endpoint.host, port: target.endpoint.port, write, noDelay, signal: ctx.signal };
     const progress = new Progress(json);
     let result: ProbeResult;
+    let report: string;
     try {
       if (rate !== undefined) {
         const r = await runRateProbe({
-          ...load,
+          ...common,
           durationMs: load.durationMs ?? 5000,
           ratePerSec: rate,
-          host: target.endpoint.host,
-          port: target.endpoint.port,
-          write,
-          noDelay,
-          signal: ctx.signal,
           onProgress: (p) => progress.fraction(p.elapsedMs / (p.plannedMs ?? 1), `${fmtRate(rate)} for ${fmtMs(p.plannedMs ?? 0)}: ${p.completed} done, ${p.errors} errors`),
         });
-        progress.done();
-        if (hgrm) writeHgrm(hgrm, rateHistograms(r).latency);
-        if (json) printJson(ctx, r);
-        else ctx.out(renderRateProbe(r));
-        if (r.requests > 0 && r.hits + r.misses === 0) {
-          const first = Object.values(r.errorSamples)[0];
-          throw new McdiagError("ALL_FAILED", `every request to ${r.endpoint} failed${first ? `: ${first}` : ""}`);
-        }
-        return;
+        result = r;
+        report = json ? "" : renderRateProbe(r);
+      } else {
+        result = await runProbe({
+          ...common,
+          onProgress: (p) =>
+            progress.update(
+              `probing ${fmtPattern(write, noDelay)}: ${fmtMs(p.elapsedMs)}${p.plannedMs ? ` of ${fmtMs(p.plannedMs)}` : ""}, ` +
+                `${p.completed} requests, ${p.errors} errors`,
+            ),
+        });
+        report = json ? "" : renderProbe(result);
       }
-      result = await runProbe({
-        ...load,
-        host: target.endpoint.host,
-        port: target.endpoint.port,
-        write,
-        noDelay,
-        signal: ctx.signal,
-        onProgress: (p) =>
-          progress.update(
-            `probing ${fmtPattern(write, noDelay)}: ${fmtMs(p.elapsedMs)}${p.plannedMs ? ` of ${fmtMs(p.plannedMs)}` : ""}, ` +
-              `${p.completed} requests, ${p.errors} errors`,
-          ),
-      });
     } finally {
       progress.done();
       await target.release();
     }
-    if (hgrm) writeHgrm(hgrm, probeHistograms(result).total);
+    if (typeof raw.hgrm === "string") writeHgrm(raw.hgrm, latencyHistogramOf(result));
     if (json) printJson(ctx, result);
-    else ctx.out(renderProbe(result));
-    if (result.requests > 0 && result.hits + result.misses === 0) {
-      const first = Object.values(result.errorSamples)[0];
-      throw new McdiagError("ALL_FAILED", `every request to ${result.endpoint} failed${first ? `: ${first}` : ""}`);
-    }
-    if (result.requests === 0 && result.aborted) {
-      throw new McdiagError("ALL_FAILED", `no request to ${result.endpoint} completed: ${result.aborted}`);
-    }
+    else ctx.out(report);
+    failIfNothingAnswered(result.endpoint, [result]);
   });
   return cmd;
 }

@@ -39,6 +39,17 @@ export interface Checkout {
   onCheckoutError(kind: ErrorKind, message: string): void;
 }
 
+/** A checkout's timestamps, zeroed; callers extend it with their handlers. */
+export abstract class TimedCheckout implements Checkout {
+  askedNs = 0n;
+  gotNs = 0n;
+  hcSentNs = 0n;
+  hcDoneNs = 0n;
+  acquireDeadlineMs = 0;
+  abstract onConnection(conn: Connection): void;
+  abstract onCheckoutError(kind: ErrorKind, message: string): void;
+}
+
 export interface PoolStats {
   size: number;
   /** Checked out, health check included. */

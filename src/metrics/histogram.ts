@@ -41,11 +41,14 @@ export interface LatencySummaryUs {
   max: number;
 }
 
+/** A percentile, µs. HDR percentiles are bucket upper bounds: clamp so none exceeds the max. */
+export function percentileUs(h: Histogram, p: number): number {
+  return Math.min(h.getValueAtPercentile(p), h.maxValue);
+}
+
 export function summarize(h: Histogram): LatencySummaryUs {
   if (h.totalCount === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
-  // Percentiles are bucket upper bounds; clamp them so none exceeds the max.
-  const max = h.maxValue;
-  const at = (p: number) => Math.min(h.getValueAtPercentile(p), max);
+  const at = (p: number) => percentileUs(h, p);
   return {
     count: h.totalCount,
     min: h.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : h.minNonZeroValue,
@@ -55,6 +58,6 @@ export function summarize(h: Histogram): LatencySummaryUs {
     p95: at(95),
     p99: at(99),
     p999: at(99.9),
-    max,
+    max: h.maxValue,
   };
 }

@@ -1,15 +1,14 @@
 import { performance } from "node:perf_hooks";
 import type { Connection, WriteStrategy } from "../clients/connection.js";
 import type { ErrorKind } from "../clients/errors.js";
-import type { Checkout, HealthCheck, Pool } from "../clients/pool.js";
+import { TimedCheckout, type HealthCheck, type Pool } from "../clients/pool.js";
 import type { PreparedCommand } from "../protocol/commands.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
-import type { Histogram } from "../metrics/histogram.js";
 import { formatEndpoint } from "../util/endpoint.js";
 import { getCommands, probeKeys } from "./keys.js";
-import { evidenceFrom, snapshot } from "./evidence.js";
+import { watchEvidence } from "./evidence.js";
 import { Recorder } from "./recorder.js";
-import type { ProbeResult } from "./result.js";
+import { withLatencyHistogram, type ProbeResult } from "./result.js";
 import { prepareEndpoint, probePool, warmUp } from "./setup.js";
 
 export interface ProbeOptions {
@@ -67,13 +66,6 @@ export const PROBE_DEFAULTS = {
   stallThresholdMs: 30,
 };
 
-const HISTOGRAMS = Symbol("histograms");
-
-/** A closed-loop result's histograms (µs), kept out of its JSON: total, wire, pool wait. */
-export function probeHistograms(r: ProbeResult): { total: Histogram; wire: Histogram; poolWait: Histogram } {
-  return (r as unknown as Record<symbol, { total: Histogram; wire: Histogram; poolWait: Histogram }>)[HISTOGRAMS]!;
-}
-
 /** The state shared by the callers of one closed-loop run. */
 class Run {
   readonly rec: Recorder;
@@ -102,12 +94,7 @@ class Run {
  * again and again. Created once per concurrency slot and reused, so the loop
  * allocates nothing per request but the clock's bigints.
  */
-class Caller implements Checkout {
-  askedNs = 0n;
-  gotNs = 0n;
-  hcSentNs = 0n;
-  hcDoneNs = 0n;
-  acquireDeadlineMs = 0;
+class Caller extends TimedCheckout {
   private next = 0;
   private finished!: () => void;
   readonly done: Promise<void>;
@@ -116,6 +103,7 @@ class Caller implements Checkout {
     private readonly run: Run,
     offset: number,
   ) {
+    super();
     this.next = offset;
     this.done = new Promise((resolve) => (this.finished = resolve));
   }
@@ -172,7 +160,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   try {
     await warmUp(pool, run.commands, Math.min(opts.poolSize, opts.concurrency), opts.warmupPerConnection, opts.timeoutMs, endpoint);
 
-    const before = opts.evidence === false ? undefined : await snapshot(opts.host, opts.port, opts.timeoutMs);
+    const evidence = opts.evidence === false ? undefined : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
     const callers: Caller[] = [];
     for (let i = 0; i < opts.concurrency; i++) callers.push(new Caller(run, (i * 7) % run.commands.length));
     pool.resetAverages();
@@ -201,9 +189,8 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     await Promise.all(callers.map((c) => c.done));
     const result = run.rec.result(opts, { endpoint, concurrency: opts.concurrency, warnings }, performance.now() - startMs, pool);
     if (interrupted && result.aborted === undefined) result.aborted = "interrupted";
-    if (before !== undefined) result.evidence = evidenceFrom(before, await snapshot(opts.host, opts.port, opts.timeoutMs), endpoint);
-    Object.defineProperty(result, HISTOGRAMS, { value: { total: run.rec.total, wire: run.rec.wire, poolWait: run.rec.poolWait }, enumerable: false });
-    return result;
+    if (evidence !== undefined) result.evidence = await evidence();
+    return withLatencyHistogram(result, run.rec.total);
   } finally {
     if (stopTimer) clearTimeout(stopTimer);
     if (progressTimer) clearInterval(progressTimer);

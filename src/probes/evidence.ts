@@ -33,6 +33,15 @@ export async function snapshot(host: string, port: number, timeoutMs: number): P
   };
 }
 
+/**
+ * Snapshots the counters now; the returned function snapshots them again
+ * and gives the deltas. Both probe loops bracket their measured run with it.
+ */
+export async function watchEvidence(host: string, port: number, timeoutMs: number, endpoint: string): Promise<() => Promise<Evidence>> {
+  const before = await snapshot(host, port, timeoutMs);
+  return async () => evidenceFrom(before, await snapshot(host, port, timeoutMs), endpoint);
+}
+
 export function evidenceFrom(before: Snapshot, after: Snapshot, endpoint: string): Evidence {
   const ev: Evidence = { stats: null, kernel: null };
   if (before.stats && after.stats) {

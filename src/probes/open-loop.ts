@@ -1,16 +1,16 @@
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import type { Connection } from "../clients/connection.js";
 import type { ErrorKind } from "../clients/errors.js";
-import type { Checkout, Pool } from "../clients/pool.js";
+import { TimedCheckout, type Pool } from "../clients/pool.js";
 import type { PreparedCommand } from "../protocol/commands.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
 import { newHistogram, recordNs, summarize, type Histogram, type LatencySummaryUs } from "../metrics/histogram.js";
 import { formatEndpoint } from "../util/endpoint.js";
 import type { ProbeOptions, ProbeProgress } from "./closed-loop.js";
 import { getCommands, probeKeys } from "./keys.js";
-import { evidenceFrom, snapshot } from "./evidence.js";
+import { watchEvidence } from "./evidence.js";
 import { Recorder } from "./recorder.js";
-import type { ProbeResult } from "./result.js";
+import { withLatencyHistogram, type ProbeResult } from "./result.js";
 import { prepareEndpoint, probePool, warmUp } from "./setup.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
@@ -41,13 +41,6 @@ export interface RateProbeResult extends ProbeResult {
   generatorWarning?: string;
 }
 
-const HISTOGRAMS = Symbol("histograms");
-
-/** The run's histograms (µs): latency from the intended start, service time, pool wait. */
-export function rateHistograms(r: RateProbeResult): { latency: Histogram; service: Histogram; poolWait: Histogram } {
-  return (r as unknown as Record<symbol, { latency: Histogram; service: Histogram; poolWait: Histogram }>)[HISTOGRAMS]!;
-}
-
 const LOOP_SAMPLE_MS = 10;
 
 /** Scheduling granularity: requests due within this window are issued together. */
@@ -57,16 +50,13 @@ const TICK_MS = 1;
  * One scheduled request. Objects are recycled through a free list, so a run
  * at any rate allocates only as many as are in flight at once.
  */
-class ScheduledRequest implements Checkout {
-  askedNs = 0n;
-  gotNs = 0n;
-  hcSentNs = 0n;
-  hcDoneNs = 0n;
-  acquireDeadlineMs = 0;
+class ScheduledRequest extends TimedCheckout {
   intendedNs = 0n;
   cmd!: PreparedCommand;
 
-  constructor(private readonly run: RateRun) {}
+  constructor(private readonly run: RateRun) {
+    super();
+  }
 
   onConnection(conn: Connection): void {
     conn.send(this.cmd, this, this.run.timeoutMs, performance.now());
@@ -153,7 +143,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   try {
     // Warm every connection the rate is likely to need (the whole pool at most).
     await warmUp(pool, run.commands, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint);
-    const before = opts.evidence === false ? undefined : await snapshot(opts.host, opts.port, opts.timeoutMs);
+    const evidence = opts.evidence === false ? undefined : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
     pool.resetAverages();
     loopDelay.enable();
     const total = Math.max(1, Math.round((opts.ratePerSec * opts.durationMs) / 1000));
@@ -214,10 +204,8 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
         "the client machine, not the server, may be the limit";
     }
     if (opts.signal?.aborted && result.aborted === undefined) result.aborted = "interrupted";
-    if (before !== undefined) result.evidence = evidenceFrom(before, await snapshot(opts.host, opts.port, opts.timeoutMs), endpoint);
-    // The histograms travel with the result for SLO evaluation and --hgrm, but not into JSON.
-    Object.defineProperty(result, HISTOGRAMS, { value: { latency: run.latency, service: run.rec.wire, poolWait: run.rec.poolWait }, enumerable: false });
-    return result;
+    if (evidence !== undefined) result.evidence = await evidence();
+    return withLatencyHistogram(result, run.latency);
   } finally {
     loopDelay.disable();
     pool.close();

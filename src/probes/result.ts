@@ -1,7 +1,7 @@
 import type { WriteStrategy } from "../clients/connection.js";
 import type { ErrorCounts, ErrorKind } from "../clients/errors.js";
 import type { HealthCheck } from "../clients/pool.js";
-import type { LatencySummaryUs } from "../metrics/histogram.js";
+import type { Histogram, LatencySummaryUs } from "../metrics/histogram.js";
 import type { LittlesLaw } from "../metrics/littles-law.js";
 import type { Evidence } from "./evidence.js";
 
@@ -52,4 +52,21 @@ export interface ProbeResult {
   /** Set when the run stopped early because every connection was failing. */
   aborted?: string;
   warnings: string[];
+}
+
+const LATENCY = Symbol("latency histogram");
+
+/**
+ * Attaches the run's latency histogram (µs) to its result without putting
+ * it into the JSON: what `--hgrm` writes and sweep SLOs judge. For a
+ * closed loop it is the total; for a constant rate, the latency from the
+ * intended start.
+ */
+export function withLatencyHistogram<T extends ProbeResult>(r: T, h: Histogram): T {
+  Object.defineProperty(r, LATENCY, { value: h, enumerable: false });
+  return r;
+}
+
+export function latencyHistogramOf(r: ProbeResult): Histogram {
+  return (r as unknown as Record<symbol, Histogram>)[LATENCY]!;
 }

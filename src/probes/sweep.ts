@@ -1,5 +1,7 @@
 import type { ErrorCounts } from "../clients/errors.js";
-import { rateHistograms, runRateProbe, type RateProbeOptions, type RateProbeResult } from "./open-loop.js";
+import { percentileUs } from "../metrics/histogram.js";
+import { runRateProbe, type RateProbeOptions, type RateProbeResult } from "./open-loop.js";
+import { latencyHistogramOf } from "./result.js";
 import { sloMet, sloValue, type Slo } from "./slo.js";
 import type { ProbeProgress } from "./closed-loop.js";
 
@@ -86,13 +88,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
 }
 
 function stepOf(r: RateProbeResult, slos: Slo[]): SweepStep {
-  const h = rateHistograms(r).latency;
+  const h = latencyHistogramOf(r);
   const issued = Math.max(1, r.requests);
   const errorCount = r.requests - r.hits - r.misses;
   // Latency SLOs judge what users waited (from the intended start); with no answer at all they fail.
   const none = h.totalCount === 0;
   const input = {
-    latencyAt: (p: number) => (none ? Infinity : Math.min(h.getValueAtPercentile(p), h.maxValue)),
+    latencyAt: (p: number) => (none ? Infinity : percentileUs(h, p)),
     meanUs: none ? Infinity : h.mean,
     maxUs: none ? Infinity : h.maxValue,
     successRatio: r.successRatio,
