@@ -12,17 +12,32 @@ const BIN = fileURLToPath(new URL("../bin/mcdiag.js", import.meta.url));
 const MIN_PACKETS = Number(process.env.BENCH_PACKETS ?? 2_000_000);
 
 export async function analyzeVsTshark() {
-  for (const tool of ["tshark", "tcpdump"]) if (!hasCommand(tool)) throw new Error(`${tool} is needed (Debian: apt-get install tshark tcpdump)`);
+  for (const tool of ["tshark", "tcpdump"])
+    if (!hasCommand(tool)) throw new Error(`${tool} is needed (Debian: apt-get install tshark tcpdump)`);
   const dir = fileURLToPath(new URL("./out/", import.meta.url));
   mkdirSync(dir, { recursive: true });
   const file = `${dir}big.pcap`;
   const { port, sizeBytes } = await makeBigCapture(file, MIN_PACKETS);
   try {
-    const ours = await measure(process.execPath, [BIN, "analyze", file, "--port", String(port), "--json"], { stdout: `${dir}big-analysis.json` });
+    const ours = await measure(process.execPath, [BIN, "analyze", file, "--port", String(port), "--json"], {
+      stdout: `${dir}big-analysis.json`,
+    });
     const result = JSON.parse(execFileSync("cat", [`${dir}big-analysis.json`], { maxBuffer: 1 << 26 }).toString());
-    if (result.packets < MIN_PACKETS) throw new Error(`the capture holds ${result.packets} packets, fewer than ${MIN_PACKETS}`);
+    if (result.packets < MIN_PACKETS)
+      throw new Error(`the capture holds ${result.packets} packets, fewer than ${MIN_PACKETS}`);
     const tcpdump = await measure("tcpdump", ["-nn", "-r", file]);
-    const tshark = await measure("tshark", ["-r", file, "-d", `tcp.port==${port},memcache`, "-T", "fields", "-e", "frame.number", "-e", "memcache.command"]);
+    const tshark = await measure("tshark", [
+      "-r",
+      file,
+      "-d",
+      `tcp.port==${port},memcache`,
+      "-T",
+      "fields",
+      "-e",
+      "frame.number",
+      "-e",
+      "memcache.command",
+    ]);
     return {
       name: "analyze vs tshark and tcpdump (same capture)",
       packets: result.packets,

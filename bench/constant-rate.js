@@ -16,7 +16,22 @@ export async function constantRate() {
   const runs = [];
   try {
     for (let i = 0; i < ROUNDS; i++) {
-      const out = await run(process.execPath, [BIN, "probe", `127.0.0.1:${mc.port}`, "--rate", String(RATE), "--duration", `${SECONDS}s`, "--pool", "20", "--json"], 600_000);
+      const out = await run(
+        process.execPath,
+        [
+          BIN,
+          "probe",
+          `127.0.0.1:${mc.port}`,
+          "--rate",
+          String(RATE),
+          "--duration",
+          `${SECONDS}s`,
+          "--pool",
+          "20",
+          "--json",
+        ],
+        600_000,
+      );
       const j = JSON.parse(out.stdout);
       runs.push(j);
       process.stderr.write(

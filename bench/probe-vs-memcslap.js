@@ -21,19 +21,37 @@ export async function probeVsMemcslap() {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       // memcslap: each of 16 threads does --execute-number gets; it prints the time for all of them.
-      const slap = await run("memcslap", [`--servers=${server}`, "--concurrency=16", "--execute-number=25000", "--test=get"]);
+      const slap = await run("memcslap", [
+        `--servers=${server}`,
+        "--concurrency=16",
+        "--execute-number=25000",
+        "--test=get",
+      ]);
       const m = /Time to get\s+(\d+) keys by\s+16 threads:\s+([\d.]+) seconds/.exec(slap.stdout + slap.stderr);
       if (!m) throw new Error(`could not read memcslap's output:\n${slap.stdout}`);
       theirs.push(Number(m[1]) / Number(m[2]));
 
       const probe = await run(process.execPath, [
-        BIN, "probe", server, "--write", "coalesced", "--no-nodelay", "--pool", "16", "--concurrency", "16",
-        "--duration", `${SECONDS}s`, "--json",
+        BIN,
+        "probe",
+        server,
+        "--write",
+        "coalesced",
+        "--no-nodelay",
+        "--pool",
+        "16",
+        "--concurrency",
+        "16",
+        "--duration",
+        `${SECONDS}s`,
+        "--json",
       ]);
       const j = JSON.parse(probe.stdout);
       if (j.wireUs.count !== j.hits + j.misses) throw new Error("the probe did not record every request");
       ours.push(j.throughputPerSec);
-      process.stderr.write(`round ${round + 1}/${ROUNDS}: memcslap ${Math.round(theirs.at(-1))}/s, mcdiag ${Math.round(ours.at(-1))}/s\n`);
+      process.stderr.write(
+        `round ${round + 1}/${ROUNDS}: memcslap ${Math.round(theirs.at(-1))}/s, mcdiag ${Math.round(ours.at(-1))}/s\n`,
+      );
     }
   } finally {
     mc.stop();

@@ -28,7 +28,9 @@ const split = await watchWrites(async () => {
 });
 
 console.log(`whole: ${whole.writesPerCommand} write per command`);
-console.log(`split: ${split.writesPerCommand} writes per command (${split.splitCommands[0].writeSizes.join(" + ")} bytes)`);
+console.log(
+  `split: ${split.writesPerCommand} writes per command (${split.splitCommands[0].writeSizes.join(" + ")} bytes)`,
+);
 sock.end();
 await server.close();
 process.exitCode = whole.writesPerCommand === 1 && split.writesPerCommand === 3 ? 0 : 1;

@@ -4,8 +4,21 @@
 export { runProbe, PROBE_DEFAULTS, type ProbeOptions, type ProbeProgress } from "./probes/closed-loop.js";
 export { runCompare, comparePatterns, findingsOf, type CompareResult, type CompareFindings } from "./probes/compare.js";
 export type { ProbeResult } from "./probes/result.js";
-export { Connection, WRITE_STRATEGIES, type WriteStrategy, type ConnectionOptions, type RequestHandler } from "./clients/connection.js";
-export { Pool, HEALTH_CHECKS, type HealthCheck, type PoolOptions, type PoolStats, type Checkout } from "./clients/pool.js";
+export {
+  Connection,
+  WRITE_STRATEGIES,
+  type WriteStrategy,
+  type ConnectionOptions,
+  type RequestHandler,
+} from "./clients/connection.js";
+export {
+  Pool,
+  HEALTH_CHECKS,
+  type HealthCheck,
+  type PoolOptions,
+  type PoolStats,
+  type Checkout,
+} from "./clients/pool.js";
 export { requestOnce, RequestError, type ResponseSnapshot } from "./clients/request.js";
 export type { ErrorKind, ErrorCounts } from "./clients/errors.js";
 export { EmbeddedServer, type ServerOptions, type ServerCounters } from "./server/server.js";

@@ -6,7 +6,7 @@ export function formatAddress(buf: Buffer, at: number, len: 4 | 16, port: number
   // RFC 5952: compress the longest run of two or more zero groups.
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -1,14 +1,7 @@
 import * as hdr from "hdr-histogram-js";
 import { HISTOGRAM_SETTINGS, newHistogram, percentileUs, type Histogram } from "../metrics/histogram.js";
 import type { StallEvent } from "./stalls.js";
-import type {
-  EndpointSummary,
-  FlowSummary,
-  FlowVerdict,
-  StallItem,
-  TopExchange,
-  WireSummaryUs,
-} from "./result.js";
+import type { EndpointSummary, FlowSummary, FlowVerdict, StallItem, TopExchange, WireSummaryUs } from "./result.js";
 
 /** One memcached connection's running totals. */
 export class FlowStats {

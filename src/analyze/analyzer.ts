@@ -83,7 +83,15 @@ class Analysis implements PacketSink {
   private readonly agg: Aggregator;
   private readonly ports: Set<number>;
   private readonly rule;
-  private readonly decode = { tcp: 0, notIp: 0, notTcp: 0, ipFragments: 0, truncated: 0, malformed: 0, unknownLinkType: 0 };
+  private readonly decode = {
+    tcp: 0,
+    notIp: 0,
+    notTcp: 0,
+    ipFragments: 0,
+    truncated: 0,
+    malformed: 0,
+    unknownLinkType: 0,
+  };
   private unknownLinks = new Set<number>();
   private memcachedFlows = 0;
   private otherFlows = 0;
@@ -96,7 +104,13 @@ class Analysis implements PacketSink {
   constructor(readonly opts: AnalyzeOptions) {
     this.ports = new Set([11211, ...opts.ports]);
     this.rule = { thresholdNs: opts.stallThresholdMs * 1e6, ackWindowNs: opts.ackWindowMs * 1e6 };
-    this.agg = new Aggregator({ top: opts.top, maxItems: opts.maxItems, maxFlowsListed: 10_000, showKeys: opts.showKeys, onExchange: opts.onExchange });
+    this.agg = new Aggregator({
+      top: opts.top,
+      maxItems: opts.maxItems,
+      maxFlowsListed: 10_000,
+      showKeys: opts.showKeys,
+      onExchange: opts.onExchange,
+    });
   }
 
   onPacket(pk: CapturedPacket): void {
@@ -120,7 +134,8 @@ class Analysis implements PacketSink {
     if (conn.kind === KIND_OTHER) return;
     if (conn.kind === KIND_UNKNOWN) {
       if (syn) conn.clientDir = (flags & TCP_ACK) === 0 ? dir : dir === 0 ? 1 : 0;
-      if (p.payloadLen > 0 && p.capturedPayload > 0) this.classify(conn, dir, pk.data, p.payloadAt, p.payloadAt + p.capturedPayload);
+      if (p.payloadLen > 0 && p.capturedPayload > 0)
+        this.classify(conn, dir, pk.data, p.payloadAt, p.payloadAt + p.capturedPayload);
       if ((conn.kind as number) === KIND_OTHER) return;
     }
     if (p.payloadLen > 0 && conn.kind === KIND_MEMCACHED && dir !== conn.clientDir) this.serverDataPackets++;
@@ -218,18 +233,28 @@ class Analysis implements PacketSink {
     const a = this.agg;
     const warnings = [...info.warnings];
     if (this.unknownLinks.size > 0) {
-      warnings.push(`${this.decode.unknownLinkType} packets have link types mcdiag does not decode (${[...this.unknownLinks].join(", ")}); they were skipped`);
+      warnings.push(
+        `${this.decode.unknownLinkType} packets have link types mcdiag does not decode (${[...this.unknownLinks].join(", ")}); they were skipped`,
+      );
     }
-    if (this.decode.ipFragments > 0) warnings.push(`${this.decode.ipFragments} IP fragments were counted and skipped (not reassembled)`);
+    if (this.decode.ipFragments > 0)
+      warnings.push(`${this.decode.ipFragments} IP fragments were counted and skipped (not reassembled)`);
     if (info.truncatedPackets > 0) {
-      warnings.push(`${info.truncatedPackets} packets were cut by the capture's snaplen; their payload was not parsed (capture with -s 0 for full packets)`);
+      warnings.push(
+        `${info.truncatedPackets} packets were cut by the capture's snaplen; their payload was not parsed (capture with -s 0 for full packets)`,
+      );
     }
-    if (this.gaps > 0) warnings.push(`bytes missing from the capture in ${this.gaps} places: parsing resynchronised after each, and requests around them may be unpaired`);
+    if (this.gaps > 0)
+      warnings.push(
+        `bytes missing from the capture in ${this.gaps} places: parsing resynchronised after each, and requests around them may be unpaired`,
+      );
     if (info.packets > 0 && this.memcachedFlows === 0) {
       warnings.push(`no memcached traffic found (server ports ${[...this.ports].join(", ")}; add --port for another)`);
     }
     if (a.requests > 0 && this.serverDataPackets === 0) {
-      warnings.push("no response was seen for any request: the capture seems to hold only one direction, so stalls (which need the server's ACKs) cannot be judged");
+      warnings.push(
+        "no response was seen for any request: the capture seems to hold only one direction, so stalls (which need the server's ACKs) cannot be judged",
+      );
     }
     const stallMedianUs = a.stallLengths.totalCount > 0 ? a.stallLengths.getValueAtPercentile(50) : 0;
     const timerMs = a.stallLengths.totalCount > 0 ? Math.round(stallMedianUs / 1000) : null;
@@ -262,7 +287,9 @@ class Analysis implements PacketSink {
       },
       wireUs: wireSummary(a.wire),
       endpoints: a.endpointSummaries(),
-      flowsDetail: a.flows.sort((x, y) => y.stalledRequests + y.stalledResponses - (x.stalledRequests + x.stalledResponses) || x.flow - y.flow),
+      flowsDetail: a.flows.sort(
+        (x, y) => y.stalledRequests + y.stalledResponses - (x.stalledRequests + x.stalledResponses) || x.flow - y.flow,
+      ),
       flowsOmitted: a.flowsOmitted,
       top: a.top,
       advice: advice(a.requestStalls, a.responseStalls, a.multiSegmentRequests, timerMs),
@@ -305,6 +332,7 @@ function advice(requestStalls: number, responseStalls: number, multiSegment: num
       `${n(multiSegment - requestStalls, "request", "requests")} left in several segments without stalling: the write pattern is there but hidden (TCP_NODELAY, large values, or the first requests of a connection, which escape through Linux's quick-ack mode).`,
     );
   }
-  if (out.length === 0) out.push("no Nagle/delayed-ACK stalls found: every request and response left whole or was not held back");
+  if (out.length === 0)
+    out.push("no Nagle/delayed-ACK stalls found: every request and response left whole or was not held back");
   return out;
 }

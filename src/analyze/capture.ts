@@ -37,7 +37,8 @@ export class CaptureReader {
 
   end(): void {
     if (this.inner === undefined) {
-      if (this.headBytes === 0) throw new McdiagError("BAD_INPUT", `${this.file}: empty file, not a capture`, { file: this.file });
+      if (this.headBytes === 0)
+        throw new McdiagError("BAD_INPUT", `${this.file}: empty file, not a capture`, { file: this.file });
       const first = Buffer.concat(this.head);
       // A pcapng file may legally be this short only if it is broken; say which.
       this.inner = this.choose(first);
@@ -54,10 +55,14 @@ export class CaptureReader {
     const pcapMagic = (m: number) => m === 0xa1b2c3d4 || m === 0xa1b23c4d;
     if (pcapMagic(be) || pcapMagic(le)) {
       if (first.length < PCAP_HEADER_BYTES) {
-        throw new McdiagError("BAD_INPUT", `${this.file}: file ends inside the pcap header (${first.length} bytes)`, { file: this.file });
+        throw new McdiagError("BAD_INPUT", `${this.file}: file ends inside the pcap header (${first.length} bytes)`, {
+          file: this.file,
+        });
       }
       const h = readPcapHeader(first, 0, this.file);
-      return h.nano ? new PcapReader(this.sink, this.info, this.file) : new PcapParserReader(this.sink, this.info, this.file);
+      return h.nano
+        ? new PcapReader(this.sink, this.info, this.file)
+        : new PcapParserReader(this.sink, this.info, this.file);
     }
     throw notCapture(this.file, first);
   }
@@ -65,5 +70,7 @@ export class CaptureReader {
 
 function notCapture(file: string, first: Buffer): McdiagError {
   const hex = first.subarray(0, 4).toString("hex").replace(/(..)/g, "$1 ").trim();
-  return new McdiagError("BAD_INPUT", `${file}: not a pcap or pcapng capture (starts with ${hex || "nothing"})`, { file });
+  return new McdiagError("BAD_INPUT", `${file}: not a pcap or pcapng capture (starts with ${hex || "nothing"})`, {
+    file,
+  });
 }

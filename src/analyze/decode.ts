@@ -52,7 +52,20 @@ export const TCP_PSH = 0x08;
 export const TCP_ACK = 0x10;
 
 export function newTcpPacket(): TcpPacket {
-  return { ipVersion: 4, srcAt: 0, dstAt: 0, addrLen: 4, srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, payloadLen: 0, payloadAt: 0, capturedPayload: 0 };
+  return {
+    ipVersion: 4,
+    srcAt: 0,
+    dstAt: 0,
+    addrLen: 4,
+    srcPort: 0,
+    dstPort: 0,
+    seq: 0,
+    ack: 0,
+    flags: 0,
+    payloadLen: 0,
+    payloadAt: 0,
+    capturedPayload: 0,
+  };
 }
 
 const ETH_IPV4 = 0x0800;
@@ -61,7 +74,7 @@ const ETH_IPV6 = 0x86dd;
 /** Decodes buf[at, at+capLen) of link type `linkType` into `out`. */
 export function decodePacket(linkType: number, buf: Buffer, at: number, capLen: number, out: TcpPacket): Decoded {
   const end = at + capLen;
-  let ethertype = 0;
+  let ethertype: number;
   let net = at;
   switch (linkType) {
     case LINKTYPE_ETHERNET: {

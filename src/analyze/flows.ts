@@ -138,7 +138,15 @@ export class FlowTable {
   }
 }
 
-function same(c: Conn, s: Uint32Array, aOff: number, bOff: number, words: number, portA: number, portB: number): boolean {
+function same(
+  c: Conn,
+  s: Uint32Array,
+  aOff: number,
+  bOff: number,
+  words: number,
+  portA: number,
+  portB: number,
+): boolean {
   if (c.portA !== portA || c.portB !== portB || c.words.length !== words * 2) return false;
   for (let i = 0; i < words; i++) {
     if (c.words[i] !== s[aOff + i] || c.words[words + i] !== s[bOff + i]) return false;

@@ -39,7 +39,10 @@ export function readPcapHeader(buf: Buffer, at: number, file: string): PcapHeade
   const major = u16(buf, at + 4, little);
   const minor = u16(buf, at + 6, little);
   if (major !== 2 || minor > 4) {
-    throw new McdiagError("BAD_INPUT", `${file}: pcap version ${major}.${minor} is not supported (2.4 is)`, { file, offset: 4 });
+    throw new McdiagError("BAD_INPUT", `${file}: pcap version ${major}.${minor} is not supported (2.4 is)`, {
+      file,
+      offset: 4,
+    });
   }
   return { little, nano, snaplen: u32(buf, at + 16, little), linkType: u32(buf, at + 20, little) & 0xffff };
 }
@@ -57,7 +60,9 @@ function damaged(info: CaptureInfo, file: string, offset: number, claimed: numbe
 }
 
 function cutShort(info: CaptureInfo, file: string, offset: number): void {
-  info.warnings.push(`${file}: file ends inside a packet record at byte ${offset} (cut short); analysed the ${info.packets} packets before it`);
+  info.warnings.push(
+    `${file}: file ends inside a packet record at byte ${offset} (cut short); analysed the ${info.packets} packets before it`,
+  );
 }
 
 /**
@@ -143,7 +148,14 @@ export class PcapReader {
         return;
       }
       if (c.end - at < RECORD_HEADER_BYTES + incl) break;
-      this.out.emit(u32(buf, at, h.little), u32(buf, at + 4, h.little) * fracToNs, buf, at + RECORD_HEADER_BYTES, incl, u32(buf, at + 12, h.little));
+      this.out.emit(
+        u32(buf, at, h.little),
+        u32(buf, at + 4, h.little) * fracToNs,
+        buf,
+        at + RECORD_HEADER_BYTES,
+        incl,
+        u32(buf, at + 12, h.little),
+      );
       c.consume(RECORD_HEADER_BYTES + incl);
       this.offset += RECORD_HEADER_BYTES + incl;
     }
@@ -153,7 +165,11 @@ export class PcapReader {
   end(): void {
     if (this.stopped) return;
     if (this.header === undefined) {
-      throw new McdiagError("BAD_INPUT", `${this.file}: file ends inside the pcap header (${this.input.available} bytes)`, { file: this.file });
+      throw new McdiagError(
+        "BAD_INPUT",
+        `${this.file}: file ends inside the pcap header (${this.input.available} bytes)`,
+        { file: this.file },
+      );
     }
     if (this.input.available > 0) cutShort(this.info, this.file, this.offset);
   }
@@ -226,7 +242,9 @@ export class PcapParserReader {
   end(): void {
     if (this.stopped) return;
     if (!this.headerSeen) {
-      throw new McdiagError("BAD_INPUT", `${this.file}: file ends inside the pcap header (${this.fed} bytes)`, { file: this.file });
+      throw new McdiagError("BAD_INPUT", `${this.file}: file ends inside the pcap header (${this.fed} bytes)`, {
+        file: this.file,
+      });
     }
     if (this.fed > this.consumed) cutShort(this.info, this.file, this.consumed);
   }

@@ -107,7 +107,8 @@ export class PcapngReader {
 
   end(): void {
     if (this.stopped) return;
-    if (!this.inSection) throw new McdiagError("BAD_INPUT", `${this.file}: file ends inside the first pcapng block`, { file: this.file });
+    if (!this.inSection)
+      throw new McdiagError("BAD_INPUT", `${this.file}: file ends inside the first pcapng block`, { file: this.file });
     if (this.input.available > 0 || this.skip > 0) {
       this.info.warnings.push(
         `${this.file}: file ends inside a block at byte ${this.offset} (cut short); analysed the ${this.info.packets} packets before it`,
@@ -120,7 +121,11 @@ export class PcapngReader {
     switch (type) {
       case SHB: {
         const major = u16(buf, at + 12, L);
-        if (major !== 1) return this.fail(`pcapng version ${major}.${u16(buf, at + 14, L)} is not supported (1.x is)`, !this.inSection);
+        if (major !== 1)
+          return this.fail(
+            `pcapng version ${major}.${u16(buf, at + 14, L)} is not supported (1.x is)`,
+            !this.inSection,
+          );
         this.inSection = true;
         this.ifaces = [];
         return;
@@ -130,7 +135,8 @@ export class PcapngReader {
       case EPB: {
         const id = u32(buf, at + 8, L);
         const capLen = u32(buf, at + 20, L);
-        if (28 + capLen + 4 > len) return this.fail(`packet block at byte ${this.offset} claims ${capLen} bytes beyond its block`, false);
+        if (28 + capLen + 4 > len)
+          return this.fail(`packet block at byte ${this.offset} claims ${capLen} bytes beyond its block`, false);
         return this.packet(id, u32(buf, at + 12, L), u32(buf, at + 16, L), buf, at + 28, capLen, u32(buf, at + 24, L));
       }
       case SPB: {
@@ -144,7 +150,8 @@ export class PcapngReader {
       case PB: {
         const id = u16(buf, at + 8, L);
         const capLen = u32(buf, at + 20, L);
-        if (28 + capLen + 4 > len) return this.fail(`packet block at byte ${this.offset} claims ${capLen} bytes beyond its block`, false);
+        if (28 + capLen + 4 > len)
+          return this.fail(`packet block at byte ${this.offset} claims ${capLen} bytes beyond its block`, false);
         return this.packet(id, u32(buf, at + 12, L), u32(buf, at + 16, L), buf, at + 28, capLen, u32(buf, at + 24, L));
       }
     }
@@ -182,16 +189,27 @@ export class PcapngReader {
     const res = resolutionName(iface.unitsPerSec);
     const info = this.info;
     if (info.timestampResolution === undefined) info.timestampResolution = res;
-    else if (info.timestampResolution !== res && !info.timestampResolution.includes(res)) info.timestampResolution += `,${res}`;
+    else if (info.timestampResolution !== res && !info.timestampResolution.includes(res))
+      info.timestampResolution += `,${res}`;
   }
 
-  private packet(id: number, high: number, low: number, buf: Buffer, dataAt: number, capLen: number, orig: number): void {
+  private packet(
+    id: number,
+    high: number,
+    low: number,
+    buf: Buffer,
+    dataAt: number,
+    capLen: number,
+    orig: number,
+  ): void {
     const info = this.info;
     const iface = this.ifaces[id];
     info.packets++; // frames count every packet block, as Wireshark numbers them
     if (iface === undefined) {
       if (!this.unknownIfaceWarned) {
-        info.warnings.push(`${this.file}: packet at byte ${this.offset} names interface ${id}, which no Interface Description Block declared; skipped`);
+        info.warnings.push(
+          `${this.file}: packet at byte ${this.offset} names interface ${id}, which no Interface Description Block declared; skipped`,
+        );
         this.unknownIfaceWarned = true;
       }
       return;
@@ -216,7 +234,8 @@ export class PcapngReader {
   /** Pins an interface's clock to the file's: BigInt once per interface, never per packet. */
   private baseInterface(iface: Iface, high: number, low: number): void {
     const units = (BigInt(high) << 32n) | BigInt(low);
-    const absNs = (units * 1_000_000_000n) / BigInt(Math.round(iface.unitsPerSec)) + BigInt(iface.tsOffsetSec) * 1_000_000_000n;
+    const absNs =
+      (units * 1_000_000_000n) / BigInt(Math.round(iface.unitsPerSec)) + BigInt(iface.tsOffsetSec) * 1_000_000_000n;
     if (this.fileBaseNs === undefined) {
       this.fileBaseNs = absNs;
       this.info.firstPacketEpochSec = Number(absNs / 1000n) / 1e6;
@@ -230,8 +249,11 @@ export class PcapngReader {
   private fail(why: string, unreadable: boolean): void {
     this.stopped = true;
     this.input.clear();
-    if (unreadable) throw new McdiagError("BAD_INPUT", `${this.file}: ${why}`, { file: this.file, offset: this.offset });
-    this.info.warnings.push(`${this.file}: ${why}: the file is damaged there; analysed the ${this.info.packets} packets before it`);
+    if (unreadable)
+      throw new McdiagError("BAD_INPUT", `${this.file}: ${why}`, { file: this.file, offset: this.offset });
+    this.info.warnings.push(
+      `${this.file}: ${why}: the file is damaged there; analysed the ${this.info.packets} packets before it`,
+    );
   }
 }
 

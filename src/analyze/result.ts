@@ -77,7 +77,15 @@ export interface AnalysisResult {
   durationSec: number;
   packets: number;
   truncatedPackets: number;
-  decode: { tcp: number; notIp: number; notTcp: number; ipFragments: number; truncated: number; malformed: number; unknownLinkType: number };
+  decode: {
+    tcp: number;
+    notIp: number;
+    notTcp: number;
+    ipFragments: number;
+    truncated: number;
+    malformed: number;
+    unknownLinkType: number;
+  };
   flows: number;
   memcachedFlows: number;
   otherFlows: number;

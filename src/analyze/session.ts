@@ -1,7 +1,26 @@
-import { BINARY_REQUEST, BINARY_RESPONSE, binaryFrameLength, binaryIsQuiet, binaryOpcodeName } from "../protocol/binary.js";
-import { FRAME_INCOMPLETE, FRAME_MALFORMED, FRAME_TOO_LONG, frameCommand, newFrame } from "../protocol/request-framing.js";
+import {
+  BINARY_REQUEST,
+  BINARY_RESPONSE,
+  binaryFrameLength,
+  binaryIsQuiet,
+  binaryOpcodeName,
+} from "../protocol/binary.js";
+import {
+  FRAME_INCOMPLETE,
+  FRAME_MALFORMED,
+  FRAME_TOO_LONG,
+  frameCommand,
+  newFrame,
+} from "../protocol/request-framing.js";
 import { ResponseParser, type ParsedResponse } from "../protocol/response-parser.js";
-import { REPLY_MAYBE, REPLY_NONE, REPLY_ONE, classifyRequest, looksLikeCommand, newRequestInfo } from "../protocol/verbs.js";
+import {
+  REPLY_MAYBE,
+  REPLY_NONE,
+  REPLY_ONE,
+  classifyRequest,
+  looksLikeCommand,
+  newRequestInfo,
+} from "../protocol/verbs.js";
 import { CarryBuffer } from "../util/carry-buffer.js";
 import { LF } from "../util/bytes.js";
 import type { Aggregator, ExchangeRecord, FlowStats } from "./aggregate.js";
@@ -165,7 +184,10 @@ export class McSession implements StreamConsumer {
       }
       const end = next === FRAME_MALFORMED ? f.next : next;
       classifyRequest(c.buf, at, f, this.info);
-      const key = this.agg.opts.showKeys && this.info.keyAt >= 0 ? c.buf.toString("latin1", this.info.keyAt, this.info.keyEnd) : undefined;
+      const key =
+        this.agg.opts.showKeys && this.info.keyAt >= 0
+          ? c.buf.toString("latin1", this.info.keyAt, this.info.keyEnd)
+          : undefined;
       this.request(this.info.verb, end - at, this.info.keyCount, key, this.info.reply, 0);
       c.consume(end - at);
       if (c.start < c.end) this.req.begin(frame, tNs, seqEnd); // the next request starts in this segment
@@ -188,7 +210,10 @@ export class McSession implements StreamConsumer {
       const op = buf[at + 1]!;
       const keyLen = buf.readUInt16BE(at + 2);
       const extLen = buf[at + 4]!;
-      const key = this.agg.opts.showKeys && keyLen > 0 ? buf.toString("latin1", at + 24 + extLen, at + 24 + extLen + keyLen) : undefined;
+      const key =
+        this.agg.opts.showKeys && keyLen > 0
+          ? buf.toString("latin1", at + 24 + extLen, at + 24 + extLen + keyLen)
+          : undefined;
       // Quit answers, QuitQ does not; quiet opcodes answer only on failure (or a GetQ hit).
       const reply = op === 0x17 ? REPLY_NONE : binaryIsQuiet(op) ? REPLY_MAYBE : REPLY_ONE;
       this.request(binaryOpcodeName(op), len, keyLen > 0 ? 1 : 0, key, reply, buf.readUInt32BE(at + 12));
@@ -197,7 +222,14 @@ export class McSession implements StreamConsumer {
     }
   }
 
-  private request(verb: string, bytes: number, keyCount: number, key: string | undefined, reply: number, opaque: number): void {
+  private request(
+    verb: string,
+    bytes: number,
+    keyCount: number,
+    key: string | undefined,
+    reply: number,
+    opaque: number,
+  ): void {
     const r = this.req;
     if (reply === REPLY_NONE) {
       this.agg.noreply++;
@@ -228,12 +260,13 @@ export class McSession implements StreamConsumer {
   private serverBytes(buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
     const r = this.resp;
     if (this.respActive) {
-      const s = delayedAckStall(r, "response", frame, tNs, this.halves[this.clientDir]!, this.rule);
+      const s = delayedAckStall(r, "response", frame, tNs, this.halves[this.clientDir], this.rule);
       if (s !== undefined) (r.stalls ??= []).push(s);
       r.more(frame, tNs, seqEnd);
     } else {
       if (this.respResync) {
-        from = this.mode === MODE_BINARY ? (buf[from] === BINARY_RESPONSE ? from : -1) : findResponseStart(buf, from, to);
+        from =
+          this.mode === MODE_BINARY ? (buf[from] === BINARY_RESPONSE ? from : -1) : findResponseStart(buf, from, to);
         if (from < 0) return;
         this.respResync = false;
       }
@@ -256,7 +289,10 @@ export class McSession implements StreamConsumer {
       if (c.available === 0) this.respActive = false;
       return;
     }
-    const p = (this.parser ??= new ResponseParser((res) => this.textResponse(res), { initialBufferBytes: 256, maxValueBytes: MAX_MESSAGE_BYTES }));
+    const p = (this.parser ??= new ResponseParser((res) => this.textResponse(res), {
+      initialBufferBytes: 256,
+      maxValueBytes: MAX_MESSAGE_BYTES,
+    }));
     p.pushRange(buf, from, to);
     if (p.failed) {
       // Bytes that are not memcached responses: resynchronise at the next response line.
@@ -313,7 +349,17 @@ export class McSession implements StreamConsumer {
     if (p === undefined) {
       this.agg.unpairedResponses++;
     } else {
-      this.fillExchange(p.verb, p.bytes, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments, mergeStalls(p.stalls, r.stalls));
+      this.fillExchange(
+        p.verb,
+        p.bytes,
+        p.keyCount,
+        p.key,
+        p.firstFrame,
+        p.firstTNs,
+        p.lastFrame,
+        p.segments,
+        mergeStalls(p.stalls, r.stalls),
+      );
       const x = this.x;
       x.respSegments = r.segments;
       x.respFirstFrame = r.startFrame;
@@ -373,7 +419,8 @@ export class McSession implements StreamConsumer {
     for (let i = this.pendingHead; i < this.pending.length; i++) {
       if (this.pending[i]!.opaque !== opaque) continue;
       // Earlier requests got no answer: quiet ones succeeded silently.
-      for (let j = this.pendingHead; j < i; j++) this.unanswered(this.pending[j]!, this.pending[j]!.reply === REPLY_MAYBE);
+      for (let j = this.pendingHead; j < i; j++)
+        this.unanswered(this.pending[j]!, this.pending[j]!.reply === REPLY_MAYBE);
       const p = this.pending[i]!;
       this.pending.splice(this.pendingHead, i - this.pendingHead + 1);
       return p;
@@ -382,7 +429,8 @@ export class McSession implements StreamConsumer {
   }
 
   private dropPending(): void {
-    for (let i = this.pendingHead; i < this.pending.length; i++) this.unanswered(this.pending[i]!, this.pending[i]!.reply === REPLY_MAYBE);
+    for (let i = this.pendingHead; i < this.pending.length; i++)
+      this.unanswered(this.pending[i]!, this.pending[i]!.reply === REPLY_MAYBE);
     this.pending.length = 0;
     this.pendingHead = 0;
   }
@@ -407,8 +455,28 @@ export function findCommandStart(buf: Buffer, from: number, to: number): number 
 }
 
 const RESPONSE_STARTS = [
-  "VALUE ", "END\r", "STORED\r", "NOT_STORED\r", "EXISTS\r", "NOT_FOUND\r", "DELETED\r", "TOUCHED\r", "VERSION ",
-  "ERROR", "CLIENT_ERROR ", "SERVER_ERROR", "STAT ", "OK\r", "HD", "VA ", "EN\r", "NF", "NS", "EX", "MN\r", "ME ",
+  "VALUE ",
+  "END\r",
+  "STORED\r",
+  "NOT_STORED\r",
+  "EXISTS\r",
+  "NOT_FOUND\r",
+  "DELETED\r",
+  "TOUCHED\r",
+  "VERSION ",
+  "ERROR",
+  "CLIENT_ERROR ",
+  "SERVER_ERROR",
+  "STAT ",
+  "OK\r",
+  "HD",
+  "VA ",
+  "EN\r",
+  "NF",
+  "NS",
+  "EX",
+  "MN\r",
+  "ME ",
 ].map((s) => Buffer.from(s, "latin1"));
 
 function looksLikeResponse(buf: Buffer, at: number, to: number): boolean {

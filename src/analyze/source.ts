@@ -23,14 +23,19 @@ export function openSource(path: string): ByteSource {
   } else {
     try {
       const st = statSync(path);
-      if (st.isDirectory()) throw new McdiagError("BAD_INPUT", `${path}: is a directory, not a capture file`, { file: path });
+      if (st.isDirectory())
+        throw new McdiagError("BAD_INPUT", `${path}: is a directory, not a capture file`, { file: path });
       sizeBytes = st.size;
     } catch (err) {
       if (err instanceof McdiagError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
-      throw new McdiagError("BAD_INPUT", `${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String(code)}`, {
-        file: path,
-      });
+      throw new McdiagError(
+        "BAD_INPUT",
+        `${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : String(code)}`,
+        {
+          file: path,
+        },
+      );
     }
     raw = createReadStream(path, { highWaterMark: 256 * 1024 });
   }
@@ -58,7 +63,7 @@ async function* maybeGunzip(raw: Readable, name: string): AsyncGenerator<Buffer>
   }
   const gunzip = createGunzip();
   const rest = async function* () {
-    yield first!;
+    yield first;
     for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
   };
   const inflated = Readable.from(rest()).pipe(gunzip);

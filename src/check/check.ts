@@ -29,7 +29,8 @@ export async function checkClientCommand(
   argv: string[],
   opts: CheckOptions & { timeoutMs: number; capture: boolean },
 ): Promise<CheckResult> {
-  if (argv.length === 0) throw new McdiagError("BAD_OPTION", "check: give the client command after --, or --capture FILE");
+  if (argv.length === 0)
+    throw new McdiagError("BAD_OPTION", "check: give the client command after --, or --capture FILE");
   const server = new EmbeddedServer({ record: true, maxRecordedCommands: 100_000 });
   const ep = await server.listen();
   const dir = opts.capture ? mkdtempSync(join(tmpdir(), "mcdiag-check-")) : undefined;
@@ -70,7 +71,11 @@ export async function checkCaptureFile(file: string, ports: number[], opts: Chec
   let memcachedFlows = 0;
   const observations = await observeCapture(file, ports, opts, (n) => (memcachedFlows = n));
   if (memcachedFlows === 0) {
-    throw new McdiagError("BAD_INPUT", `${file}: no memcached traffic to check (server ports ${[11211, ...ports].join(", ")}; add --port)`, { file });
+    throw new McdiagError(
+      "BAD_INPUT",
+      `${file}: no memcached traffic to check (server ports ${[11211, ...ports].join(", ")}; add --port)`,
+      { file },
+    );
   }
   const { violations, notes } = judge(observations, opts.rules, "capture", undefined, opts.showKeys);
   return {
@@ -84,7 +89,12 @@ export async function checkCaptureFile(file: string, ports: number[], opts: Chec
   };
 }
 
-async function observeCapture(file: string, ports: number[], opts: CheckOptions, flows?: (n: number) => void): Promise<CommandObservation[]> {
+async function observeCapture(
+  file: string,
+  ports: number[],
+  opts: CheckOptions,
+  flows?: (n: number) => void,
+): Promise<CommandObservation[]> {
   const out: CommandObservation[] = [];
   const r = await analyzeCapture({
     ...ANALYZE_DEFAULTS,

@@ -18,7 +18,9 @@ export function runChild(
   signal?: AbortSignal,
 ): Promise<ChildOutcome> {
   const endpoint = formatEndpoint(ep);
-  const args = argv.map((a) => a.replaceAll("{endpoint}", endpoint).replaceAll("{port}", String(ep.port)).replaceAll("{host}", ep.host));
+  const args = argv.map((a) =>
+    a.replaceAll("{endpoint}", endpoint).replaceAll("{port}", String(ep.port)).replaceAll("{host}", ep.host),
+  );
   const env = {
     ...process.env,
     MEMCACHED_HOST: ep.host,

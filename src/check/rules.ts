@@ -65,8 +65,14 @@ export function judge(
   const violations: Violation[] = [];
   const notes: string[] = [];
   observations.forEach((o, index) => {
-    const base = { index, connection: o.connection, command: o.command, ...(showKeys && o.key !== undefined ? { key: o.key } : {}) };
-    const tooMany = rules.maxWritesPerCommand > 0 && o.writes > rules.maxWritesPerCommand && o.sizeBytes <= rules.largeCommandBytes;
+    const base = {
+      index,
+      connection: o.connection,
+      command: o.command,
+      ...(showKeys && o.key !== undefined ? { key: o.key } : {}),
+    };
+    const tooMany =
+      rules.maxWritesPerCommand > 0 && o.writes > rules.maxWritesPerCommand && o.sizeBytes <= rules.largeCommandBytes;
     const stalled = rules.stallThresholdMs > 0 && (o.stalled || o.gapMs >= rules.stallThresholdMs);
     if (tooMany) {
       violations.push({

@@ -13,7 +13,9 @@ export class LoopbackCapture {
   ) {}
 
   static async start(file: string, port: number, iface = "lo"): Promise<LoopbackCapture> {
-    const proc = spawn("tcpdump", ["-i", iface, "-s", "0", "-U", "-w", file, `tcp port ${port}`], { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn("tcpdump", ["-i", iface, "-s", "0", "-U", "-w", file, `tcp port ${port}`], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     await new Promise<void>((resolve, reject) => {
       const fail = (why: string) =>
@@ -23,7 +25,7 @@ export class LoopbackCapture {
         clearTimeout(timer);
         fail(err.code === "ENOENT" ? "tcpdump is not installed" : String(err.code));
       });
-      proc.stderr!.on("data", (d) => {
+      proc.stderr.on("data", (d) => {
         stderr += d;
         if (/listening on/.test(stderr)) {
           clearTimeout(timer);

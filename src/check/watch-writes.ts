@@ -162,5 +162,8 @@ export async function watchWrites<T>(fn: () => T | Promise<T>, opts: WatchOption
 function toBuffer(chunk: unknown, encoding: unknown): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk;
   if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  return Buffer.from(String(chunk), (typeof encoding === "string" && encoding !== "buffer" ? encoding : "utf8") as BufferEncoding);
+  return Buffer.from(
+    String(chunk),
+    (typeof encoding === "string" && encoding !== "buffer" ? encoding : "utf8") as BufferEncoding,
+  );
 }

@@ -10,9 +10,22 @@ export function analyzeCommand(ctx: CliContext): Command {
   const cmd = new Command("analyze")
     .description("find every Nagle/delayed-ACK stall of memcached traffic in a pcap or pcapng capture")
     .argument("<file>", "capture file (pcap, pcapng, optionally .gz), or - for stdin")
-    .option("--port <n>", "another memcached server port (repeat, or a comma list); 11211 is always included", collectList, [])
-    .option("--stall-threshold <ms>", "a gap this long inside a message can be a stall", String(ANALYZE_DEFAULTS.stallThresholdMs))
-    .option("--ack-window <ms>", "the held segment must follow the peer's pure ACK within this", String(ANALYZE_DEFAULTS.ackWindowMs))
+    .option(
+      "--port <n>",
+      "another memcached server port (repeat, or a comma list); 11211 is always included",
+      collectList,
+      [],
+    )
+    .option(
+      "--stall-threshold <ms>",
+      "a gap this long inside a message can be a stall",
+      String(ANALYZE_DEFAULTS.stallThresholdMs),
+    )
+    .option(
+      "--ack-window <ms>",
+      "the held segment must follow the peer's pure ACK within this",
+      String(ANALYZE_DEFAULTS.ackWindowMs),
+    )
     .option("--show-keys", "show memcached keys (off by default: production keys can be sensitive)")
     .option("--top <n>", "exchanges listed as the worst", String(ANALYZE_DEFAULTS.top))
     .option("--max-items <n>", "stall items listed in --json (the rest are counted)", String(ANALYZE_DEFAULTS.maxItems))
@@ -42,7 +55,12 @@ is analysed up to the damage, with a warning.`,
       result = await analyzeCapture({
         input: file,
         ports,
-        stallThresholdMs: numberOption(raw.stallThreshold, "--stall-threshold", 0.001, ANALYZE_DEFAULTS.stallThresholdMs),
+        stallThresholdMs: numberOption(
+          raw.stallThreshold,
+          "--stall-threshold",
+          0.001,
+          ANALYZE_DEFAULTS.stallThresholdMs,
+        ),
         ackWindowMs: numberOption(raw.ackWindow, "--ack-window", 0, ANALYZE_DEFAULTS.ackWindowMs),
         showKeys: raw.showKeys === true,
         top: intOption(raw.top, "--top", 0, 10_000, ANALYZE_DEFAULTS.top),

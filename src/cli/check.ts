@@ -12,12 +12,27 @@ export function checkCommand(ctx: CliContext): Command {
   const cmd = new Command("check")
     .description("fail a build when a memcached client sends one command in several writes")
     .argument("[command...]", "the client command to run (after --); {host}, {port}, {endpoint} are replaced")
-    .option("--capture [file]", "with a command: also capture loopback with tcpdump and judge real segments; alone: judge this capture file")
+    .option(
+      "--capture [file]",
+      "with a command: also capture loopback with tcpdump and judge real segments; alone: judge this capture file",
+    )
     .option("--port <n>", "with --capture FILE: another memcached server port (repeatable)", collectList, [])
     .option("--timeout <time>", "kill the command after this long", "60s")
-    .option("--max-writes-per-command <n>", "most writes one command may take (0: rule off)", String(DEFAULT_RULES.maxWritesPerCommand))
-    .option("--large-command <bytes>", "commands above this many bytes are exempt from the writes rule", String(DEFAULT_RULES.largeCommandBytes))
-    .option("--stall-threshold <ms>", "a gap this long inside a command is a stall (0: rule off)", String(DEFAULT_RULES.stallThresholdMs))
+    .option(
+      "--max-writes-per-command <n>",
+      "most writes one command may take (0: rule off)",
+      String(DEFAULT_RULES.maxWritesPerCommand),
+    )
+    .option(
+      "--large-command <bytes>",
+      "commands above this many bytes are exempt from the writes rule",
+      String(DEFAULT_RULES.largeCommandBytes),
+    )
+    .option(
+      "--stall-threshold <ms>",
+      "a gap this long inside a command is a stall (0: rule off)",
+      String(DEFAULT_RULES.stallThresholdMs),
+    )
     .option("--allow-failure", "do not require the command to exit 0")
     .option("--min-commands <n>", "commands that must be seen", String(DEFAULT_RULES.minCommands))
     .option("--show-keys", "show keys in the report (off: production keys can be sensitive)")
@@ -46,7 +61,13 @@ or capture could not start, capture unreadable or without memcached traffic).`,
     const json = raw.json === true;
     const showKeys = raw.showKeys === true;
     const rules: CheckRules = {
-      maxWritesPerCommand: intOption(raw.maxWritesPerCommand, "--max-writes-per-command", 0, 1_000_000, DEFAULT_RULES.maxWritesPerCommand),
+      maxWritesPerCommand: intOption(
+        raw.maxWritesPerCommand,
+        "--max-writes-per-command",
+        0,
+        1_000_000,
+        DEFAULT_RULES.maxWritesPerCommand,
+      ),
       largeCommandBytes: intOption(raw.largeCommand, "--large-command", 1, 1 << 30, DEFAULT_RULES.largeCommandBytes),
       stallThresholdMs: numberOption(raw.stallThreshold, "--stall-threshold", 0, DEFAULT_RULES.stallThresholdMs),
       childMustSucceed: raw.allowFailure !== true,
@@ -55,12 +76,16 @@ or capture could not start, capture unreadable or without memcached traffic).`,
     const started = Date.now();
     let result: CheckResult;
     if (typeof raw.capture === "string") {
-      if (argv.length > 0) throw new McdiagError("BAD_OPTION", "check: give either a capture file or a command, not both");
+      if (argv.length > 0)
+        throw new McdiagError("BAD_OPTION", "check: give either a capture file or a command, not both");
       const ports = raw.port.map((p) => intOption(p.trim(), "--port", 1, 65535, 0));
       result = await checkCaptureFile(raw.capture, ports, { rules, showKeys });
     } else {
       if (argv.length === 0) {
-        throw new McdiagError("BAD_OPTION", "check: give the client command after -- (e.g. mcdiag check -- node client.js {endpoint}), or --capture FILE");
+        throw new McdiagError(
+          "BAD_OPTION",
+          "check: give the client command after -- (e.g. mcdiag check -- node client.js {endpoint}), or --capture FILE",
+        );
       }
       const timeoutMs = durationOption(raw.timeout, "--timeout") ?? 60_000;
       result = await checkClientCommand(argv, {

@@ -63,7 +63,13 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
   cmd.action(async (arg: string | undefined, raw: RawOptions) => {
     const target = await resolveEndpoint(arg, raw.embedded === true, "compare");
     try {
-      await compareAndReport(ctx, target.endpoint.host, target.endpoint.port, raw, cmd.getOptionValueSource("duration") === "cli");
+      await compareAndReport(
+        ctx,
+        target.endpoint.host,
+        target.endpoint.port,
+        raw,
+        cmd.getOptionValueSource("duration") === "cli",
+      );
     } finally {
       await target.release();
     }

@@ -31,7 +31,16 @@ export async function run(argv: string[]): Promise<number> {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) });
-  for (const sub of [probeCommand(ctx), compareCommand(ctx), sweepCommand(ctx), poolSizeCommand(ctx), analyzeCommand(ctx), checkCommand(ctx), demoCommand(ctx), serveCommand(ctx)]) {
+  for (const sub of [
+    probeCommand(ctx),
+    compareCommand(ctx),
+    sweepCommand(ctx),
+    poolSizeCommand(ctx),
+    analyzeCommand(ctx),
+    checkCommand(ctx),
+    demoCommand(ctx),
+    serveCommand(ctx),
+  ]) {
     program.addCommand(sub.exitOverride().showHelpAfterError("(run with --help for usage)"));
   }
   program.addHelpText(
@@ -52,7 +61,9 @@ Examples:
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version end with code 0; commander has already printed its message.
-      return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? EXIT_OK : EXIT_USAGE;
+      return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version"
+        ? EXIT_OK
+        : EXIT_USAGE;
     }
     if (isMcdiagError(err)) {
       ctx.err(`mcdiag: ${err.message}\n`);

@@ -8,7 +8,13 @@ import { McdiagError } from "../util/errors.js";
 /** Raw option values as commander hands them over (strings unless boolean). */
 export type RawOptions = Record<string, string | boolean | undefined>;
 
-export function intOption(raw: string | boolean | undefined, option: string, min: number, max: number, fallback: number): number {
+export function intOption(
+  raw: string | boolean | undefined,
+  option: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
   if (raw === undefined || typeof raw === "boolean") return fallback;
   if (!/^\d+$/.test(raw.trim())) throw badOption(option, raw, `a whole number from ${min} to ${max}`);
   const n = Number(raw);
@@ -23,7 +29,12 @@ export function numberOption(raw: string | boolean | undefined, option: string, 
   return n;
 }
 
-export function choiceOption<T extends string>(raw: string | boolean | undefined, option: string, choices: readonly T[], fallback: T): T {
+export function choiceOption<T extends string>(
+  raw: string | boolean | undefined,
+  option: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
   if (raw === undefined || typeof raw === "boolean") return fallback;
   if (!(choices as readonly string[]).includes(raw)) throw badOption(option, raw, `one of ${choices.join(", ")}`);
   return raw as T;
@@ -52,7 +63,11 @@ export function addLoadOptions(cmd: Command, defaultDuration: string): Command {
     .option("--no-seed", "do not write the keys first (expect misses unless they exist)")
     .option("--timeout <time>", "per request and per wait for a connection", `${PROBE_DEFAULTS.timeoutMs}ms`)
     .option("--connect-timeout <time>", "per connection attempt", `${PROBE_DEFAULTS.connectTimeoutMs}ms`)
-    .option("--warmup <n>", "unmeasured requests per connection first (past Linux's quick-ack start)", String(PROBE_DEFAULTS.warmupPerConnection))
+    .option(
+      "--warmup <n>",
+      "unmeasured requests per connection first (past Linux's quick-ack start)",
+      String(PROBE_DEFAULTS.warmupPerConnection),
+    )
     .option("--stall-threshold <ms>", "wire time that counts as a stall", String(PROBE_DEFAULTS.stallThresholdMs))
     .option("--json", "print JSON for machines instead of tables");
 }

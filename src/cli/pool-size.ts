@@ -7,7 +7,9 @@ import { durationOption, intOption, numberOption, type RawOptions } from "./opti
 
 export function poolSizeCommand(ctx: CliContext): Command {
   const cmd = new Command("pool-size")
-    .description("size a connection pool from a rate and a hold time (Little's law and Erlang C), without touching any server")
+    .description(
+      "size a connection pool from a rate and a hold time (Little's law and Erlang C), without touching any server",
+    )
     .requiredOption("--rate <n>", "requests per second")
     .requiredOption("--hold <time>", "mean time each request holds a connection, e.g. 45ms or 0.3ms")
     .option("--pool <n>", "the pool size you have", "20")
@@ -31,10 +33,26 @@ Examples:
     const pool = intOption(raw.pool, "--pool", 1, 1_000_000, 20);
     const target = holdOption(raw.targetWait, "--target-wait");
     const m = poolModel(rate, holdMs, pool, target);
-    const compare = typeof raw.compareHold === "string" ? poolModel(rate, holdOption(raw.compareHold, "--compare-hold"), pool, target) : undefined;
+    const compare =
+      typeof raw.compareHold === "string"
+        ? poolModel(rate, holdOption(raw.compareHold, "--compare-hold"), pool, target)
+        : undefined;
     if (raw.json === true) {
       const { targetWaitMs: _t, ...rest } = m;
-      printJson(ctx, { ...rest, targetWaitMs: m.targetWaitMs, ...(compare ? { compare: { holdMs: compare.holdMs, busyConnections: compare.busyConnections, requiredPool: compare.requiredPool, meanWaitMs: compare.meanWaitMs } } : {}) });
+      printJson(ctx, {
+        ...rest,
+        targetWaitMs: m.targetWaitMs,
+        ...(compare
+          ? {
+              compare: {
+                holdMs: compare.holdMs,
+                busyConnections: compare.busyConnections,
+                requiredPool: compare.requiredPool,
+                meanWaitMs: compare.meanWaitMs,
+              },
+            }
+          : {}),
+      });
     } else ctx.out(renderPoolModel(m, compare));
   });
   return cmd;

@@ -40,7 +40,14 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
     const json = raw.json === true;
     const rate = raw.rate === undefined ? undefined : numberOption(raw.rate, "--rate", 0.001, 0);
     const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
-    const common = { ...load, host: target.endpoint.host, port: target.endpoint.port, write, noDelay, signal: ctx.signal };
+    const common = {
+      ...load,
+      host: target.endpoint.host,
+      port: target.endpoint.port,
+      write,
+      noDelay,
+      signal: ctx.signal,
+    };
     const progress = new Progress(json);
     let result: ProbeResult;
     let report: string;
@@ -50,7 +57,11 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
           ...common,
           durationMs: load.durationMs ?? 5000,
           ratePerSec: rate,
-          onProgress: (p) => progress.fraction(p.elapsedMs / (p.plannedMs ?? 1), `${fmtRate(rate)} for ${fmtMs(p.plannedMs ?? 0)}: ${p.completed} done, ${p.errors} errors`),
+          onProgress: (p) =>
+            progress.fraction(
+              p.elapsedMs / (p.plannedMs ?? 1),
+              `${fmtRate(rate)} for ${fmtMs(p.plannedMs ?? 0)}: ${p.completed} done, ${p.errors} errors`,
+            ),
         });
         result = r;
         report = json ? "" : renderRateProbe(r);

@@ -18,7 +18,13 @@ export class Progress {
     if (!this.enabled) return;
     if (this.bar === undefined) {
       this.bar = new cliProgress.SingleBar(
-        { stream: process.stderr, format: " {bar} {percentage}% | {label}", hideCursor: true, clearOnComplete: true, barsize: 30 },
+        {
+          stream: process.stderr,
+          format: " {bar} {percentage}% | {label}",
+          hideCursor: true,
+          clearOnComplete: true,
+          barsize: 30,
+        },
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(1000, 0, { label });

@@ -35,7 +35,10 @@ Examples:
     await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
     await server.close();
     if (raw.json === true) printJson(ctx, server.counters);
-    else ctx.err(`mcdiag serve: stopped after ${server.counters.commands} commands on ${server.counters.totalConnections} connections\n`);
+    else
+      ctx.err(
+        `mcdiag serve: stopped after ${server.counters.commands} commands on ${server.counters.totalConnections} connections\n`,
+      );
   });
   return cmd;
 }

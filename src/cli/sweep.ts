@@ -7,7 +7,15 @@ import { McdiagError } from "../util/errors.js";
 import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
-import { addLoadOptions, durationOption, intOption, loadOptionsFrom, numberOption, writeOption, type RawOptions } from "./options.js";
+import {
+  addLoadOptions,
+  durationOption,
+  intOption,
+  loadOptionsFrom,
+  numberOption,
+  writeOption,
+  type RawOptions,
+} from "./options.js";
 import { Progress } from "./progress.js";
 
 export function sweepCommand(ctx: CliContext): Command {
@@ -20,7 +28,10 @@ export function sweepCommand(ctx: CliContext): Command {
     .option("--steps <n>", "number of evenly spaced rates", "5")
     .option("--step-duration <time>", "how long each step runs", "10s")
     .option("--pause <time>", "pause between steps", "1s")
-    .option("--slo <list>", 'objectives, e.g. "p99<5ms,success>=99.9%" (p50…p99.99, mean, max, success, errors, stalled)')
+    .option(
+      "--slo <list>",
+      'objectives, e.g. "p99<5ms,success>=99.9%" (p50…p99.99, mean, max, success, errors, stalled)',
+    )
     .option("--write <strategy>", "coalesced, split or corked", "coalesced")
     .option("--nodelay", "set TCP_NODELAY")
     .option("--embedded", "sweep a built-in server on a free loopback port");
@@ -45,7 +56,8 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable.`,
     const rates = ratesFrom(raw);
     const slos: Slo[] = typeof raw.slo === "string" ? parseSlos(raw.slo) : [];
     const stepDurationMs = durationOption(raw.stepDuration, "--step-duration") ?? 10_000;
-    const pauseMs = typeof raw.pause === "string" ? (raw.pause === "0" ? 0 : (durationOption(raw.pause, "--pause") ?? 1000)) : 1000;
+    const pauseMs =
+      typeof raw.pause === "string" ? (raw.pause === "0" ? 0 : (durationOption(raw.pause, "--pause") ?? 1000)) : 1000;
     const load = loadOptionsFrom(raw);
     const target = await resolveEndpoint(arg, raw.embedded === true, "sweep");
     const progress = new Progress(json);
@@ -61,7 +73,11 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable.`,
         pauseMs,
         slos,
         signal: ctx.signal,
-        onProgress: (rate, i, of, p) => progress.fraction((i + p.elapsedMs / stepDurationMs) / of, `step ${i + 1}/${of}: ${fmtRate(rate)} for ${fmtMs(stepDurationMs)}`),
+        onProgress: (rate, i, of, p) =>
+          progress.fraction(
+            (i + p.elapsedMs / stepDurationMs) / of,
+            `step ${i + 1}/${of}: ${fmtRate(rate)} for ${fmtMs(stepDurationMs)}`,
+          ),
         onStep: (s, i, of) => {
           if (!json && process.stderr.isTTY) {
             progress.done();
@@ -83,12 +99,16 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable.`,
 
 function ratesFrom(raw: RawOptions): number[] {
   if (typeof raw.rates === "string") {
-    if (raw.from !== undefined || raw.to !== undefined) throw new McdiagError("BAD_OPTION", "sweep: give --rates, or --from/--to/--steps, not both");
+    if (raw.from !== undefined || raw.to !== undefined)
+      throw new McdiagError("BAD_OPTION", "sweep: give --rates, or --from/--to/--steps, not both");
     const rates = raw.rates.split(",").map((r) => numberOption(r.trim(), "--rates", 0.001, 0));
     return rates;
   }
   if (raw.from === undefined || raw.to === undefined) {
-    throw new McdiagError("BAD_OPTION", "sweep: give the rates: --rates 1000,2000,5000 or --from 1000 --to 5000 --steps 5");
+    throw new McdiagError(
+      "BAD_OPTION",
+      "sweep: give the rates: --rates 1000,2000,5000 or --from 1000 --to 5000 --steps 5",
+    );
   }
   const from = numberOption(raw.from, "--from", 0.001, 0);
   const to = numberOption(raw.to, "--to", from, 0);

@@ -94,8 +94,15 @@ export class Pool implements RequestHandler {
     if (!(options.size >= 1)) throw new RangeError("pool size must be at least 1");
     this.options = options;
     this.hcCommand =
-      options.healthCheck === "version" ? versionCommand() : options.healthCheck === "mn" ? metaNoopCommand() : undefined;
-    const tickMs = Math.max(5, Math.min(50, Math.floor(Math.min(options.requestTimeoutMs, options.acquireTimeoutMs) / 4)));
+      options.healthCheck === "version"
+        ? versionCommand()
+        : options.healthCheck === "mn"
+          ? metaNoopCommand()
+          : undefined;
+    const tickMs = Math.max(
+      5,
+      Math.min(50, Math.floor(Math.min(options.requestTimeoutMs, options.acquireTimeoutMs) / 4)),
+    );
     this.timer = setInterval(() => this.sweep(), tickMs);
     this.timer.unref();
   }
@@ -202,13 +209,17 @@ export class Pool implements RequestHandler {
 
   onResponse(conn: Connection, res: ParsedResponse, doneNs: bigint): void {
     const w = conn.owner as Checkout;
-    const ok = this.options.healthCheck === "version" ? res.kind === "version" : res.kind === "meta" && res.message.startsWith("MN");
+    const ok =
+      this.options.healthCheck === "version"
+        ? res.kind === "version"
+        : res.kind === "meta" && res.message.startsWith("MN");
     if (ok) {
       w.hcDoneNs = doneNs;
       w.onConnection(conn);
       return;
     }
-    const what = res.kind === "error" ? "ERROR (unknown command)" : `${res.kind}${res.message ? " " + res.message : ""}`;
+    const what =
+      res.kind === "error" ? "ERROR (unknown command)" : `${res.kind}${res.message ? " " + res.message : ""}`;
     this.failCheckout(conn, w, "healthcheck_failed", `health check '${this.options.healthCheck}' answered ${what}`);
   }
 
@@ -218,7 +229,12 @@ export class Pool implements RequestHandler {
       kind === "closed" || kind === "reset"
         ? `the server ${kind === "reset" ? "reset" : "closed"} the connection on health check '${this.options.healthCheck}' (does it support that command?)`
         : message;
-    this.failCheckout(conn, w, kind === "timeout" ? "timeout" : kind === "closed" || kind === "reset" ? kind : "healthcheck_failed", why);
+    this.failCheckout(
+      conn,
+      w,
+      kind === "timeout" ? "timeout" : kind === "closed" || kind === "reset" ? kind : "healthcheck_failed",
+      why,
+    );
   }
 
   // ---- internals ----
@@ -256,7 +272,11 @@ export class Pool implements RequestHandler {
 
   /** Opens a connection when callers wait and a slot is free. */
   private growIfNeeded(): void {
-    while (!this.closing && this.waiters.length > this.connecting && this.all.size + this.connecting < this.options.size) {
+    while (
+      !this.closing &&
+      this.waiters.length > this.connecting &&
+      this.all.size + this.connecting < this.options.size
+    ) {
       this.connecting++;
       Connection.open(this.options).then(
         (conn) => {

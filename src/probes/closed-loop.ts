@@ -146,7 +146,8 @@ class Caller extends TimedCheckout {
  * anything that fails later is counted in the result.
  */
 export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
-  if (opts.durationMs === undefined && opts.requests === undefined) throw new RangeError("give a duration or a request count");
+  if (opts.durationMs === undefined && opts.requests === undefined)
+    throw new RangeError("give a duration or a request count");
   const endpoint = formatEndpoint(opts);
   const keys = probeKeys(opts.keyPrefix, opts.keyCount);
   const warnings: string[] = [];
@@ -158,9 +159,17 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   let progressTimer: NodeJS.Timeout | undefined;
   let stopTimer: NodeJS.Timeout | undefined;
   try {
-    await warmUp(pool, run.commands, Math.min(opts.poolSize, opts.concurrency), opts.warmupPerConnection, opts.timeoutMs, endpoint);
+    await warmUp(
+      pool,
+      run.commands,
+      Math.min(opts.poolSize, opts.concurrency),
+      opts.warmupPerConnection,
+      opts.timeoutMs,
+      endpoint,
+    );
 
-    const evidence = opts.evidence === false ? undefined : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
+    const evidence =
+      opts.evidence === false ? undefined : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
     const callers: Caller[] = [];
     for (let i = 0; i < opts.concurrency; i++) callers.push(new Caller(run, (i * 7) % run.commands.length));
     pool.resetAverages();
@@ -187,7 +196,12 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     }
     for (const c of callers) c.start();
     await Promise.all(callers.map((c) => c.done));
-    const result = run.rec.result(opts, { endpoint, concurrency: opts.concurrency, warnings }, performance.now() - startMs, pool);
+    const result = run.rec.result(
+      opts,
+      { endpoint, concurrency: opts.concurrency, warnings },
+      performance.now() - startMs,
+      pool,
+    );
     if (interrupted && result.aborted === undefined) result.aborted = "interrupted";
     if (evidence !== undefined) result.evidence = await evidence();
     return withLatencyHistogram(result, run.rec.total);

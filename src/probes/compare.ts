@@ -68,7 +68,12 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
 export function findingsOf(runs: ProbeResult[]): CompareFindings {
   const stalling = runs
     .filter((r) => r.stalledRatio >= STALLING_RATIO)
-    .map((r) => ({ write: r.write, noDelay: r.noDelay, stalledRatio: r.stalledRatio, typicalStallMs: r.typicalStallMs }));
+    .map((r) => ({
+      write: r.write,
+      noDelay: r.noDelay,
+      stalledRatio: r.stalledRatio,
+      typicalStallMs: r.typicalStallMs,
+    }));
   const clean = runs
     .filter((r) => r.stalledRatio < STALLING_RATIO && r.hits + r.misses > 0)
     .map((r) => ({ write: r.write, noDelay: r.noDelay, wireP50Us: r.wireUs.p50 }))

@@ -21,7 +21,16 @@ export interface Snapshot {
 }
 
 /** The memcached stats a pool and connection investigation needs. */
-const STATS = ["curr_connections", "total_connections", "listen_disabled_num", "conn_yields", "rejected_connections", "cmd_get", "get_hits", "get_misses"];
+const STATS = [
+  "curr_connections",
+  "total_connections",
+  "listen_disabled_num",
+  "conn_yields",
+  "rejected_connections",
+  "cmd_get",
+  "get_hits",
+  "get_misses",
+];
 const KERNEL = ["DelayedACKs", "DelayedACKLocked", "DelayedACKLost"] as const;
 
 export async function snapshot(host: string, port: number, timeoutMs: number): Promise<Snapshot> {
@@ -37,7 +46,12 @@ export async function snapshot(host: string, port: number, timeoutMs: number): P
  * Snapshots the counters now; the returned function snapshots them again
  * and gives the deltas. Both probe loops bracket their measured run with it.
  */
-export async function watchEvidence(host: string, port: number, timeoutMs: number, endpoint: string): Promise<() => Promise<Evidence>> {
+export async function watchEvidence(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  endpoint: string,
+): Promise<() => Promise<Evidence>> {
   const before = await snapshot(host, port, timeoutMs);
   return async () => evidenceFrom(before, await snapshot(host, port, timeoutMs), endpoint);
 }
@@ -67,7 +81,11 @@ export function evidenceFrom(before: Snapshot, after: Snapshot, endpoint: string
 }
 
 /** `stats` on a fresh connection; numeric values only. */
-function fetchStats(host: string, port: number, timeoutMs: number): Promise<{ values: Record<string, number> } | { error: string }> {
+function fetchStats(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<{ values: Record<string, number> } | { error: string }> {
   return new Promise((resolve) => {
     const sock = net.connect({ host, port, noDelay: true });
     let done = false;
@@ -81,7 +99,10 @@ function fetchStats(host: string, port: number, timeoutMs: number): Promise<{ va
     const timer = setTimeout(() => finish({ error: `no answer within ${timeoutMs} ms` }), timeoutMs);
     const parser = new ResponseParser(
       (res) => {
-        if (res.kind !== "stats") return finish({ error: res.kind === "error" ? "ERROR: unknown command" : `${res.kind} ${res.message}`.trim() });
+        if (res.kind !== "stats")
+          return finish({
+            error: res.kind === "error" ? "ERROR: unknown command" : `${res.kind} ${res.message}`.trim(),
+          });
         const values: Record<string, number> = {};
         for (const [k, v] of Object.entries(res.stats)) {
           const n = Number(v);

@@ -143,7 +143,8 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   try {
     // Warm every connection the rate is likely to need (the whole pool at most).
     await warmUp(pool, run.commands, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint);
-    const evidence = opts.evidence === false ? undefined : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
+    const evidence =
+      opts.evidence === false ? undefined : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
     pool.resetAverages();
     loopDelay.enable();
     const total = Math.max(1, Math.round((opts.ratePerSec * opts.durationMs) / 1000));
@@ -169,7 +170,13 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
         const report = opts.onProgress;
         const timer = setInterval(() => {
           if (next >= total) return clearInterval(timer);
-          report({ elapsedMs: performance.now() - startMs, plannedMs: opts.durationMs, completed: run.rec.completed, plannedRequests: total, errors: run.rec.failed });
+          report({
+            elapsedMs: performance.now() - startMs,
+            plannedMs: opts.durationMs,
+            completed: run.rec.completed,
+            plannedRequests: total,
+            errors: run.rec.failed,
+          });
         }, 500);
       }
     });

@@ -16,10 +16,21 @@ export interface SetupOptions {
 }
 
 /** Checks the endpoint answers at all, and seeds the probe's keys. */
-export async function prepareEndpoint(opts: SetupOptions, endpoint: string, keys: string[], warnings: string[]): Promise<void> {
+export async function prepareEndpoint(
+  opts: SetupOptions,
+  endpoint: string,
+  keys: string[],
+  warnings: string[],
+): Promise<void> {
   let conn: Connection;
   try {
-    conn = await Connection.open({ host: opts.host, port: opts.port, noDelay: true, write: "coalesced", connectTimeoutMs: opts.connectTimeoutMs });
+    conn = await Connection.open({
+      host: opts.host,
+      port: opts.port,
+      noDelay: true,
+      write: "coalesced",
+      connectTimeoutMs: opts.connectTimeoutMs,
+    });
   } catch (err) {
     throw new McdiagError("UNREACHABLE", `cannot connect to ${endpoint}: ${connectReason(err)}`, { endpoint });
   }
@@ -28,13 +39,17 @@ export async function prepareEndpoint(opts: SetupOptions, endpoint: string, keys
     for (const cmd of setCommands(keys, seedValue(opts.valueSizeBytes))) {
       const res = await requestOnce(conn, cmd, opts.timeoutMs);
       if (res.kind !== "stored") {
-        warnings.push(`seeding: ${endpoint} answered '${res.kind}${res.message ? " " + res.message : ""}' to set; gets may miss`);
+        warnings.push(
+          `seeding: ${endpoint} answered '${res.kind}${res.message ? " " + res.message : ""}' to set; gets may miss`,
+        );
         if (res.kind === "error") break;
       }
     }
   } catch (err) {
     if (err instanceof RequestError) {
-      throw new McdiagError("UNREACHABLE", `${endpoint} failed while seeding keys: ${err.kind} (${err.message})`, { endpoint });
+      throw new McdiagError("UNREACHABLE", `${endpoint} failed while seeding keys: ${err.kind} (${err.message})`, {
+        endpoint,
+      });
     }
     throw err;
   } finally {
@@ -47,12 +62,21 @@ export async function prepareEndpoint(opts: SetupOptions, endpoint: string, keys
  * so the measured run sees connections past Linux's quick-ack phase, as
  * long-lived pooled connections are in production.
  */
-export async function warmUp(pool: Pool, commands: PreparedCommand[], count: number, rounds: number, timeoutMs: number, endpoint: string): Promise<void> {
+export async function warmUp(
+  pool: Pool,
+  commands: PreparedCommand[],
+  count: number,
+  rounds: number,
+  timeoutMs: number,
+  endpoint: string,
+): Promise<void> {
   let conns: Connection[];
   try {
     conns = await pool.prefill(count);
   } catch (err) {
-    throw new McdiagError("UNREACHABLE", `cannot open pooled connections to ${endpoint}: ${connectReason(err)}`, { endpoint });
+    throw new McdiagError("UNREACHABLE", `cannot open pooled connections to ${endpoint}: ${connectReason(err)}`, {
+      endpoint,
+    });
   }
   await Promise.all(
     conns.map(async (conn, i) => {

@@ -10,7 +10,13 @@ import { McdiagError } from "../util/errors.js";
  *   op     := < | <= | > | >=
  *   value  := number unit   (latency: us µs ms s; success/stalled: %; errors: a count or %)
  */
-export type SloMetric = { kind: "percentile"; p: number } | { kind: "mean" } | { kind: "max" } | { kind: "success" } | { kind: "errors"; ratio: boolean } | { kind: "stalled" };
+export type SloMetric =
+  | { kind: "percentile"; p: number }
+  | { kind: "mean" }
+  | { kind: "max" }
+  | { kind: "success" }
+  | { kind: "errors"; ratio: boolean }
+  | { kind: "stalled" };
 
 export interface Slo {
   text: string;

@@ -104,14 +104,24 @@ function stepOf(r: RateProbeResult, slos: Slo[]): SweepStep {
   };
   const results = slos.map((s) => {
     const value = sloValue(s, input);
-    return { slo: s.text, value: Number.isFinite(value) ? Math.round(value * 1e6) / 1e6 : value, met: sloMet(s, value) };
+    return {
+      slo: s.text,
+      value: Number.isFinite(value) ? Math.round(value * 1e6) / 1e6 : value,
+      met: sloMet(s, value),
+    };
   });
   const step: SweepStep = {
     requestedRate: r.requestedRate,
     achievedRate: r.achievedRate,
     throughputPerSec: r.throughputPerSec,
     successRatio: r.successRatio,
-    latencyUs: { p50: r.latencyUs.p50, p90: r.latencyUs.p90, p95: r.latencyUs.p95, p99: r.latencyUs.p99, max: r.latencyUs.max },
+    latencyUs: {
+      p50: r.latencyUs.p50,
+      p90: r.latencyUs.p90,
+      p95: r.latencyUs.p95,
+      p99: r.latencyUs.p99,
+      max: r.latencyUs.max,
+    },
     poolWaitUs: { p99: r.poolWaitUs.p99 },
     stalledRatio: r.stalledRatio,
     errors: r.errors,

@@ -35,7 +35,13 @@ export const MAX_REQUEST_LINE_BYTES = 2048;
  * length field is not a number), FRAME_TOO_LONG (no line end within
  * `maxLine` bytes).
  */
-export function frameCommand(buf: Buffer, start: number, end: number, f: CommandFrame, maxLine = MAX_REQUEST_LINE_BYTES): number {
+export function frameCommand(
+  buf: Buffer,
+  start: number,
+  end: number,
+  f: CommandFrame,
+  maxLine = MAX_REQUEST_LINE_BYTES,
+): number {
   let lf = buf.indexOf(LF, start);
   if (lf >= end) lf = -1;
   if (lf < 0) return end - start > maxLine ? FRAME_TOO_LONG : FRAME_INCOMPLETE;
@@ -69,9 +75,16 @@ export function frameCommand(buf: Buffer, start: number, end: number, f: Command
 function storageLengthArgIndex(buf: Buffer, start: number, verbEnd: number): number {
   const n = verbEnd - start;
   if (n === 2 && buf[start] === 0x6d && buf[start + 1] === 0x73) return 2; // ms
-  if (n === 3 && (startsWithAscii(buf, start, verbEnd, "set") || startsWithAscii(buf, start, verbEnd, "add") || startsWithAscii(buf, start, verbEnd, "cas"))) return 4;
-  if (n === 6 && (startsWithAscii(buf, start, verbEnd, "append"))) return 4;
-  if (n === 7 && (startsWithAscii(buf, start, verbEnd, "replace") || startsWithAscii(buf, start, verbEnd, "prepend"))) return 4;
+  if (
+    n === 3 &&
+    (startsWithAscii(buf, start, verbEnd, "set") ||
+      startsWithAscii(buf, start, verbEnd, "add") ||
+      startsWithAscii(buf, start, verbEnd, "cas"))
+  )
+    return 4;
+  if (n === 6 && startsWithAscii(buf, start, verbEnd, "append")) return 4;
+  if (n === 7 && (startsWithAscii(buf, start, verbEnd, "replace") || startsWithAscii(buf, start, verbEnd, "prepend")))
+    return 4;
   return 0;
 }
 

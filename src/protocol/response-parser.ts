@@ -251,7 +251,8 @@ export class ResponseParser {
     const sizeEnd = nextSpace(buf, at + 3, end);
     const size = parseUint(buf, at + 3, sizeEnd);
     if (size < 0) return this.fail(`malformed VA line '${preview(buf, at, end)}'`);
-    if (size > this.maxValueBytes) return this.fail(`VA announces ${size} bytes, above the limit of ${this.maxValueBytes}`);
+    if (size > this.maxValueBytes)
+      return this.fail(`VA announces ${size} bytes, above the limit of ${this.maxValueBytes}`);
     this.res.values = 1;
     this.res.valueBytes = size;
     this.res.message = buf.toString("latin1", at, end);
@@ -270,7 +271,8 @@ export class ResponseParser {
     this.statsMode = true;
     if (this.collect) {
       const nameEnd = nextSpace(buf, at, end);
-      this.res.stats[buf.toString("latin1", at, nameEnd)] = nameEnd < end ? buf.toString("latin1", nameEnd + 1, end) : "";
+      this.res.stats[buf.toString("latin1", at, nameEnd)] =
+        nameEnd < end ? buf.toString("latin1", nameEnd + 1, end) : "";
     }
   }
 

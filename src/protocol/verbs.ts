@@ -9,7 +9,23 @@ const RETRIEVAL = ["get", "gets", "gat", "gats"];
 const STORAGE = ["set", "add", "replace", "append", "prepend", "cas"];
 const KEYED = ["delete", "incr", "decr", "touch"];
 const META_KEYED = ["mg", "ms", "md", "ma"];
-const OTHER = ["version", "stats", "verbosity", "flush_all", "quit", "mn", "me", "shutdown", "cache_memlimit", "lru_crawler", "slabs", "watch", "lru", "misbehave", "debugtime"];
+const OTHER = [
+  "version",
+  "stats",
+  "verbosity",
+  "flush_all",
+  "quit",
+  "mn",
+  "me",
+  "shutdown",
+  "cache_memlimit",
+  "lru_crawler",
+  "slabs",
+  "watch",
+  "lru",
+  "misbehave",
+  "debugtime",
+];
 export const TEXT_VERBS: readonly string[] = [...RETRIEVAL, ...STORAGE, ...KEYED, ...META_KEYED, ...OTHER];
 
 const CODES = TEXT_VERBS.map((v) => Buffer.from(v, "latin1"));
@@ -66,7 +82,7 @@ export function classifyRequest(buf: Buffer, at: number, f: CommandFrame, out: R
   let lastAt = -1;
   let lastEnd = -1;
   let quiet = false;
-  for (let i = f.verbEnd; i < f.lineEnd; ) {
+  for (let i = f.verbEnd; i < f.lineEnd;) {
     while (i < f.lineEnd && buf[i] === SPACE) i++;
     if (i >= f.lineEnd) break;
     const e = nextSpace(buf, i, f.lineEnd);

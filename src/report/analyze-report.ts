@@ -23,10 +23,12 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
   );
   out.push(
     `flows: ${fmtCount(r.memcachedFlows)} memcached, ${fmtCount(r.otherFlows)} other; ` +
-      `requests: ${fmtCount(r.requests.total)} (${Object.entries(r.requests.byCommand)
-        .sort((a, b) => b[1] - a[1])
-        .map(([k, v]) => `${k} ${fmtCount(v)}`)
-        .join(", ") || "none"}); ` +
+      `requests: ${fmtCount(r.requests.total)} (${
+        Object.entries(r.requests.byCommand)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k} ${fmtCount(v)}`)
+          .join(", ") || "none"
+      }); ` +
       `in several segments: ${fmtCount(r.multiSegmentRequests)} requests, ${fmtCount(r.multiSegmentResponses)} responses`,
   );
   const s = r.stalls;
@@ -37,18 +39,51 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
       : `stalls: ${fmtCount(s.request)} request-side, ${fmtCount(s.response)} response-side, ${fmtMs(s.totalMs)} in all; ` +
           `typical stall ${s.delayedAckTimerMs} ms — ${s.timerNote}`,
   );
-  if (r.wireUs.count > 0) out.push(`wire latency (first request byte → last response byte): p50 ${fmtUs(r.wireUs.p50)}, p99 ${fmtUs(r.wireUs.p99)}, max ${fmtUs(r.wireUs.max)}`);
+  if (r.wireUs.count > 0)
+    out.push(
+      `wire latency (first request byte → last response byte): p50 ${fmtUs(r.wireUs.p50)}, p99 ${fmtUs(r.wireUs.p99)}, max ${fmtUs(r.wireUs.max)}`,
+    );
 
   if (r.endpoints.length > 0) {
-    const t = newTable(["server", "flows", "requests", "stalls", "stalled", "stalled time", "p50 wire", "p99 wire", "max"]);
+    const t = newTable([
+      "server",
+      "flows",
+      "requests",
+      "stalls",
+      "stalled",
+      "stalled time",
+      "p50 wire",
+      "p99 wire",
+      "max",
+    ]);
     for (const e of r.endpoints) {
-      t.push([e.server, fmtCount(e.flows), fmtCount(e.requests), fmtCount(e.stalls), fmtPct(e.stalledRatio), fmtMs(e.stalledMs), fmtUs(e.wireUs.p50), fmtUs(e.wireUs.p99), fmtUs(e.wireUs.max)]);
+      t.push([
+        e.server,
+        fmtCount(e.flows),
+        fmtCount(e.requests),
+        fmtCount(e.stalls),
+        fmtPct(e.stalledRatio),
+        fmtMs(e.stalledMs),
+        fmtUs(e.wireUs.p50),
+        fmtUs(e.wireUs.p99),
+        fmtUs(e.wireUs.max),
+      ]);
     }
     out.push(t.toString());
   }
   const flows = r.flowsDetail.slice(0, 20);
   if (flows.length > 0) {
-    const t = newTable(["flow", "client → server", "requests", "multi-seg", "stalls", "stalled time", "p50 wire", "p99 wire", "verdict"]);
+    const t = newTable([
+      "flow",
+      "client → server",
+      "requests",
+      "multi-seg",
+      "stalls",
+      "stalled time",
+      "p50 wire",
+      "p99 wire",
+      "verdict",
+    ]);
     for (const f of flows) {
       t.push([
         String(f.flow) + (f.midStream ? "*" : ""),
@@ -69,9 +104,25 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
   }
   if (r.stalls.items.length > 0) {
     const top = [...r.stalls.items].sort((a, b) => b.stallMs - a.stallMs).slice(0, 10);
-    const t = newTable(["flow", "command", ...(opts.showKeys ? ["key"] : []), "side", "stall", "frames: before, ACK, after", "at"]);
+    const t = newTable([
+      "flow",
+      "command",
+      ...(opts.showKeys ? ["key"] : []),
+      "side",
+      "stall",
+      "frames: before, ACK, after",
+      "at",
+    ]);
     for (const i of top) {
-      t.push([String(i.flow), i.command, ...(opts.showKeys ? [i.key ?? ""] : []), i.side, fmtMs(i.stallMs), i.frames.join(", "), `${i.atSec.toFixed(3)} s`]);
+      t.push([
+        String(i.flow),
+        i.command,
+        ...(opts.showKeys ? [i.key ?? ""] : []),
+        i.side,
+        fmtMs(i.stallMs),
+        i.frames.join(", "),
+        `${i.atSec.toFixed(3)} s`,
+      ]);
     }
     out.push("longest stalls (open the frames in Wireshark: frame.number == N):");
     out.push(t.toString());

@@ -6,7 +6,12 @@ const ADVICE =
 
 export function renderCheck(r: CheckResult, opts: { showKeys: boolean }): string {
   const out: string[] = [];
-  const how = r.method === "capture" ? "segments in a loopback capture" : r.method === "recording" ? "reads by the recording server" : "writes in this process";
+  const how =
+    r.method === "capture"
+      ? "segments in a loopback capture"
+      : r.method === "recording"
+        ? "reads by the recording server"
+        : "writes in this process";
   out.push(
     `${r.verdict === "pass" ? "PASS" : "FAIL"}: ${r.commands} commands checked by ${how}` +
       (r.endpoint ? ` (server ${r.endpoint})` : "") +
@@ -22,7 +27,14 @@ export function renderCheck(r: CheckResult, opts: { showKeys: boolean }): string
     else byCommand.set(v.index, [v]);
   }
   if (byCommand.size > 0) {
-    const t = newTable(["connection", "command", ...(opts.showKeys ? ["key"] : []), "how it arrived", "gap", "rules broken"]);
+    const t = newTable([
+      "connection",
+      "command",
+      ...(opts.showKeys ? ["key"] : []),
+      "how it arrived",
+      "gap",
+      "rules broken",
+    ]);
     let shown = 0;
     for (const vs of byCommand.values()) {
       if (++shown > 25) break;
@@ -71,9 +83,13 @@ export function checkJunit(r: CheckResult, elapsedSec: number): string {
       lines.push(`    <testcase classname="mcdiag.check" name="${xml(name)}"/>`);
       continue;
     }
-    const detail = vs.map((v) => (v.connection !== undefined ? `connection ${v.connection}: ` : "") + v.message).join("\n");
+    const detail = vs
+      .map((v) => (v.connection !== undefined ? `connection ${v.connection}: ` : "") + v.message)
+      .join("\n");
     lines.push(`    <testcase classname="mcdiag.check" name="${xml(name)}">`);
-    lines.push(`      <failure type="${rule}" message="${xml(`${vs.length} violations: ${vs[0]!.message}`)}">${xml(detail)}</failure>`);
+    lines.push(
+      `      <failure type="${rule}" message="${xml(`${vs.length} violations: ${vs[0]!.message}`)}">${xml(detail)}</failure>`,
+    );
     lines.push(`    </testcase>`);
   }
   lines.push(`  </testsuite>`, `</testsuites>`, "");
@@ -82,7 +98,12 @@ export function checkJunit(r: CheckResult, elapsedSec: number): string {
 
 /** GitHub Actions workflow commands: one error annotation per violation (at most 10). */
 export function githubAnnotations(r: CheckResult): string {
-  const lines = r.violations.slice(0, 10).map((v) => `::error title=mcdiag check: ${v.rule}::${escapeGithub(v.message + (v.connection !== undefined ? ` (connection ${v.connection})` : ""))}`);
+  const lines = r.violations
+    .slice(0, 10)
+    .map(
+      (v) =>
+        `::error title=mcdiag check: ${v.rule}::${escapeGithub(v.message + (v.connection !== undefined ? ` (connection ${v.connection})` : ""))}`,
+    );
   if (r.violations.length > 10) lines.push(`::error title=mcdiag check::${r.violations.length - 10} more violations`);
   return lines.length > 0 ? lines.join("\n") + "\n" : "";
 }

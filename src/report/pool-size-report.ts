@@ -15,7 +15,9 @@ export function renderPoolModel(m: PoolModel, compare?: PoolModel): string {
   }
   out.push(first);
   if (m.meanWaitMs !== null) {
-    out.push(`with random arrivals (M/M/${m.pool}): ${fmtPct(m.waitProbability)} of callers wait for a connection, ${fmtMs(m.meanWaitMs)} on average`);
+    out.push(
+      `with random arrivals (M/M/${m.pool}): ${fmtPct(m.waitProbability)} of callers wait for a connection, ${fmtMs(m.meanWaitMs)} on average`,
+    );
   }
   out.push(`a pool of ${m.requiredPool} keeps the mean wait under ${fmtMs(m.targetWaitMs)}`);
   if (compare) {

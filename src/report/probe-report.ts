@@ -58,12 +58,15 @@ export function renderRateProbe(r: RateProbeResult): string {
       `throughput ${fmtRate(r.throughputPerSec)}; queue drained ${fmtMs(r.drainMs)} after the schedule ended`,
   );
   out.push(
-    `stalled (wire ≥ ${r.stallThresholdMs} ms): ${fmtCount(r.stalled)} (${fmtPct(r.stalledRatio)})` + (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
+    `stalled (wire ≥ ${r.stallThresholdMs} ms): ${fmtCount(r.stalled)} (${fmtPct(r.stalledRatio)})` +
+      (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
   );
   out.push(littlesLawLines(r));
   out.push(poolModelLine(r));
   if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
-  out.push(`generator: scheduling lag p99 ${fmtUs(r.schedulerLagUs.p99)}, event-loop delay p99 ${fmtUs(r.eventLoopDelayP99Us)}`);
+  out.push(
+    `generator: scheduling lag p99 ${fmtUs(r.schedulerLagUs.p99)}, event-loop delay p99 ${fmtUs(r.eventLoopDelayP99Us)}`,
+  );
   if (r.generatorWarning) out.push(`warning: ${r.generatorWarning}`);
   for (const [kind, msg] of Object.entries(r.errorSamples)) out.push(`  first ${kind}: ${msg}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
@@ -73,19 +76,34 @@ export function renderRateProbe(r: RateProbeResult): string {
 
 function poolModelLine(r: ProbeResult): string {
   const m = r.poolModel;
-  const predicted = m.predictedMeanWaitMs === null ? "unbounded (the pool cannot keep up)" : fmtMs(m.predictedMeanWaitMs);
+  const predicted =
+    m.predictedMeanWaitMs === null ? "unbounded (the pool cannot keep up)" : fmtMs(m.predictedMeanWaitMs);
   return `  pool model (M/M/${r.poolSize}, random arrivals): predicted mean wait ${predicted}; measured ${fmtMs(m.measuredMeanWaitMs)}`;
 }
 
 /** One table row of a latency summary: p50 p90 p99 p99.9 max mean count. */
 function latencyRow(name: string, s: LatencySummaryUs): string[] {
   if (s.count === 0) return [name, "-", "-", "-", "-", "-", "-", "0"];
-  return [name, fmtUs(s.p50), fmtUs(s.p90), fmtUs(s.p99), fmtUs(s.p999), fmtUs(s.max), fmtUs(s.mean), fmtCount(s.count)];
+  return [
+    name,
+    fmtUs(s.p50),
+    fmtUs(s.p90),
+    fmtUs(s.p99),
+    fmtUs(s.p999),
+    fmtUs(s.max),
+    fmtUs(s.mean),
+    fmtCount(s.count),
+  ];
 }
 
 export function evidenceLines(e: Evidence, stalled: number): string {
   const lines: string[] = [];
-  if (e.stats) lines.push(`server stats (after − before): ${Object.entries(e.stats).map(([k, v]) => `${k} ${v >= 0 ? "+" : ""}${v}`).join(", ")}`);
+  if (e.stats)
+    lines.push(
+      `server stats (after − before): ${Object.entries(e.stats)
+        .map(([k, v]) => `${k} ${v >= 0 ? "+" : ""}${v}`)
+        .join(", ")}`,
+    );
   else if (e.statsNote) lines.push(`server stats: ${e.statsNote}`);
   if (e.kernel) {
     lines.push(
@@ -103,7 +121,8 @@ export function littlesLawLines(r: ProbeResult): string {
       `of ${l.poolSize} (${fmtPct(l.utilization)}); pool's own average ${fmtNum(l.sampledBusy)}`,
     `  waiting for a connection: λ × mean wait = ${fmtNum(l.meanWaiting)} callers; pool's own average ${fmtNum(l.sampledWaiting)}`,
   ];
-  if (l.utilization >= 0.95) lines.push(`  the pool is saturated: callers queue for connections; pool wait is part of the latency`);
+  if (l.utilization >= 0.95)
+    lines.push(`  the pool is saturated: callers queue for connections; pool wait is part of the latency`);
   return lines.join("\n");
 }
 

@@ -8,8 +8,25 @@ export function renderSweepStepLine(s: SweepStep, i: number, of: number): string
 }
 
 export function renderSweep(r: SweepResult, sloText: string | undefined): string {
-  const out: string[] = [`mcdiag sweep ${r.endpoint}: ${r.steps.length} steps${sloText ? `, SLO ${sloText}` : ""} (latency from the intended start)`];
-  const t = newTable(["rate", "achieved", "throughput", "success", "p50", "p90", "p95", "p99", "max", "pool wait p99", "stalled", "errors", "drain", "SLO"]);
+  const out: string[] = [
+    `mcdiag sweep ${r.endpoint}: ${r.steps.length} steps${sloText ? `, SLO ${sloText}` : ""} (latency from the intended start)`,
+  ];
+  const t = newTable([
+    "rate",
+    "achieved",
+    "throughput",
+    "success",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "max",
+    "pool wait p99",
+    "stalled",
+    "errors",
+    "drain",
+    "SLO",
+  ]);
   for (const s of r.steps) {
     t.push([
       fmtRate(s.requestedRate),
@@ -25,7 +42,14 @@ export function renderSweep(r: SweepResult, sloText: string | undefined): string
       fmtPct(s.stalledRatio),
       errorsText(s),
       fmtMs(s.drainMs),
-      s.slos.length === 0 ? "-" : s.sloMet ? "met" : `broken: ${s.slos.filter((x) => !x.met).map((x) => x.slo).join(", ")}`,
+      s.slos.length === 0
+        ? "-"
+        : s.sloMet
+          ? "met"
+          : `broken: ${s.slos
+              .filter((x) => !x.met)
+              .map((x) => x.slo)
+              .join(", ")}`,
     ]);
   }
   out.push(t.toString());
@@ -38,17 +62,26 @@ export function renderSweep(r: SweepResult, sloText: string | undefined): string
           : `highest rate meeting every SLO: ${fmtRate(r.maxRateMeetingSlo)}; above it, ${r.firstBrokenSlo} broke first`,
     );
   }
-  for (const s of r.steps) if (s.generatorWarning) out.push(`warning at ${fmtRate(s.requestedRate)}: ${s.generatorWarning}`);
+  for (const s of r.steps)
+    if (s.generatorWarning) out.push(`warning at ${fmtRate(s.requestedRate)}: ${s.generatorWarning}`);
   return out.join("\n") + "\n";
 }
 
 function errorsText(s: SweepStep): string {
   const n = errorTotal(s.errors);
   if (n === 0) return "0";
-  return `${fmtCount(n)} (${Object.entries(s.errors).map(([k, v]) => `${k} ${v}`).join(", ")})`;
+  return `${fmtCount(n)} (${Object.entries(s.errors)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ")})`;
 }
 
 /** JSON for `sweep --json`: the steps and the answer (full probe records under `runs`). */
 export function sweepJson(r: SweepResult): object {
-  return { endpoint: r.endpoint, steps: r.steps, maxRateMeetingSlo: r.maxRateMeetingSlo, firstBrokenSlo: r.firstBrokenSlo, runs: r.runs };
+  return {
+    endpoint: r.endpoint,
+    steps: r.steps,
+    maxRateMeetingSlo: r.maxRateMeetingSlo,
+    firstBrokenSlo: r.firstBrokenSlo,
+    runs: r.runs,
+  };
 }

@@ -12,7 +12,8 @@ export function compareVerdict(f: CompareFindings): string {
     );
   }
   const parts = f.stalling.map(
-    (s) => `${s.write} writes with ${s.noDelay ? "TCP_NODELAY" : "Nagle on"} stall ${fmtPct(s.stalledRatio)} of requests for ~${fmtMs(s.typicalStallMs)}`,
+    (s) =>
+      `${s.write} writes with ${s.noDelay ? "TCP_NODELAY" : "Nagle on"} stall ${fmtPct(s.stalledRatio)} of requests for ~${fmtMs(s.typicalStallMs)}`,
   );
   if (f.nagleSignature) {
     const fix = f.clean.find((c) => c.write !== "split") ?? f.clean[0]!;

@@ -45,7 +45,13 @@ export class ArrivalTracker {
    * Takes the next `sizeBytes` bytes; `bytes` is the command's text for
    * previews, and bytes[keyFrom, keyTo) its key (masked in `maskedText`).
    */
-  take(sizeBytes: number, bytes: Buffer, from: number, keyFrom = -1, keyTo = -1): { pieces: ArrivedPiece[]; maxGapMs: number } {
+  take(
+    sizeBytes: number,
+    bytes: Buffer,
+    from: number,
+    keyFrom = -1,
+    keyTo = -1,
+  ): { pieces: ArrivedPiece[]; maxGapMs: number } {
     const pieces: ArrivedPiece[] = [];
     let left = sizeBytes;
     let at = from;
@@ -54,7 +60,12 @@ export class ArrivalTracker {
       const r = this.reads[this.head]!;
       const n = Math.min(r.remaining, left);
       if (pieces.length > 0) maxGapMs = Math.max(maxGapMs, r.atMs - pieces[pieces.length - 1]!.atMs);
-      pieces.push({ sizeBytes: n, atMs: r.atMs, text: preview(bytes, at, at + n, 48), maskedText: masked(bytes, at, at + n, keyFrom, keyTo) });
+      pieces.push({
+        sizeBytes: n,
+        atMs: r.atMs,
+        text: preview(bytes, at, at + n, 48),
+        maskedText: masked(bytes, at, at + n, keyFrom, keyTo),
+      });
       at += n;
       left -= n;
       r.remaining -= n;

@@ -105,7 +105,12 @@ export class EmbeddedServer {
     const host = this.options.host ?? "127.0.0.1";
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
-        reject(new McdiagError("SERVER_START", `cannot listen on ${host}:${this.options.port ?? 0}: ${err.code ?? err.message}`));
+        reject(
+          new McdiagError(
+            "SERVER_START",
+            `cannot listen on ${host}:${this.options.port ?? 0}: ${err.code ?? err.message}`,
+          ),
+        );
       };
       this.server.once("error", onError);
       this.server.listen({ host, port: this.options.port ?? 0 }, () => {
@@ -183,7 +188,15 @@ export class EmbeddedServer {
             continue;
           }
           c.getHits++;
-          out.push(verb === "get" ? item.valueBlock : Buffer.concat([Buffer.from(`VALUE ${k} ${item.flags} ${item.data.length} ${item.cas}\r\n`), item.data, Buffer.from("\r\n")]));
+          out.push(
+            verb === "get"
+              ? item.valueBlock
+              : Buffer.concat([
+                  Buffer.from(`VALUE ${k} ${item.flags} ${item.data.length} ${item.cas}\r\n`),
+                  item.data,
+                  Buffer.from("\r\n"),
+                ]),
+          );
         }
         out.push(END);
         return out;
@@ -195,8 +208,10 @@ export class EmbeddedServer {
         const noreply = args[4] === "noreply";
         const key = args[0] ?? "";
         const flags = Number(args[1]);
-        if (args.length < 4 || keyProblem(key) !== undefined || !Number.isInteger(flags) || flags < 0) return [BAD_FORMAT];
-        if (buf[f.dataStart + f.dataBytes] !== 0x0d || buf[f.dataStart + f.dataBytes + 1] !== 0x0a) return [BAD_DATA_CHUNK];
+        if (args.length < 4 || keyProblem(key) !== undefined || !Number.isInteger(flags) || flags < 0)
+          return [BAD_FORMAT];
+        if (buf[f.dataStart + f.dataBytes] !== 0x0d || buf[f.dataStart + f.dataBytes + 1] !== 0x0a)
+          return [BAD_DATA_CHUNK];
         c.cmdSet++;
         if (f.dataBytes > (this.options.maxItemBytes ?? 1024 * 1024)) return noreply ? [] : [TOO_LARGE];
         const exists = this.store.get(key) !== undefined;
@@ -368,7 +383,10 @@ class ServerConnection {
     const max = s.options.maxRecordedCommands ?? 100_000;
     if (s.records.length >= max) return;
     const f = this.frame;
-    const args = f.verbEnd < f.lineEnd ? buf.toString("latin1", f.verbEnd + 1, Math.min(f.lineEnd, f.verbEnd + 260)).split(" ") : [];
+    const args =
+      f.verbEnd < f.lineEnd
+        ? buf.toString("latin1", f.verbEnd + 1, Math.min(f.lineEnd, f.verbEnd + 260)).split(" ")
+        : [];
     s.records.push({
       connection: this.id,
       index: this.commandIndex,

@@ -52,7 +52,9 @@ describe("mcdiag analyze (CLI)", () => {
   });
 
   it("reads a capture from stdin", async () => {
-    const r = await mcdiag(["analyze", "-", ...ports, "--json"], { input: readFileSync(capture("split-nagle.pcap.gz")) });
+    const r = await mcdiag(["analyze", "-", ...ports, "--json"], {
+      input: readFileSync(capture("split-nagle.pcap.gz")),
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ file: "stdin", requests: { total: 27 }, stalls: { request: 21 } });
   });
@@ -84,16 +86,31 @@ describe("mcdiag analyze (CLI)", () => {
   });
 
   const damaged: [string, number, RegExp][] = [
-    ["huge-record.pcap", 3, /record at byte 286 claims 4294967280 bytes \(limit 262144\): the file is damaged there; analysed the 3 packets before it/],
+    [
+      "huge-record.pcap",
+      3,
+      /record at byte 286 claims 4294967280 bytes \(limit 262144\): the file is damaged there; analysed the 3 packets before it/,
+    ],
     ["bad-block-length.pcapng", 2, /block at byte 268 has a bad length \(13\)/],
-    ["cut-off.pcap", 82, /file ends inside a packet record at byte \d+ \(cut short\); analysed the 82 packets before it/],
+    [
+      "cut-off.pcap",
+      82,
+      /file ends inside a packet record at byte \d+ \(cut short\); analysed the 82 packets before it/,
+    ],
     ["cut-off.pcapng", 78, /file ends inside a block at byte \d+ \(cut short\)/],
     ["cut-off.pcap.gz", 74, /the gzip stream ends early \(file cut short\)/],
   ];
   for (const [file, packets, warning] of damaged) {
     it(`analyses ${file} up to the damage with a warning, exit 0, under a 64 MB heap`, async () => {
       const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, ["--max-old-space-size=64", BIN, "analyze", badFile(file), ...ports, "--json"]);
+        const child = spawn(process.execPath, [
+          "--max-old-space-size=64",
+          BIN,
+          "analyze",
+          badFile(file),
+          ...ports,
+          "--json",
+        ]);
         let out = "";
         child.stdout.on("data", (d) => (out += d));
         child.on("exit", (code) => resolve({ code, out }));
@@ -132,7 +149,11 @@ describe("mcdiag analyze (CLI)", () => {
     const r = await mcdiag(["analyze", capture("one-direction.pcap"), ...ports, "--json"]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j).toMatchObject({ requests: { total: 27, unanswered: 27 }, responses: { total: 0 }, stalls: { request: 0 } });
+    expect(j).toMatchObject({
+      requests: { total: 27, unanswered: 27 },
+      responses: { total: 0 },
+      stalls: { request: 0 },
+    });
     expect(j.warnings).toContain(
       "no response was seen for any request: the capture seems to hold only one direction, so stalls (which need the server's ACKs) cannot be judged",
     );

@@ -56,7 +56,9 @@ describe("decodePacket", () => {
     const destOpts = Buffer.alloc(16);
     destOpts[0] = 6; // next: TCP
     destOpts[1] = 1; // (1 + 1) * 8 bytes
-    expect(decodePacket(101, ipv6(tcpHeader(40000, 11211, 9, 0x18, payload), [hopByHop, destOpts], 0), 0, 40 + 24 + 27, out)).toBe(Decoded.Tcp);
+    expect(
+      decodePacket(101, ipv6(tcpHeader(40000, 11211, 9, 0x18, payload), [hopByHop, destOpts], 0), 0, 40 + 24 + 27, out),
+    ).toBe(Decoded.Tcp);
     expect([out.ipVersion, out.dstPort, out.payloadLen]).toEqual([6, 11211, 7]);
     const frag = Buffer.alloc(8);
     frag[0] = 6;

@@ -30,11 +30,25 @@ describe("analyze: every fixture gives its expected counts", () => {
 
   it("re-wrapped link layers give exactly the counts of the capture they came from", async () => {
     const source = await analyze("split-nagle.pcap");
-    for (const f of ["null-macos.pcap", "loop-openbsd.pcap", "linux-sll.pcap", "vlan-8021q.pcap", "vlan-qinq.pcap", "raw-ip.pcap", "raw-ipv4.pcap", "big-endian.pcap", "multi-section.pcapng", "split-nagle.pcap.gz"]) {
+    for (const f of [
+      "null-macos.pcap",
+      "loop-openbsd.pcap",
+      "linux-sll.pcap",
+      "vlan-8021q.pcap",
+      "vlan-qinq.pcap",
+      "raw-ip.pcap",
+      "raw-ipv4.pcap",
+      "big-endian.pcap",
+      "multi-section.pcapng",
+      "split-nagle.pcap.gz",
+    ]) {
       const r = await analyze(f);
       // multi-section.pcapng has one extra (ARP) packet between its sections: later frames shift by one.
       const shift = (n: number) => (f === "multi-section.pcapng" && n > 68 ? n + 1 : n);
-      expect(r.stalls.items.map((i) => [i.frames, i.stallMs]), f).toEqual(source.stalls.items.map((i) => [i.frames.map(shift), i.stallMs]));
+      expect(
+        r.stalls.items.map((i) => [i.frames, i.stallMs]),
+        f,
+      ).toEqual(source.stalls.items.map((i) => [i.frames.map(shift), i.stallMs]));
       expect(r.wireUs, f).toEqual(source.wireUs);
     }
   });
@@ -72,7 +86,17 @@ describe("analyze: every fixture gives its expected counts", () => {
     const r = await analyze("text-commands.pcap");
     expect(r.requests).toMatchObject({ total: 27, noreply: 3, unanswered: 0 });
     expect(r.responses).toEqual({ total: 23, unpaired: 0, errors: 1 });
-    expect(r.requests.byCommand).toMatchObject({ mg: 2, ms: 1, md: 1, ma: 1, mn: 1, gat: 1, touch: 1, cas: 1, other: 1 });
+    expect(r.requests.byCommand).toMatchObject({
+      mg: 2,
+      ms: 1,
+      md: 1,
+      ma: 1,
+      mn: 1,
+      gat: 1,
+      touch: 1,
+      cas: 1,
+      other: 1,
+    });
   });
 
   it("frames and pairs the binary protocol by opaque, naming opcodes", async () => {
@@ -83,7 +107,12 @@ describe("analyze: every fixture gives its expected counts", () => {
   });
 
   it("shows keys only when asked", async () => {
-    const r = await analyzeCapture({ ...ANALYZE_DEFAULTS, input: capture("split-nagle.pcap"), ports: SERVER_PORTS, showKeys: true });
+    const r = await analyzeCapture({
+      ...ANALYZE_DEFAULTS,
+      input: capture("split-nagle.pcap"),
+      ports: SERVER_PORTS,
+      showKeys: true,
+    });
     expect(r.stalls.items[0]!.key).toMatch(/^mcdiag:\d$/);
   });
 });
@@ -91,7 +120,23 @@ describe("analyze: every fixture gives its expected counts", () => {
 describe.runIf(requireTool("tshark", "independent counts of the same captures"))("analyze agrees with tshark", () => {
   for (const file of Object.keys(EXPECTED.files)) {
     // tshark reads these too; the synthetic link types are covered by the source-equality test.
-    if (!["split-nagle.pcap", "coalesced.pcap", "split-nodelay.pcap", "healthcheck-get.pcap", "concurrent.pcap", "split-nagle.pcapng", "split-nagle-ns.pcap", "any-sll2.pcap", "large-values.pcap.gz", "ipv6-split.pcap", "response-stall.pcap", "mixed-http.pcap"].includes(file)) continue;
+    if (
+      ![
+        "split-nagle.pcap",
+        "coalesced.pcap",
+        "split-nodelay.pcap",
+        "healthcheck-get.pcap",
+        "concurrent.pcap",
+        "split-nagle.pcapng",
+        "split-nagle-ns.pcap",
+        "any-sll2.pcap",
+        "large-values.pcap.gz",
+        "ipv6-split.pcap",
+        "response-stall.pcap",
+        "mixed-http.pcap",
+      ].includes(file)
+    )
+      continue;
     it(file, async () => {
       const r = await analyze(file);
       const t = tsharkCounts(capture(file), SERVER_PORTS);

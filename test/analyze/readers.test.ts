@@ -25,13 +25,22 @@ function readAll(bytes: Buffer, chunkSizes: (i: number) => number): string[] {
 }
 
 describe("capture readers", () => {
-  for (const file of ["split-nagle.pcap", "split-nagle-ns.pcap", "split-nagle.pcapng", "multi-section.pcapng", "big-endian.pcap"]) {
+  for (const file of [
+    "split-nagle.pcap",
+    "split-nagle-ns.pcap",
+    "split-nagle.pcapng",
+    "multi-section.pcapng",
+    "big-endian.pcap",
+  ]) {
     it(`${file}: the same packets whatever the chunking`, () => {
       const bytes = readFileSync(capture(file));
       const whole = readAll(bytes, () => bytes.length);
       expect(whole.length).toBeGreaterThan(90);
       for (const size of [1, 2, 3, 7, 16, 23, 24, 25, 100, 1499, 4096]) {
-        expect(readAll(bytes, () => size), `chunks of ${size}`).toEqual(whole);
+        expect(
+          readAll(bytes, () => size),
+          `chunks of ${size}`,
+        ).toEqual(whole);
       }
       let seed = 7;
       const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0), 1 + (seed % 300));
@@ -40,11 +49,13 @@ describe("capture readers", () => {
   }
 
   it("reads nanosecond timestamps exactly, and pcapng's per-interface resolutions onto one clock", () => {
-    const ns = readAll(readFileSync(capture("split-nagle-ns.pcap")), (i) => 1 << 20);
+    const ns = readAll(readFileSync(capture("split-nagle-ns.pcap")), () => 1 << 20);
     expect(ns[0]!.split(" ")[1]).toBe("0");
     // Nanosecond times are not all multiples of 1000.
     expect(ns.some((l) => Number(l.split(" ")[1]) % 1000 !== 0)).toBe(true);
-    const usSource = readAll(readFileSync(capture("split-nagle.pcap")), () => 1 << 20).map((l) => Number(l.split(" ")[1]));
+    const usSource = readAll(readFileSync(capture("split-nagle.pcap")), () => 1 << 20).map((l) =>
+      Number(l.split(" ")[1]),
+    );
     const multi = readAll(readFileSync(capture("multi-section.pcapng")), () => 1 << 20)
       .filter((l) => !l.includes(" 0/")) // drop nothing; keep shape
       .map((l) => Number(l.split(" ")[1]));

@@ -21,7 +21,20 @@ const json = (out: string) => JSON.parse(out);
 
 describe("mcdiag check", () => {
   it("passes mcdiag's own probe in coalesced mode", async () => {
-    const r = await mcdiag(["check", "--json", "--", process.execPath, BIN, "probe", "{endpoint}", "--write", "coalesced", "--requests", "50", "--json"]);
+    const r = await mcdiag([
+      "check",
+      "--json",
+      "--",
+      process.execPath,
+      BIN,
+      "probe",
+      "{endpoint}",
+      "--write",
+      "coalesced",
+      "--requests",
+      "50",
+      "--json",
+    ]);
     expect(r.code).toBe(0);
     const j = json(r.stdout);
     expect(j).toMatchObject({ verdict: "pass", method: "recording", childExitCode: 0, violations: [] });
@@ -39,7 +52,14 @@ describe("mcdiag check", () => {
     // every later one is held ~40 ms between its pieces and cannot.
     expect(splits.length).toBeGreaterThanOrEqual(7);
     expect(stalls.length).toBeGreaterThanOrEqual(6);
-    expect(splits.at(-1)).toMatchObject({ command: "get", writes: 2, pieces: [{ sizeBytes: 4, text: "get " }, { sizeBytes: 8, text: "‹key›\\r\\n" }] });
+    expect(splits.at(-1)).toMatchObject({
+      command: "get",
+      writes: 2,
+      pieces: [
+        { sizeBytes: 4, text: "get " },
+        { sizeBytes: 8, text: "‹key›\\r\\n" },
+      ],
+    });
     expect(stalls[0].gapMs).toBeGreaterThanOrEqual(30);
     expect(r.stdout).not.toContain("user:");
   });
@@ -51,20 +71,29 @@ describe("mcdiag check", () => {
     expect(r.stdout).toMatch(/writes-per-command, stall/);
   });
 
-  it.runIf(canCapture())("with --capture, fails a split client even with TCP_NODELAY, from real segment counts", async () => {
-    const r = await mcdiag(["check", "--capture", "--json", "--", process.execPath, SPLIT, "--nodelay"], { timeoutMs: 30000 });
-    expect(r.code).toBe(1);
-    const j = json(r.stdout);
-    expect(j.method).toBe("capture");
-    expect(j.commands).toBe(8);
-    expect(j.violations.map((v: { rule: string; writes: number }) => `${v.rule}:${v.writes}`)).toEqual(Array(8).fill("writes-per-command:3"));
-  });
+  it.runIf(canCapture())(
+    "with --capture, fails a split client even with TCP_NODELAY, from real segment counts",
+    async () => {
+      const r = await mcdiag(["check", "--capture", "--json", "--", process.execPath, SPLIT, "--nodelay"], {
+        timeoutMs: 30000,
+      });
+      expect(r.code).toBe(1);
+      const j = json(r.stdout);
+      expect(j.method).toBe("capture");
+      expect(j.commands).toBe(8);
+      expect(j.violations.map((v: { rule: string; writes: number }) => `${v.rule}:${v.writes}`)).toEqual(
+        Array(8).fill("writes-per-command:3"),
+      );
+    },
+  );
 
   it("says honestly when counting reads may under-count (TCP_NODELAY, no capture)", async () => {
     const r = await mcdiag(["check", "--json", "--", process.execPath, SPLIT, "--nodelay"]);
     const j = json(r.stdout);
     expect(j.method).toBe("recording");
-    expect(j.notes.join(" ")).toMatch(/may under-count split writes; --capture counts segments exactly|not seen splitting; --capture counts segments exactly/);
+    expect(j.notes.join(" ")).toMatch(
+      /may under-count split writes; --capture counts segments exactly|not seen splitting; --capture counts segments exactly/,
+    );
   });
 
   it("checks a Python client from the CLI: whole commands pass, split ones fail", async () => {
@@ -74,7 +103,9 @@ describe("mcdiag check", () => {
     const split = await mcdiag(["check", "--json", "--", "python3", PY, "--split"]);
     expect(split.code).toBe(1);
     // Six split gets; the first of a connection may escape the stall and arrive in one read.
-    expect(json(split.stdout).violations.filter((v: { rule: string }) => v.rule === "writes-per-command").length).toBeGreaterThanOrEqual(5);
+    expect(
+      json(split.stdout).violations.filter((v: { rule: string }) => v.rule === "writes-per-command").length,
+    ).toBeGreaterThanOrEqual(5);
   });
 
   describe("a third-party client from npm (memcached)", () => {
@@ -85,7 +116,9 @@ describe("mcdiag check", () => {
     });
 
     it.runIf(canCapture())("and a capture of the same run agrees: one segment per command", async () => {
-      const r = await mcdiag(["check", "--capture", "--json", "--", process.execPath, NPM_CLIENT], { timeoutMs: 30000 });
+      const r = await mcdiag(["check", "--capture", "--json", "--", process.execPath, NPM_CLIENT], {
+        timeoutMs: 30000,
+      });
       expect(r.code).toBe(0);
       expect(json(r.stdout)).toMatchObject({ verdict: "pass", method: "capture", commands: 7 });
     });
@@ -98,12 +131,17 @@ describe("mcdiag check", () => {
   });
 
   it("kills a command that hangs at --timeout and fails (never a pass)", async () => {
-    const r = await mcdiag(["check", "--timeout", "1s", "--json", "--", process.execPath, "-e", "setTimeout(() => {}, 60000)"], { timeoutMs: 15000 });
+    const r = await mcdiag(
+      ["check", "--timeout", "1s", "--json", "--", process.execPath, "-e", "setTimeout(() => {}, 60000)"],
+      { timeoutMs: 15000 },
+    );
     expect(r.code).toBe(1);
     expect(r.ms).toBeLessThan(8000);
     const rules = json(r.stdout).violations.map((v: { rule: string; message: string }) => `${v.rule}: ${v.message}`);
     expect(rules).toContain("child-exit: the command did not finish within 1000 ms and was killed");
-    expect(rules).toContain("min-commands: no memcached command was seen: the client never connected or never sent anything (not a pass)");
+    expect(rules).toContain(
+      "min-commands: no memcached command was seen: the client never connected or never sent anything (not a pass)",
+    );
   });
 
   it("fails a client that never connects", async () => {
@@ -114,7 +152,14 @@ describe("mcdiag check", () => {
   });
 
   it("judges a capture file by the same rules", async () => {
-    const bad = await mcdiag(["check", "--capture", capture("split-nagle.pcap"), "--port", String(SERVER_PORTS[0]), "--json"]);
+    const bad = await mcdiag([
+      "check",
+      "--capture",
+      capture("split-nagle.pcap"),
+      "--port",
+      String(SERVER_PORTS[0]),
+      "--json",
+    ]);
     expect(bad.code).toBe(1);
     const j = json(bad.stdout);
     expect(j.method).toBe("capture");
@@ -135,13 +180,19 @@ describe("mcdiag check", () => {
   it("writes JUnit XML and GitHub annotations", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mcdiag-junit-"));
     const file = join(dir, "check.xml");
-    const r = await mcdiag(["check", "--junit", file, "--", "python3", PY, "--split"], { env: { GITHUB_ACTIONS: "true" } });
+    const r = await mcdiag(["check", "--junit", file, "--", "python3", PY, "--split"], {
+      env: { GITHUB_ACTIONS: "true" },
+    });
     expect(r.code).toBe(1);
     const xml = readFileSync(file, "utf8");
     expect(xml).toMatch(/<testsuites name="mcdiag check" tests="4" failures="2"/);
-    expect(xml).toMatch(/<testcase classname="mcdiag.check" name="every command arrives in one write">\s*<failure type="writes-per-command" message="[56] violations: get arrived in 2 pieces/);
+    expect(xml).toMatch(
+      /<testcase classname="mcdiag.check" name="every command arrives in one write">\s*<failure type="writes-per-command" message="[56] violations: get arrived in 2 pieces/,
+    );
     expect(xml).toMatch(/<testcase classname="mcdiag.check" name="the client command succeeded"\/>/);
-    expect(r.stdout).toMatch(/^::error title=mcdiag check: writes-per-command::get arrived in 2 pieces \(at most 1 allowed\) \(connection 1\)$/m);
+    expect(r.stdout).toMatch(
+      /^::error title=mcdiag check: writes-per-command::get arrived in 2 pieces \(at most 1 allowed\) \(connection 1\)$/m,
+    );
   });
 
   it("rejects a call with neither a command nor a capture", async () => {

@@ -35,7 +35,10 @@ describe("watchWrites (in-process check)", () => {
   it("counts one write per command for coalesced and corked writes", async () => {
     for (const w of ["coalesced", "corked"] as const) {
       const r = await viaConnection(w);
-      expect(r.commands.map((c) => `${c.command}:${c.writes}`), w).toEqual(["set:1", "get:1", "get:1"]);
+      expect(
+        r.commands.map((c) => `${c.command}:${c.writes}`),
+        w,
+      ).toEqual(["set:1", "get:1", "get:1"]);
       expect(r.writesPerCommand).toBe(1);
       expect(r.splitCommands).toEqual([]);
     }
@@ -52,7 +55,9 @@ describe("watchWrites (in-process check)", () => {
     const Memcached = require("memcached");
     const client = new Memcached(`127.0.0.1:${port}`, { retries: 0, poolSize: 1 });
     const call = (fn: (cb: (err: unknown, v?: unknown) => void) => void) =>
-      new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+      new Promise((resolve, reject) =>
+        fn((err, v) => (err ? reject(err instanceof Error ? err : new Error(JSON.stringify(err))) : resolve(v))),
+      );
     const r = await watchWrites(
       async () => {
         await call((cb) => client.set("npm:1", "x", 60, cb));
@@ -71,10 +76,12 @@ describe("watchWrites (in-process check)", () => {
 
   it("leaves sockets as they were afterwards, and refuses two watches at once", async () => {
     const net = await import("node:net");
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
     const before = net.Socket.prototype._write;
     const inner = watchWrites(() => new Promise((r) => setTimeout(r, 20)));
     await expect(watchWrites(() => 1)).rejects.toThrow("another watch is running");
     await inner;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
     expect(net.Socket.prototype._write).toBe(before);
   });
 

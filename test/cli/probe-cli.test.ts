@@ -16,10 +16,29 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
   afterAll(() => server.close());
 
   it("prints the documented JSON for probe", async () => {
-    const r = await mcdiag(["probe", endpoint, "--requests", "300", "--health-check", "version", "--write", "corked", "--nodelay", "--json"]);
+    const r = await mcdiag([
+      "probe",
+      endpoint,
+      "--requests",
+      "300",
+      "--health-check",
+      "version",
+      "--write",
+      "corked",
+      "--nodelay",
+      "--json",
+    ]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j).toMatchObject({ endpoint, write: "corked", noDelay: true, requests: 300, errors: {}, stalled: 0, stalledRatio: 0 });
+    expect(j).toMatchObject({
+      endpoint,
+      write: "corked",
+      noDelay: true,
+      requests: 300,
+      errors: {},
+      stalled: 0,
+      stalledRatio: 0,
+    });
     for (const k of ["wireUs", "poolWaitUs", "healthCheckUs", "totalUs"]) {
       expect(Object.keys(j[k])).toEqual(expect.arrayContaining(["p50", "p90", "p99", "p999", "max", "mean"]));
     }
@@ -27,7 +46,16 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
     expect(j.throughputPerSec).toBeGreaterThan(0);
     expect(j.poolModel).toEqual({ predictedMeanWaitMs: expect.any(Number), measuredMeanWaitMs: expect.any(Number) });
     expect(Object.keys(j.littlesLaw).sort()).toEqual(
-      ["arrivalPerSec", "busyConnections", "meanHoldUs", "meanWaiting", "poolSize", "sampledBusy", "sampledWaiting", "utilization"].sort(),
+      [
+        "arrivalPerSec",
+        "busyConnections",
+        "meanHoldUs",
+        "meanWaiting",
+        "poolSize",
+        "sampledBusy",
+        "sampledWaiting",
+        "utilization",
+      ].sort(),
     );
     expect(r.stderr).toBe("");
   });
@@ -38,7 +66,9 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
     for (const p of ["split + Nagle on", "split + TCP_NODELAY", "coalesced + Nagle on", "coalesced + TCP_NODELAY"]) {
       expect(r.stdout).toContain(p);
     }
-    expect(r.stdout).toMatch(/verdict: split writes with Nagle on stall \d+(\.\d)? % of requests for ~4\d\.\d ms; coalesce each command into one write or set TCP_NODELAY/);
+    expect(r.stdout).toMatch(
+      /verdict: split writes with Nagle on stall \d+(\.\d)? % of requests for ~4\d\.\d ms; coalesce each command into one write or set TCP_NODELAY/,
+    );
   });
 
   it("compare --json carries every run and the verdict; --all adds corked", async () => {
@@ -77,16 +107,23 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
   it("exits 2 within the connect timeout when SYNs go unanswered (a listener that never accepts)", async () => {
     // Python's listen(0) without accept(): once its accept queue is full the
     // kernel drops further SYNs, so connecting hangs until our timeout.
-    const py = spawn("python3", ["-c", "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)"]);
+    const py = spawn("python3", [
+      "-c",
+      "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)",
+    ]);
     try {
-      const port = Number(await new Promise<string>((resolve) => py.stdout.once("data", (d) => resolve(String(d).trim()))));
+      const port = Number(
+        await new Promise<string>((resolve) => py.stdout.once("data", (d) => resolve(String(d).trim()))),
+      );
       const hogs: net.Socket[] = [];
       for (let i = 0; i < 4; i++) hogs.push(net.connect(port, "127.0.0.1").on("error", () => {}));
       await new Promise((r) => setTimeout(r, 200));
       const r = await mcdiag(["probe", `127.0.0.1:${port}`, "--connect-timeout", "500ms"], { timeoutMs: 10000 });
       for (const h of hogs) h.destroy();
       expect(r.code).toBe(2);
-      expect(r.stderr).toBe(`mcdiag: cannot connect to 127.0.0.1:${port}: connect timeout (no connection within 500 ms)\n`);
+      expect(r.stderr).toBe(
+        `mcdiag: cannot connect to 127.0.0.1:${port}: connect timeout (no connection within 500 ms)\n`,
+      );
       expect(r.ms).toBeLessThan(5000);
     } finally {
       py.kill("SIGKILL");
@@ -113,7 +150,18 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
     const silent = new EmbeddedServer({ silent: true });
     const ep = await silent.listen();
     const r = await mcdiag(
-      ["probe", `${ep.host}:${ep.port}`, "--no-seed", "--warmup", "0", "--duration", "1s", "--timeout", "200ms", "--json"],
+      [
+        "probe",
+        `${ep.host}:${ep.port}`,
+        "--no-seed",
+        "--warmup",
+        "0",
+        "--duration",
+        "1s",
+        "--timeout",
+        "200ms",
+        "--json",
+      ],
       { timeoutMs: 15000 },
     );
     await silent.close();

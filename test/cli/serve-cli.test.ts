@@ -4,7 +4,9 @@ import { BIN, mcdiag } from "../helpers/cli.js";
 
 describe("mcdiag serve", () => {
   it("serves on a free port, answers a probe, and stops on SIGINT with its counters", async () => {
-    const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     const killer = setTimeout(() => child.kill("SIGKILL"), 20000);
@@ -28,7 +30,9 @@ describe("mcdiag serve", () => {
   });
 
   it("exits 2 with a one-line message when the port is taken", async () => {
-    const first = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json"], { stdio: ["ignore", "pipe", "ignore"] });
+    const first = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
     let out = "";
     first.stdout.on("data", (d) => (out += d));
     try {

@@ -49,9 +49,13 @@ export async function startNutcracker(backend: Daemon): Promise<Daemon> {
       "",
     ].join("\n"),
   );
-  const child = spawn("nutcracker", ["-c", conf, "-o", join(dir, "nutcracker.log"), "-p", join(dir, "pid"), "-s", String(await freePort())], {
-    stdio: "ignore",
-  });
+  const child = spawn(
+    "nutcracker",
+    ["-c", conf, "-o", join(dir, "nutcracker.log"), "-p", join(dir, "pid"), "-s", String(await freePort())],
+    {
+      stdio: "ignore",
+    },
+  );
   await waitForPort(port);
   return { host: "127.0.0.1", port, stop: stopper(child) };
 }

@@ -17,7 +17,21 @@ export function tsharkCounts(file: string, ports: number[], thresholdMs = 30, ac
   const decodeAs = ports.flatMap((p) => ["-d", `tcp.port==${p},memcache`]);
   const pdus = execFileSync(
     "tshark",
-    ["-r", file, ...decodeAs, "-Y", "memcache.command", "-T", "fields", "-e", "memcache.command", "-e", "tcp.segment.count", "-E", "separator=;"],
+    [
+      "-r",
+      file,
+      ...decodeAs,
+      "-Y",
+      "memcache.command",
+      "-T",
+      "fields",
+      "-e",
+      "memcache.command",
+      "-e",
+      "tcp.segment.count",
+      "-E",
+      "separator=;",
+    ],
     { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 1 << 28 },
   );
   let requests = 0;
@@ -31,7 +45,33 @@ export function tsharkCounts(file: string, ports: number[], thresholdMs = 30, ac
 
   const rows = execFileSync(
     "tshark",
-    ["-r", file, "-T", "fields", "-e", "frame.time_relative", "-e", "tcp.stream", "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.len", "-e", "tcp.seq_raw", "-e", "tcp.ack_raw", "-e", "tcp.flags", "-e", "tcp.payload", "-E", "separator=;", "tcp"],
+    [
+      "-r",
+      file,
+      "-T",
+      "fields",
+      "-e",
+      "frame.time_relative",
+      "-e",
+      "tcp.stream",
+      "-e",
+      "tcp.srcport",
+      "-e",
+      "tcp.dstport",
+      "-e",
+      "tcp.len",
+      "-e",
+      "tcp.seq_raw",
+      "-e",
+      "tcp.ack_raw",
+      "-e",
+      "tcp.flags",
+      "-e",
+      "tcp.payload",
+      "-E",
+      "separator=;",
+      "tcp",
+    ],
     { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 1 << 28 },
   );
   interface Side {
@@ -54,8 +94,8 @@ export function tsharkCounts(file: string, ports: number[], thresholdMs = 30, ac
     let sides = streams.get(stream!);
     if (!sides) streams.set(stream!, (sides = new Map()));
     const side = (port: number) => {
-      let s = sides!.get(port);
-      if (!s) sides!.set(port, (s = { lastT: 0, lastEnd: 0, open: false, ackT: -1, ackNo: 0 }));
+      let s = sides.get(port);
+      if (!s) sides.set(port, (s = { lastT: 0, lastEnd: 0, open: false, ackT: -1, ackNo: 0 }));
       return s;
     };
     const me = side(sp);
@@ -72,7 +112,11 @@ export function tsharkCounts(file: string, ports: number[], thresholdMs = 30, ac
     }
     const s = Number(seq);
     if (me.open && time - me.lastT >= thresholdMs / 1000) {
-      if (peer.ackT >= me.lastT && time - peer.ackT <= ackWindowMs / 1000 && ((peer.ackNo - me.lastEnd) >>> 0) < 0x80000000) {
+      if (
+        peer.ackT >= me.lastT &&
+        time - peer.ackT <= ackWindowMs / 1000 &&
+        (peer.ackNo - me.lastEnd) >>> 0 < 0x80000000
+      ) {
         if (portSet.has(dp)) requestStalls++;
         else responseStalls++;
       }

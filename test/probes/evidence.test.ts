@@ -8,39 +8,72 @@ import { mcdiag } from "../helpers/cli.js";
 import { startMemcached, type Daemon } from "../helpers/daemons.js";
 import { requireTool } from "../helpers/tools.js";
 
-describe.runIf(requireTool("memcached", "server and kernel counters of a real memcached"))("evidence from the server and the kernel", () => {
-  let mc: Daemon;
-  beforeAll(async () => {
-    mc = await startMemcached();
-  });
-  afterAll(() => mc?.stop());
+describe.runIf(requireTool("memcached", "server and kernel counters of a real memcached"))(
+  "evidence from the server and the kernel",
+  () => {
+    let mc: Daemon;
+    beforeAll(async () => {
+      mc = await startMemcached();
+    });
+    afterAll(() => mc?.stop());
 
-  const probe = (write: "split" | "coalesced") =>
-    runProbe({ ...PROBE_DEFAULTS, host: mc.host, port: mc.port, write, noDelay: false, concurrency: 2, poolSize: 2, requests: write === "split" ? 40 : 400 });
+    const probe = (write: "split" | "coalesced") =>
+      runProbe({
+        ...PROBE_DEFAULTS,
+        host: mc.host,
+        port: mc.port,
+        write,
+        noDelay: false,
+        concurrency: 2,
+        poolSize: 2,
+        requests: write === "split" ? 40 : 400,
+      });
 
-  it("a split-write probe shows a DelayedACKs delta of at least 80 % of its stalled requests", async () => {
-    const r = await probe("split");
-    expect(r.stalled).toBeGreaterThanOrEqual(32);
-    expect(r.evidence!.kernel!.DelayedACKs).toBeGreaterThanOrEqual(0.8 * r.stalled);
-    expect(r.evidence!.stats).toMatchObject({ cmd_get: 40, get_hits: 40 });
-  });
+    it("a split-write probe shows a DelayedACKs delta of at least 80 % of its stalled requests", async () => {
+      const r = await probe("split");
+      expect(r.stalled).toBeGreaterThanOrEqual(32);
+      expect(r.evidence!.kernel!.DelayedACKs).toBeGreaterThanOrEqual(0.8 * r.stalled);
+      expect(r.evidence!.stats).toMatchObject({ cmd_get: 40, get_hits: 40 });
+    });
 
-  it("a coalesced probe shows about no delayed ACKs", async () => {
-    const r = await probe("coalesced");
-    expect(r.stalled).toBe(0);
-    expect(r.evidence!.kernel!.DelayedACKs).toBeLessThanOrEqual(5); // other traffic on this host may add a few
-    expect(r.evidence!.stats!.cmd_get).toBe(400);
-    expect(Object.keys(r.evidence!.stats!)).toEqual(
-      expect.arrayContaining(["curr_connections", "total_connections", "listen_disabled_num", "conn_yields", "rejected_connections", "cmd_get", "get_hits"]),
-    );
-  });
+    it("a coalesced probe shows about no delayed ACKs", async () => {
+      const r = await probe("coalesced");
+      expect(r.stalled).toBe(0);
+      expect(r.evidence!.kernel!.DelayedACKs).toBeLessThanOrEqual(5); // other traffic on this host may add a few
+      expect(r.evidence!.stats!.cmd_get).toBe(400);
+      expect(Object.keys(r.evidence!.stats!)).toEqual(
+        expect.arrayContaining([
+          "curr_connections",
+          "total_connections",
+          "listen_disabled_num",
+          "conn_yields",
+          "rejected_connections",
+          "cmd_get",
+          "get_hits",
+        ]),
+      );
+    });
 
-  it("the human report shows both beside the stall count", async () => {
-    const r = await mcdiag(["probe", `${mc.host}:${mc.port}`, "--write", "split", "--requests", "20", "--concurrency", "1"]);
-    expect(r.stdout).toMatch(/^server stats \(after − before\): curr_connections \+\d+, total_connections \+\d+, .*cmd_get \+20/m);
-    expect(r.stdout).toMatch(/^kernel \(this host\): DelayedACKs \+\d+, DelayedACKLocked \+\d+, DelayedACKLost \+\d+ beside \d+ stalled requests$/m);
-  });
-});
+    it("the human report shows both beside the stall count", async () => {
+      const r = await mcdiag([
+        "probe",
+        `${mc.host}:${mc.port}`,
+        "--write",
+        "split",
+        "--requests",
+        "20",
+        "--concurrency",
+        "1",
+      ]);
+      expect(r.stdout).toMatch(
+        /^server stats \(after − before\): curr_connections \+\d+, total_connections \+\d+, .*cmd_get \+20/m,
+      );
+      expect(r.stdout).toMatch(
+        /^kernel \(this host\): DelayedACKs \+\d+, DelayedACKLocked \+\d+, DelayedACKLost \+\d+ beside \d+ stalled requests$/m,
+      );
+    });
+  },
+);
 
 describe("evidence helpers", () => {
   it("reads the kernel's TcpExt delayed-ACK counters", () => {
@@ -69,7 +102,16 @@ describe("probe --rate and --hgrm (CLI)", () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ mode: "rate", requestedRate: 500, successRatio: 1 });
-    for (const k of ["achievedRate", "latencyUs", "serviceUs", "schedulerLagUs", "eventLoopDelayP99Us", "drainMs", "poolModel"]) expect(j).toHaveProperty(k);
+    for (const k of [
+      "achievedRate",
+      "latencyUs",
+      "serviceUs",
+      "schedulerLagUs",
+      "eventLoopDelayP99Us",
+      "drainMs",
+      "poolModel",
+    ])
+      expect(j).toHaveProperty(k);
     expect(j.latencyUs.count).toBe(500);
     const h = readFileSync(file, "utf8");
     expect(h).toMatch(/^\s+Value\s+Percentile\s+TotalCount 1\/\(1-Percentile\)/);

@@ -6,7 +6,8 @@ import { requireTool } from "../helpers/tools.js";
 
 /** A proxy endpoint (mcrouter's role) through nutcracker/twemproxy in front of memcached. */
 describe.runIf(
-  requireTool("memcached", "backend for the proxy test") && requireTool("nutcracker", "twemproxy stands in for mcrouter"),
+  requireTool("memcached", "backend for the proxy test") &&
+    requireTool("nutcracker", "twemproxy stands in for mcrouter"),
 )("through nutcracker (twemproxy)", () => {
   let backend: Daemon;
   let proxy: Daemon;
@@ -52,7 +53,9 @@ describe.runIf(
   });
 
   it("gives a clear error, not a hang, when the proxy closes the connection on a command it does not support", async () => {
-    const r = await mcdiag(["probe", `${proxy.host}:${proxy.port}`, "--health-check", "mn", "--duration", "5s"], { timeoutMs: 15000 });
+    const r = await mcdiag(["probe", `${proxy.host}:${proxy.port}`, "--health-check", "mn", "--duration", "5s"], {
+      timeoutMs: 15000,
+    });
     expect(r.code).toBe(3);
     expect(r.ms).toBeLessThan(5000); // stops early: every connection is failing
     expect(r.stderr).toBe(

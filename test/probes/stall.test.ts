@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WriteStrategy } from "../../src/clients/connection.js";
 import { PROBE_DEFAULTS, runProbe } from "../../src/probes/closed-loop.js";
 import { EmbeddedServer } from "../../src/server/server.js";
-import { startMemcached, type Daemon } from "../helpers/daemons.js";
+import { startMemcached } from "../helpers/daemons.js";
 import { requireTool } from "../helpers/tools.js";
 
 /**
@@ -24,7 +24,11 @@ async function probe(port: number, write: WriteStrategy, noDelay: boolean) {
   });
 }
 
-function stallSuite(name: string, start: () => Promise<{ port: number; stop: () => Promise<void> }>, available: () => boolean) {
+function stallSuite(
+  name: string,
+  start: () => Promise<{ port: number; stop: () => Promise<void> }>,
+  available: () => boolean,
+) {
   describe.runIf(available())(name, () => {
     let target: { port: number; stop: () => Promise<void> };
     beforeAll(async () => {
@@ -61,7 +65,11 @@ function stallSuite(name: string, start: () => Promise<{ port: number; stop: () 
   });
 }
 
-stallSuite("against real memcached", () => startMemcached(), () => requireTool("memcached", "stall reproduction against the real server"));
+stallSuite(
+  "against real memcached",
+  () => startMemcached(),
+  () => requireTool("memcached", "stall reproduction against the real server"),
+);
 
 stallSuite(
   "against the embedded server",

@@ -7,7 +7,13 @@ import { mcdiag } from "../helpers/cli.js";
 
 describe("SLO expressions", () => {
   it("parse latencies with units, percentages and counts", () => {
-    expect(parseSlos("p99<5ms, success>=99.9%,p99.99<=1s,mean<800us,max<2s,errors<10,stalled<1%,errors<=0.5%").map((s) => [s.metric, s.op, s.value])).toEqual([
+    expect(
+      parseSlos("p99<5ms, success>=99.9%,p99.99<=1s,mean<800us,max<2s,errors<10,stalled<1%,errors<=0.5%").map((s) => [
+        s.metric,
+        s.op,
+        s.value,
+      ]),
+    ).toEqual([
       [{ kind: "percentile", p: 99 }, "<", 5000],
       [{ kind: "success" }, ">=", 0.999],
       [{ kind: "percentile", p: 99.99 }, "<=", 1_000_000],
@@ -78,33 +84,101 @@ describe("sweep", () => {
   });
 
   it("CLI: exit 1 with the table when a step breaks an SLO; exit 2 naming a malformed SLO", async () => {
-    const r = await mcdiag(["sweep", `127.0.0.1:${port}`, "--rates", "100,700", "--step-duration", "1s", "--pause", "0", "--slo", "p99<50ms", "--keys", "8", "--json"], { timeoutMs: 30000 });
+    const r = await mcdiag(
+      [
+        "sweep",
+        `127.0.0.1:${port}`,
+        "--rates",
+        "100,700",
+        "--step-duration",
+        "1s",
+        "--pause",
+        "0",
+        "--slo",
+        "p99<50ms",
+        "--keys",
+        "8",
+        "--json",
+      ],
+      { timeoutMs: 30000 },
+    );
     expect(r.code).toBe(1);
     const j = JSON.parse(r.stdout);
     expect(j.steps).toHaveLength(2);
     expect(Object.keys(j.steps[0])).toEqual(
-      expect.arrayContaining(["requestedRate", "achievedRate", "throughputPerSec", "successRatio", "latencyUs", "poolWaitUs", "stalledRatio", "errors", "drainMs", "poolModel", "sloMet"]),
+      expect.arrayContaining([
+        "requestedRate",
+        "achievedRate",
+        "throughputPerSec",
+        "successRatio",
+        "latencyUs",
+        "poolWaitUs",
+        "stalledRatio",
+        "errors",
+        "drainMs",
+        "poolModel",
+        "sloMet",
+      ]),
     );
     expect(j).toMatchObject({ maxRateMeetingSlo: 100, firstBrokenSlo: "p99<50ms" });
     const bad = await mcdiag(["sweep", `127.0.0.1:${port}`, "--rates", "100", "--slo", "p99<5 ms,succes>=99%"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe("mcdiag: --slo: cannot read 'succes>=99%': expected e.g. p99<5ms, mean<=2ms, max<1s, success>=99.9%, errors<10, stalled<1%\n");
+    expect(bad.stderr).toBe(
+      "mcdiag: --slo: cannot read 'succes>=99%': expected e.g. p99<5ms, mean<=2ms, max<1s, success>=99.9%, errors<10, stalled<1%\n",
+    );
   });
 });
 
 describe("pool-size", () => {
   it("prints the story's arithmetic", async () => {
-    const r = await mcdiag(["pool-size", "--rate", "5000", "--hold", "45ms", "--pool", "20", "--compare-hold", "0.3ms"]);
+    const r = await mcdiag([
+      "pool-size",
+      "--rate",
+      "5000",
+      "--hold",
+      "45ms",
+      "--pool",
+      "20",
+      "--compare-hold",
+      "0.3ms",
+    ]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^5000\/s × 45\.0 ms = 225 busy connections on average; a pool of 20 is 11× too small: callers queue without bound$/m);
+    expect(r.stdout).toMatch(
+      /^5000\/s × 45\.0 ms = 225 busy connections on average; a pool of 20 is 11× too small: callers queue without bound$/m,
+    );
     expect(r.stdout).toMatch(/^with 300 µs per request: 1\.50 busy connections; 2 connections suffice$/m);
   });
 
   it("prints the documented JSON, with a null wait when the pool cannot keep up", async () => {
-    const over = JSON.parse((await mcdiag(["pool-size", "--rate", "5000", "--hold", "45ms", "--pool", "20", "--json"])).stdout);
-    expect(over).toMatchObject({ rate: 5000, holdMs: 45, pool: 20, busyConnections: 225, utilization: 11.25, waitProbability: 1, meanWaitMs: null });
+    const over = JSON.parse(
+      (await mcdiag(["pool-size", "--rate", "5000", "--hold", "45ms", "--pool", "20", "--json"])).stdout,
+    );
+    expect(over).toMatchObject({
+      rate: 5000,
+      holdMs: 45,
+      pool: 20,
+      busyConnections: 225,
+      utilization: 11.25,
+      waitProbability: 1,
+      meanWaitMs: null,
+    });
     // The textbook M/M/3: λ = 6 per hour, 20 minutes each: P(wait) = 0.444, Wq = 0.148 h = 533,000 ms.
-    const textbook = JSON.parse((await mcdiag(["pool-size", "--rate", String(6 / 3600), "--hold", "1200s", "--pool", "3", "--target-wait", "600s", "--json"])).stdout);
+    const textbook = JSON.parse(
+      (
+        await mcdiag([
+          "pool-size",
+          "--rate",
+          String(6 / 3600),
+          "--hold",
+          "1200s",
+          "--pool",
+          "3",
+          "--target-wait",
+          "600s",
+          "--json",
+        ])
+      ).stdout,
+    );
     expect(Number(textbook.waitProbability.toPrecision(3))).toBe(0.444);
     expect(Number(textbook.meanWaitMs.toPrecision(3))).toBe(533_000);
   });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { FRAME_INCOMPLETE, FRAME_MALFORMED, FRAME_TOO_LONG, frameCommand, newFrame } from "../../src/protocol/request-framing.js";
+import {
+  FRAME_INCOMPLETE,
+  FRAME_MALFORMED,
+  FRAME_TOO_LONG,
+  frameCommand,
+  newFrame,
+} from "../../src/protocol/request-framing.js";
 
 function frames(bytes: Buffer): string[] {
   const f = newFrame();
@@ -21,7 +27,12 @@ function frames(bytes: Buffer): string[] {
 describe("frameCommand", () => {
   it("frames retrievals by line and storage commands by their announced data length", () => {
     const stream = Buffer.from("get a b\r\nset k 0 0 5\r\na\r\nb\r\r\nms k 2 T0\r\nhi\r\nversion\r\n", "latin1");
-    expect(frames(stream)).toEqual(["get a b\r\n", "set k 0 0 5\r\na\r\nb\r\r\n", "ms k 2 T0\r\nhi\r\n", "version\r\n"]);
+    expect(frames(stream)).toEqual([
+      "get a b\r\n",
+      "set k 0 0 5\r\na\r\nb\r\r\n",
+      "ms k 2 T0\r\nhi\r\n",
+      "version\r\n",
+    ]);
   });
 
   it("says incomplete at every cut inside a command", () => {

@@ -123,7 +123,10 @@ describe("ResponseParser", () => {
 
   it("bounds memory: an oversized VALUE announcement or an endless line is an error", () => {
     const seen: string[] = [];
-    const p = new ResponseParser((r) => seen.push(r.kind + ":" + r.message), { maxValueBytes: 1000, maxLineBytes: 100 });
+    const p = new ResponseParser((r) => seen.push(r.kind + ":" + r.message), {
+      maxValueBytes: 1000,
+      maxLineBytes: 100,
+    });
     p.push(Buffer.from("VALUE a 0 5000\r\n"));
     expect(seen[0]).toMatch(/protocol_error:VALUE announces 5000 bytes/);
     const seen2: string[] = [];

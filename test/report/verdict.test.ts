@@ -31,13 +31,22 @@ describe("compare verdict", () => {
   });
 
   it("says so when nothing stalls", () => {
-    expect(compareVerdict({ stalling: [], clean: [{ write: "split", noDelay: false, wireP50Us: 300 }], nagleSignature: false })).toMatch(
-      /^no write pattern stalled/,
-    );
+    expect(
+      compareVerdict({
+        stalling: [],
+        clean: [{ write: "split", noDelay: false, wireP50Us: 300 }],
+        nagleSignature: false,
+      }),
+    ).toMatch(/^no write pattern stalled/);
   });
 
   it("formats durations and shares for people", () => {
-    expect([fmtUs(68), fmtUs(1250), fmtUs(43_812), fmtUs(2_100_000)]).toEqual(["68 µs", "1.25 ms", "43.8 ms", "2.10 s"]);
+    expect([fmtUs(68), fmtUs(1250), fmtUs(43_812), fmtUs(2_100_000)]).toEqual([
+      "68 µs",
+      "1.25 ms",
+      "43.8 ms",
+      "2.10 s",
+    ]);
     expect([fmtPct(0), fmtPct(1), fmtPct(0.9731), fmtPct(0.0004)]).toEqual(["0 %", "100 %", "97.3 %", "<0.1 %"]);
   });
 });

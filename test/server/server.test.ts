@@ -3,7 +3,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { EmbeddedServer, type ServerOptions } from "../../src/server/server.js";
 
 /** A raw client: send pieces with gaps, collect everything the server says. */
-async function talk(port: number, pieces: (string | Buffer)[], opts: { gapMs?: number; waitMs?: number; noDelay?: boolean } = {}) {
+async function talk(
+  port: number,
+  pieces: (string | Buffer)[],
+  opts: { gapMs?: number; waitMs?: number; noDelay?: boolean } = {},
+) {
   const s = net.connect({ port, host: "127.0.0.1", noDelay: opts.noDelay ?? true });
   await new Promise((r) => s.once("connect", r));
   let got = "";
