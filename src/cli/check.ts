@@ -1,10 +1,10 @@
-import { writeFileSync } from "node:fs";
 import { Command } from "commander";
 import { checkCaptureFile, checkClientCommand } from "../check/check.js";
 import { DEFAULT_RULES, type CheckResult, type CheckRules } from "../check/rules.js";
 import { checkJunit, githubAnnotations, renderCheck } from "../report/check-report.js";
 import { McdiagError } from "../util/errors.js";
 import { printJson, type CliContext } from "./context.js";
+import { checkSideFile, writeSideFile } from "./side-files.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { collectList, durationOption, intOption, numberOption, type RawOptions } from "./options.js";
 
@@ -73,6 +73,7 @@ or capture could not start, capture unreadable or without memcached traffic).`,
       childMustSucceed: raw.allowFailure !== true,
       minCommands: intOption(raw.minCommands, "--min-commands", 0, 1_000_000_000, DEFAULT_RULES.minCommands),
     };
+    const junit = typeof raw.junit === "string" ? checkSideFile(raw.junit, "--junit") : undefined;
     const started = Date.now();
     let result: CheckResult;
     if (typeof raw.capture === "string") {
@@ -99,7 +100,7 @@ or capture could not start, capture unreadable or without memcached traffic).`,
     }
     if (json) printJson(ctx, result);
     else ctx.out(renderCheck(result, { showKeys }));
-    if (typeof raw.junit === "string") writeFileSync(raw.junit, checkJunit(result, (Date.now() - started) / 1000));
+    if (junit !== undefined) writeSideFile(junit, checkJunit(result, (Date.now() - started) / 1000), "--junit");
     if (process.env.GITHUB_ACTIONS === "true") {
       const notes = githubAnnotations(result);
       if (json) ctx.err(notes);

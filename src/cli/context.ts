@@ -3,8 +3,13 @@ export interface CliContext {
   exitCode: number;
   out(text: string): void;
   err(text: string): void;
-  /** Aborted on SIGINT/SIGTERM: long runs stop and report what they measured. */
+  /**
+   * Aborted on the first SIGINT/SIGTERM: long runs stop within a second and
+   * return what they measured, marked interrupted; main then exits 130.
+   */
   signal: AbortSignal;
+  /** For commands whose normal way to stop is the signal (`serve`): main exits 0, not 130. */
+  signalIsStop: boolean;
 }
 
 export function printJson(ctx: CliContext, value: unknown): void {

@@ -5,7 +5,7 @@ import { checkCommand } from "./check.js";
 import { compareCommand } from "./compare.js";
 import type { CliContext } from "./context.js";
 import { demoCommand } from "./demo.js";
-import { EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
+import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
 import { poolSizeCommand } from "./pool-size.js";
 import { probeCommand } from "./probe.js";
 import { serveCommand } from "./serve.js";
@@ -16,14 +16,24 @@ const VERSION = "0.1.0";
 /** Runs the CLI; resolves with the exit code. The only caller is bin/mcdiag.js. */
 export async function run(argv: string[]): Promise<number> {
   const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  let signals = 0;
+  // The first signal asks the command to stop and report what it has; a
+  // second one means "now": exit at once.
+  const onSignal = () => {
+    if (++signals > 1) process.exit(EXIT_INTERRUPTED);
+    abort.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.stdout.on("error", onOutputError);
+  process.on("uncaughtException", onInternalError);
+  process.on("unhandledRejection", onInternalError);
   const ctx: CliContext = {
     exitCode: EXIT_OK,
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     signal: abort.signal,
+    signalIsStop: false,
   };
   const program = new Command("mcdiag")
     .description("find where memcached latency goes: the connection pool, the wire, or a Nagle/delayed-ACK stall")
@@ -57,6 +67,7 @@ Examples:
   );
   try {
     await program.parseAsync(argv);
+    if (abort.signal.aborted && !ctx.signalIsStop) return EXIT_INTERRUPTED;
     return ctx.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -69,12 +80,37 @@ Examples:
       ctx.err(`mcdiag: ${err.message}\n`);
       return exitCodeFor(err.code);
     }
-    const e = err as Error;
-    ctx.err(`mcdiag: internal error: ${e?.message ?? String(err)}\n`);
-    if (process.env.MCDIAG_DEBUG) ctx.err(`${e?.stack ?? ""}\n`);
-    return 70;
+    reportInternal(err);
+    return EXIT_INTERNAL;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/**
+ * stdout closed by the reader (`| head`): the reader has what it wanted, so
+ * exit quietly with 0. Any other output failure (a full disk) is one line and
+ * exit 2, never a stack trace and never 1, which CI reads as "findings".
+ */
+function onOutputError(err: NodeJS.ErrnoException): void {
+  if (err.code === "EPIPE") process.exit(EXIT_OK);
+  process.stderr.write(`mcdiag: cannot write the output: ${err.code ?? err.message}\n`);
+  process.exit(EXIT_USAGE);
+}
+
+function onInternalError(err: unknown): void {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === "EPIPE" && e.syscall === "write") process.exit(EXIT_OK);
+  reportInternal(err);
+  process.exit(EXIT_INTERNAL);
+}
+
+/** A bug, not bad input: one line, a request to report it, and the stack only with MCDIAG_DEBUG. */
+function reportInternal(err: unknown): void {
+  const e = err as Error;
+  process.stderr.write(
+    `mcdiag: internal error: ${e?.message ?? String(err)} (please report this, with the command line)\n`,
+  );
+  if (process.env.MCDIAG_DEBUG) process.stderr.write(`${e?.stack ?? ""}\n`);
 }

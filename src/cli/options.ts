@@ -40,9 +40,13 @@ export function choiceOption<T extends string>(
   return raw as T;
 }
 
-export function durationOption(raw: string | boolean | undefined, option: string): number | undefined {
+export function durationOption(
+  raw: string | boolean | undefined,
+  option: string,
+  opts: { allowZero?: boolean } = {},
+): number | undefined {
   if (raw === undefined || typeof raw === "boolean") return undefined;
-  return parseDurationMs(raw, option);
+  return parseDurationMs(raw, option, opts);
 }
 
 function badOption(option: string, value: string, want: string): McdiagError {

@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { runProbe } from "../probes/closed-loop.js";
 import { runRateProbe } from "../probes/open-loop.js";
 import { latencyHistogramOf, type ProbeResult } from "../probes/result.js";
-import { writeHgrm } from "../report/hgrm.js";
+import { hgrmText } from "../report/hgrm.js";
 import { fmtMs, fmtPattern, fmtRate } from "../report/format.js";
 import { renderProbe, renderRateProbe } from "../report/probe-report.js";
 import { failIfNothingAnswered } from "./all-failed.js";
@@ -10,6 +10,7 @@ import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
 import { addLoadOptions, loadOptionsFrom, numberOption, writeOption, type RawOptions } from "./options.js";
 import { Progress } from "./progress.js";
+import { checkSideFile, writeSideFile } from "./side-files.js";
 
 export function probeCommand(ctx: CliContext): Command {
   const cmd = new Command("probe")
@@ -39,6 +40,7 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
     const noDelay = raw.nodelay === true;
     const json = raw.json === true;
     const rate = raw.rate === undefined ? undefined : numberOption(raw.rate, "--rate", 0.001, 0);
+    const hgrm = typeof raw.hgrm === "string" ? checkSideFile(raw.hgrm, "--hgrm") : undefined;
     const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
     const common = {
       ...load,
@@ -80,9 +82,9 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
       progress.done();
       await target.release();
     }
-    if (typeof raw.hgrm === "string") writeHgrm(raw.hgrm, latencyHistogramOf(result));
     if (json) printJson(ctx, result);
     else ctx.out(report);
+    if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
     failIfNothingAnswered(result.endpoint, [result]);
   });
   return cmd;

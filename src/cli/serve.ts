@@ -29,6 +29,7 @@ Examples:
       splitReplies: raw.splitReplies === true,
       noDelay: raw.nodelay !== false,
     });
+    ctx.signalIsStop = true;
     const ep = await server.listen();
     if (raw.json === true) printJson(ctx, ep);
     else ctx.err(`mcdiag serve: listening on ${formatEndpoint(ep)} (Ctrl-C to stop)\n`);

@@ -56,8 +56,7 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable.`,
     const rates = ratesFrom(raw);
     const slos: Slo[] = typeof raw.slo === "string" ? parseSlos(raw.slo) : [];
     const stepDurationMs = durationOption(raw.stepDuration, "--step-duration") ?? 10_000;
-    const pauseMs =
-      typeof raw.pause === "string" ? (raw.pause === "0" ? 0 : (durationOption(raw.pause, "--pause") ?? 1000)) : 1000;
+    const pauseMs = durationOption(raw.pause, "--pause", { allowZero: true }) ?? 1000;
     const load = loadOptionsFrom(raw);
     const target = await resolveEndpoint(arg, raw.embedded === true, "sweep");
     const progress = new Progress(json);

@@ -1,10 +1,9 @@
-import { writeFileSync } from "node:fs";
 import type { Histogram } from "../metrics/histogram.js";
 
 /**
- * Writes a histogram in HdrHistogram's percentile-distribution text format
- * (what the HdrHistogram plotter reads), values in milliseconds.
+ * A histogram in HdrHistogram's percentile-distribution text format (what the
+ * HdrHistogram plotter reads), values in milliseconds.
  */
-export function writeHgrm(file: string, h: Histogram): void {
-  writeFileSync(file, h.outputPercentileDistribution(5, 1000));
+export function hgrmText(h: Histogram): string {
+  return h.outputPercentileDistribution(5, 1000);
 }

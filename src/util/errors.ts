@@ -9,6 +9,7 @@ export type McdiagErrorCode =
   | "UNREACHABLE" // could not connect to the endpoint
   | "ALL_FAILED" // the run completed but no request succeeded
   | "BAD_INPUT" // an input file is unreadable or not what it claims
+  | "CANNOT_WRITE" // an output file (--hgrm, --junit, --html, …) cannot be written
   | "SERVER_START"; // the embedded server could not listen
 
 export class McdiagError extends Error {
