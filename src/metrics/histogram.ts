@@ -20,12 +20,28 @@ export function newHistogram(): Histogram {
   return hdr.build(HISTOGRAM_SETTINGS);
 }
 
+/**
+ * Records a duration in µs, rounded and clamped into the histogram's range
+ * (0 … 1 h). Returns true when the value was out of range and had to be
+ * clamped, so callers can count and report it instead of losing the run.
+ */
+export function recordClampedUs(h: Histogram, us: number): boolean {
+  let v = Math.round(us);
+  let clamped = false;
+  if (!(v >= 0)) {
+    v = 0;
+    clamped = true;
+  } else if (v > HISTOGRAM_SETTINGS.highestTrackableValue) {
+    v = HISTOGRAM_SETTINGS.highestTrackableValue;
+    clamped = true;
+  }
+  h.recordValue(v);
+  return clamped;
+}
+
 /** Records a nanosecond duration as whole microseconds, clamped into range. */
 export function recordNs(h: Histogram, ns: bigint): void {
-  let us = Number(ns) / 1000;
-  if (us < 0) us = 0;
-  else if (us > HISTOGRAM_SETTINGS.highestTrackableValue) us = HISTOGRAM_SETTINGS.highestTrackableValue;
-  h.recordValue(Math.round(us));
+  recordClampedUs(h, Number(ns) / 1000);
 }
 
 /** Percentiles of one histogram, microseconds. */
