@@ -16,17 +16,31 @@ export function intOption(
   fallback: number,
 ): number {
   if (raw === undefined || typeof raw === "boolean") return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw badOption(option, raw, `a whole number from ${min} to ${max}`);
+  const want = `a whole number from ${min} to ${fmtLimit(max)}`;
+  if (!/^\d+$/.test(raw.trim())) throw badOption(option, raw, want);
   const n = Number(raw);
-  if (n < min || n > max) throw badOption(option, raw, `a whole number from ${min} to ${max}`);
+  if (n < min || n > max) throw badOption(option, raw, want);
   return n;
 }
 
-export function numberOption(raw: string | boolean | undefined, option: string, min: number, fallback: number): number {
+export function numberOption(
+  raw: string | boolean | undefined,
+  option: string,
+  min: number,
+  fallback: number,
+  max = Infinity,
+): number {
   if (raw === undefined || typeof raw === "boolean") return fallback;
   const n = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(n) || n < min) throw badOption(option, raw, `a number ≥ ${min}`);
+  if (raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    throw badOption(option, raw, max === Infinity ? `a number ≥ ${min}` : `a number from ${min} to ${fmtLimit(max)}`);
+  }
   return n;
+}
+
+/** 1e9 → "1,000,000,000": limits in messages read as numbers, not exponents. */
+function fmtLimit(n: number): string {
+  return n.toLocaleString("en-US");
 }
 
 export function choiceOption<T extends string>(
