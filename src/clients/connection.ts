@@ -1,5 +1,7 @@
 import net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { PreparedCommand } from "../protocol/commands.js";
+import { GetFramer, type KeySpace } from "../protocol/get-frame.js";
 import { ResponseParser, type ParsedResponse } from "../protocol/response-parser.js";
 import { type ErrorKind, socketErrorKind } from "./errors.js";
 
@@ -21,14 +23,27 @@ export interface ConnectionOptions {
   noDelay: boolean;
   write: WriteStrategy;
   connectTimeoutMs: number;
+  /**
+   * Hears of a reply that answered no request: one that arrived while nothing
+   * was in flight. The connection is closed at once (its stream is out of
+   * step); the owner counts it.
+   */
+  onStrayReply?: (conn: Connection, message: string) => void;
 }
 
-/** Receives the outcome of one request. One handler object serves many requests. */
+/**
+ * Receives the outcome of one request. One handler object serves many
+ * requests. Times are `performance.now()` milliseconds (a double: no
+ * allocation per event).
+ */
 export interface RequestHandler {
   /** `res` is the parser's scratch record, valid only during this call. */
-  onResponse(conn: Connection, res: ParsedResponse, doneNs: bigint): void;
+  onResponse(conn: Connection, res: ParsedResponse, doneMs: number): void;
   onFailure(conn: Connection, kind: ErrorKind, message: string): void;
 }
+
+/** Largest VALUE a probe connection accepts (memcached's default item limit is 1 MiB). */
+const MAX_REPLY_VALUE_BYTES = 4 * 1024 * 1024;
 
 let nextId = 1;
 
@@ -44,8 +59,15 @@ export class Connection {
   closed = false;
   /** Bytes of the request in flight, for diagnostics. */
   inFlightVerb = "";
-  /** Time the in-flight command was handed to the kernel. */
-  writtenNs = 0n;
+  /** performance.now() when the in-flight command was handed to the kernel. */
+  writtenMs = 0;
+  /**
+   * When the connection really became free: the owner's estimate of when the
+   * last response arrived on the socket (≤ its handling time). The pool
+   * hands it to the next checkout, so a wait that outlasted a free connection
+   * can be told apart.
+   */
+  freedMs = 0;
   /** performance.now() deadline of the in-flight request; 0 when idle. */
   deadlineMs = 0;
   /** Opaque slot for the pool (the checkout being served). */
@@ -55,13 +77,24 @@ export class Connection {
   private readonly parser: ResponseParser;
   private handler: RequestHandler | undefined;
   private closeKind: ErrorKind = "closed";
+  /** Bytes read from the socket so far (stream offsets, as the parser counts them). */
+  private bytesRead = 0;
+  /** bytesRead when the in-flight request was written: a reply starting before this is stale. */
+  private requestAtByte = 0;
+  /** This connection's reused frame for probe gets. */
+  private framer: GetFramer | undefined;
 
   private constructor(socket: net.Socket, options: ConnectionOptions) {
     this.socket = socket;
     this.options = options;
     this.noDelay = options.noDelay;
-    this.parser = new ResponseParser((res) => this.onParsed(res));
-    socket.on("data", (chunk: Buffer) => this.parser.push(chunk));
+    this.parser = new ResponseParser((res) => this.onParsed(res), { maxValueBytes: MAX_REPLY_VALUE_BYTES });
+    socket.on("data", (chunk: Buffer) => {
+      // Counted before parsing: a request written from inside a response
+      // callback (release → next send) must not claim bytes of this chunk.
+      this.bytesRead += chunk.length;
+      this.parser.push(chunk);
+    });
     socket.on("error", (err: NodeJS.ErrnoException) => {
       this.closeKind = socketErrorKind(err, false);
     });
@@ -108,26 +141,51 @@ export class Connection {
    * exactly once: a response, or a failure (timeout, close, protocol error).
    */
   send(cmd: PreparedCommand, handler: RequestHandler, timeoutMs: number, nowMs: number): void {
+    this.transmit(cmd.verb, cmd.whole, cmd.tokens, cmd.key, handler, timeoutMs, nowMs);
+  }
+
+  /**
+   * Sends `get <prefix><index>`, framed into this connection's own buffer
+   * (nothing is allocated per request). Same contract as `send`.
+   */
+  sendGet(keys: KeySpace, index: number, handler: RequestHandler, timeoutMs: number, nowMs: number): void {
+    let f = this.framer;
+    if (f === undefined || f.keys !== keys) f = this.framer = new GetFramer(keys);
+    f.frame(index);
+    this.transmit("get", f.whole, f.tokens, f.key, handler, timeoutMs, nowMs);
+  }
+
+  private transmit(
+    verb: string,
+    whole: Buffer,
+    tokens: readonly Buffer[],
+    key: Buffer | undefined,
+    handler: RequestHandler,
+    timeoutMs: number,
+    nowMs: number,
+  ): void {
     if (this.closed) {
       handler.onFailure(this, this.closeKind, "connection already closed");
       return;
     }
     if (this.handler !== undefined) throw new Error(`connection ${this.id} already has a request in flight`);
     this.handler = handler;
-    this.inFlightVerb = cmd.verb;
+    this.inFlightVerb = verb;
     this.deadlineMs = nowMs + timeoutMs;
+    this.requestAtByte = this.bytesRead;
+    this.parser.expectKey(key);
     const s = this.socket;
-    this.writtenNs = process.hrtime.bigint();
+    this.writtenMs = performance.now();
     switch (this.options.write) {
       case "coalesced":
-        s.write(cmd.whole);
+        s.write(whole);
         break;
       case "split":
-        for (let i = 0; i < cmd.tokens.length; i++) s.write(cmd.tokens[i]!);
+        for (let i = 0; i < tokens.length; i++) s.write(tokens[i]!);
         break;
       case "corked":
         s.cork();
-        for (let i = 0; i < cmd.tokens.length; i++) s.write(cmd.tokens[i]!);
+        for (let i = 0; i < tokens.length; i++) s.write(tokens[i]!);
         s.uncork();
         break;
     }
@@ -156,11 +214,24 @@ export class Connection {
     }
   }
 
+  /**
+   * A reply answers the request in flight only if it began after that request
+   * was written. Anything else (a reply with nothing in flight, a duplicate
+   * already read when the request left, garbage) means the stream is out of
+   * step: the request fails as a protocol error, the connection is closed, and
+   * the reply is never paired with a later request.
+   */
   private onParsed(res: ParsedResponse): void {
+    if (this.closed) return;
     const h = this.handler;
     if (h === undefined) {
-      // A response nobody asked for (late, after a timeout): the stream is out of step.
       this.destroy();
+      this.options.onStrayReply?.(
+        this,
+        res.kind === "protocol_error"
+          ? `${res.message} with no request in flight`
+          : `a '${res.kind}' reply arrived with no request in flight`,
+      );
       return;
     }
     if (res.kind === "protocol_error") {
@@ -168,10 +239,18 @@ export class Connection {
       this.destroy();
       return;
     }
-    const doneNs = process.hrtime.bigint();
+    if (res.startOffset < this.requestAtByte) {
+      this.failInFlight(
+        "protocol_error",
+        `a '${res.kind}' reply began before the ${this.inFlightVerb} was written (the server answered something twice)`,
+      );
+      this.destroy();
+      return;
+    }
+    const doneMs = performance.now();
     this.handler = undefined;
     this.deadlineMs = 0;
-    h.onResponse(this, res, doneNs);
+    h.onResponse(this, res, doneMs);
   }
 
   private onClose(): void {

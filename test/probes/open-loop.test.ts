@@ -31,8 +31,9 @@ describe("constant-rate probe (open loop)", () => {
     expect(r.requestedRate).toBe(500);
     expect(r.achievedRate).toBeGreaterThan(490);
     expect(r.successRatio).toBe(1);
-    // Service: the fixed 10 ms (plus loopback and timer slack).
-    expect(r.serviceUs.p50).toBeGreaterThanOrEqual(10_000);
+    // Service: the fixed 10 ms (plus loopback and timer slack; libuv's
+    // millisecond clock may fire a 10 ms timer up to 1 ms early).
+    expect(r.serviceUs.p50).toBeGreaterThanOrEqual(9_000);
     expect(r.serviceUs.p50).toBeLessThan(16_000);
     // Users waited for the queue: 100 extra requests/s pile up for 2 s.
     expect(r.latencyUs.p50).toBeGreaterThan(10 * r.serviceUs.p50);
