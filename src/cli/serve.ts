@@ -3,6 +3,7 @@ import { EmbeddedServer } from "../server/server.js";
 import { formatEndpoint } from "../util/endpoint.js";
 import { printJson, type CliContext } from "./context.js";
 import { intOption, numberOption, type RawOptions } from "./options.js";
+import { MAX_DURATION_MS } from "../util/duration.js";
 
 export function serveCommand(ctx: CliContext): Command {
   const cmd = new Command("serve")
@@ -25,7 +26,7 @@ Examples:
     const server = new EmbeddedServer({
       host: typeof raw.host === "string" ? raw.host : "127.0.0.1",
       port: intOption(raw.port, "--port", 0, 65535, 11211),
-      delayMs: numberOption(raw.delay, "--delay", 0, 0),
+      delayMs: numberOption(raw.delay, "--delay", 0, 0, MAX_DURATION_MS),
       splitReplies: raw.splitReplies === true,
       noDelay: raw.nodelay !== false,
     });
