@@ -116,6 +116,11 @@ export class ResponseParser {
     return this.broken;
   }
 
+  /** Bytes held over for the next push (a partial line or data block); bounded by the limits. */
+  get bufferedBytes(): number {
+    return this.input.available;
+  }
+
   /** True while part of a response has arrived but not all of it. */
   get midResponse(): boolean {
     return this.inMulti || this.dataNeeded >= 0 || this.input.available > 0;
