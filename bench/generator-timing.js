@@ -5,13 +5,11 @@
 // the same sweep with each build.
 //
 // The earlier build is BENCH_BASELINE_REF (a git ref of this repository,
-// default `main`), exported with `git archive` into a temporary folder and
-// compiled there with this checkout's node_modules.
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+// default `main`; see baseline.js).
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildAt } from "./baseline.js";
 import { hasCommand, median, startMemcached } from "./lib.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -22,16 +20,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RATES = [1000, 20000];
 const SWEEP = ["--rates", "5000,10000,20000,40000,60000,80000", "--step-duration", "4s", "--pool", "20"];
 const SLO = "p99<2ms,success>=99.9%";
-
-/** Exports `ref` into a temporary folder and builds it; returns its bin and a cleanup. */
-function buildBaseline(ref) {
-  const dir = mkdtempSync(join(tmpdir(), "mcdiag-baseline-"));
-  const commit = execFileSync("git", ["-C", ROOT, "rev-parse", "--short", ref], { encoding: "utf8" }).trim();
-  execFileSync("sh", ["-c", `git -C '${ROOT}' archive '${commit}' | tar -x -C '${dir}'`]);
-  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
-  execFileSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", join(dir, "tsconfig.json")]);
-  return { bin: join(dir, "bin/mcdiag.js"), commit, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** An unhealthy run exits 1: the report is read whatever the exit code. */
 function mcdiagJson(bin, args) {
@@ -59,7 +47,7 @@ function sweep(bin, server) {
 
 export async function generatorTiming() {
   if (!hasCommand("memcached")) throw new Error("memcached is needed (Debian: apt-get install memcached)");
-  const base = buildBaseline(REF);
+  const base = buildAt(REF);
   const mc = await startMemcached();
   const server = `127.0.0.1:${mc.port}`;
   const runs = { new: {}, baseline: {} };

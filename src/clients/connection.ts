@@ -1,3 +1,4 @@
+import { writeSync, writevSync } from "node:fs";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import type { PreparedCommand } from "../protocol/commands.js";
@@ -42,6 +43,10 @@ export interface RequestHandler {
   onFailure(conn: Connection, kind: ErrorKind, message: string): void;
 }
 
+/** Node's own stream write, to notice when something wraps it to watch writes. */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
+const STREAM_WRITE = net.Socket.prototype._write;
+
 /** Largest VALUE a probe connection accepts (memcached's default item limit is 1 MiB). */
 const MAX_REPLY_VALUE_BYTES = 4 * 1024 * 1024;
 
@@ -83,18 +88,22 @@ export class Connection {
   private requestAtByte = 0;
   /** This connection's reused frame for probe gets. */
   private framer: GetFramer | undefined;
+  /** The socket's file descriptor for direct writes; -1 where Node gives none. */
+  private readonly fd: number;
 
-  private constructor(socket: net.Socket, options: ConnectionOptions) {
+  private constructor(socket: net.Socket, options: ConnectionOptions, reader: SocketReader) {
     this.socket = socket;
     this.options = options;
     this.noDelay = options.noDelay;
+    const handle = (socket as unknown as { _handle?: { fd?: unknown } })._handle;
+    this.fd = typeof handle?.fd === "number" && handle.fd >= 0 ? handle.fd : -1;
     this.parser = new ResponseParser((res) => this.onParsed(res), { maxValueBytes: MAX_REPLY_VALUE_BYTES });
-    socket.on("data", (chunk: Buffer) => {
+    reader.onBytes = (buf, n) => {
       // Counted before parsing: a request written from inside a response
-      // callback (release → next send) must not claim bytes of this chunk.
-      this.bytesRead += chunk.length;
-      this.parser.push(chunk);
-    });
+      // callback (release → next send) must not claim bytes of this read.
+      this.bytesRead += n;
+      this.parser.pushRange(buf, 0, n);
+    };
     socket.on("error", (err: NodeJS.ErrnoException) => {
       this.closeKind = socketErrorKind(err, false);
     });
@@ -104,7 +113,23 @@ export class Connection {
   /** Opens a connection; rejects with `{ kind, message }` (an ErrorKind) on failure. */
   static open(options: ConnectionOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: options.host, port: options.port, noDelay: options.noDelay });
+      const reader = new SocketReader();
+      // Reads land in one buffer per connection and go straight to the
+      // parser (Node's `onread`): no Buffer and no stream bookkeeping per read.
+      // The parser copies whatever it carries over, so the buffer is free
+      // again when the callback returns.
+      const socket = net.connect({
+        host: options.host,
+        port: options.port,
+        noDelay: options.noDelay,
+        onread: {
+          buffer: reader.buffer,
+          callback: (n) => {
+            reader.onBytes(reader.buffer, n);
+            return true;
+          },
+        },
+      });
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
@@ -125,7 +150,7 @@ export class Connection {
         clearTimeout(timer);
         // Set explicitly, whatever the platform default: this is the switch under test.
         socket.setNoDelay(options.noDelay);
-        const conn = new Connection(socket, options);
+        const conn = new Connection(socket, options, reader);
         conn.noDelay = readNoDelay(socket, options.noDelay);
         resolve(conn);
       });
@@ -174,21 +199,82 @@ export class Connection {
     this.deadlineMs = nowMs + timeoutMs;
     this.requestAtByte = this.bytesRead;
     this.parser.expectKey(key);
-    const s = this.socket;
-    this.writtenMs = performance.now();
+    // The caller read the clock just before, on the same synchronous path.
+    this.writtenMs = nowMs;
     switch (this.options.write) {
       case "coalesced":
-        s.write(whole);
+        this.writeOut(whole);
         break;
       case "split":
-        for (let i = 0; i < tokens.length; i++) s.write(tokens[i]!);
+        for (let i = 0; i < tokens.length && !this.closed; i++) this.writeOut(tokens[i]!);
         break;
       case "corked":
-        s.cork();
-        for (let i = 0; i < tokens.length; i++) s.write(tokens[i]!);
-        s.uncork();
+        this.writeOutTogether(tokens);
         break;
     }
+  }
+
+  /**
+   * One write(2) of `buf`. Node's `socket.write` costs a WriteWrap, a tick and
+   * an info object per call (about 230 bytes, the bulk of what a probe request
+   * allocated); a write the kernel takes whole is the same syscall through the
+   * socket's own descriptor, with nothing allocated but a small context. A
+   * partial write, EAGAIN, or bytes already queued in the stream go through
+   * `socket.write`, so the order of bytes always holds.
+   */
+  private writeOut(buf: Buffer): void {
+    const s = this.socket;
+    if (!this.direct()) {
+      s.write(buf);
+      return;
+    }
+    let n: number;
+    try {
+      n = writeSync(this.fd, buf);
+    } catch (err) {
+      if (!this.writeFailed(err as NodeJS.ErrnoException)) s.write(buf);
+      return;
+    }
+    if (n < buf.length) s.write(buf.subarray(n));
+  }
+
+  /** The tokens in one writev(2), as `cork()`/`uncork()` would hand them to the kernel. */
+  private writeOutTogether(tokens: readonly Buffer[]): void {
+    const s = this.socket;
+    if (!this.direct()) {
+      s.cork();
+      for (let i = 0; i < tokens.length; i++) s.write(tokens[i]!);
+      s.uncork();
+      return;
+    }
+    let n = 0;
+    try {
+      n = writevSync(this.fd, tokens);
+    } catch (err) {
+      if (this.writeFailed(err as NodeJS.ErrnoException)) return;
+    }
+    let total = 0;
+    for (let i = 0; i < tokens.length; i++) total += tokens[i]!.length;
+    if (n < total) s.write(Buffer.concat(tokens).subarray(n));
+  }
+
+  /**
+   * Direct writes need a descriptor and an empty stream queue (order), and
+   * nobody watching the stream's writes: while `watchWrites` (or any tool
+   * that wraps `net.Socket.prototype._write`) is on, writes go through the
+   * stream so it sees them.
+   */
+  private direct(): boolean {
+    return this.fd >= 0 && this.socket.writableLength === 0 && net.Socket.prototype._write === STREAM_WRITE;
+  }
+
+  /** A direct write failed: true when the connection is done for (the in-flight request failed), false to retry through the stream. */
+  private writeFailed(err: NodeJS.ErrnoException): boolean {
+    if (err.code === "EAGAIN" || err.code === "EWOULDBLOCK") return false;
+    this.closeKind = socketErrorKind(err, false);
+    this.failInFlight(this.closeKind, `writing the ${this.inFlightVerb} failed: ${err.code ?? err.message}`);
+    this.destroy();
+    return true;
   }
 
   /** Fails the in-flight request if its deadline passed; the connection is then unusable. */
@@ -266,6 +352,15 @@ export class Connection {
     h.onFailure(this, kind, message);
   }
 }
+
+/** The read buffer of one socket, and where its bytes go once the connection exists. */
+class SocketReader {
+  readonly buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  onBytes: (buf: Buffer, n: number) => void = () => {};
+}
+
+/** One read's worth: larger replies arrive over several reads and are carried by the parser. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 export class ConnectError extends Error {
   constructor(

@@ -157,10 +157,10 @@ export class Pool implements RequestHandler {
     }
     const conn = this.takeIdle();
     if (conn !== undefined) {
-      this.checkout(conn, w);
+      this.checkout(conn, w, 0, now);
       return;
     }
-    this.account();
+    this.account(now);
     this.waiters.push(w);
     this.growIfNeeded();
   }
@@ -170,7 +170,8 @@ export class Pool implements RequestHandler {
    * the pool opens a replacement when a caller needs one.
    */
   release(conn: Connection, reusable = true): void {
-    this.account();
+    const now = performance.now();
+    this.account(now);
     this.busy--;
     conn.owner = undefined;
     if (!reusable || conn.closed || this.closing) {
@@ -179,7 +180,7 @@ export class Pool implements RequestHandler {
       return;
     }
     const w = this.waiters.shift();
-    if (w !== undefined) this.checkout(conn, w, conn.freedMs);
+    if (w !== undefined) this.checkout(conn, w, conn.freedMs, now);
     else this.idle.push(conn);
   }
 
@@ -256,11 +257,11 @@ export class Pool implements RequestHandler {
     w.onCheckoutError(kind, message);
   }
 
-  private checkout(conn: Connection, w: Checkout, freedMs = 0): void {
-    this.account();
+  /** `now` is the caller's clock reading: one read per pool operation, no more. */
+  private checkout(conn: Connection, w: Checkout, freedMs: number, now: number): void {
+    this.account(now);
     this.busy++;
     conn.owner = w;
-    const now = performance.now();
     w.gotMs = now;
     w.freedMs = freedMs;
     if (this.hcCommand === undefined) {
@@ -302,10 +303,8 @@ export class Pool implements RequestHandler {
           this.noDelayReadBack ??= conn.noDelay;
           this.all.add(conn);
           const w = this.waiters.shift();
-          if (w !== undefined) {
-            this.account();
-            this.checkout(conn, w);
-          } else this.idle.push(conn);
+          if (w !== undefined) this.checkout(conn, w, 0, performance.now());
+          else this.idle.push(conn);
         },
         (err: unknown) => {
           this.connecting--;
@@ -331,8 +330,7 @@ export class Pool implements RequestHandler {
   }
 
   /** Adds the time since the last change to the busy/waiting areas. */
-  private account(): void {
-    const now = performance.now();
+  private account(now = performance.now()): void {
     const dt = now - this.lastChangeMs;
     if (dt > 0) {
       this.areaBusy += this.busy * dt;

@@ -150,6 +150,34 @@ describe("Pool", () => {
     hostile.close();
   });
 
+  it("fails a waiter with the connect error when no connection can be opened, and keeps no slot for it", async () => {
+    // A port that was free a moment ago: nothing listens, the kernel refuses.
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    pool = new Pool({
+      host: "127.0.0.1",
+      port,
+      size: 2,
+      noDelay: true,
+      write: "coalesced",
+      healthCheck: "none",
+      connectTimeoutMs: 1000,
+      acquireTimeoutMs: 1000,
+      requestTimeoutMs: 1000,
+    });
+    const log: string[] = [];
+    const a = checkout("a", log);
+    pool.acquire(a);
+    await until(() => a.error !== undefined);
+    expect(a.error).toBe("connect_refused");
+    expect(a.message).toBe("ECONNREFUSED");
+    expect(pool.stats()).toEqual({ size: 2, busy: 0, idle: 0, waiting: 0, connecting: 0 });
+    await expect(pool.prefill(1)).rejects.toMatchObject({ kind: "connect_refused" });
+    expect(pool.stats().connecting).toBe(0);
+  });
+
   it("replaces a connection the server closed while it was idle", async () => {
     const p = await setup({}, {});
     const log: string[] = [];
