@@ -5,6 +5,7 @@ import { analyzeVsTshark } from "./analyze-vs-tshark.js";
 import { constantRate } from "./constant-rate.js";
 import { generatorTiming } from "./generator-timing.js";
 import { probeAllocations } from "./probe-allocations.js";
+import { probeVsMemtier } from "./probe-vs-memtier.js";
 import { probeVsMemcslap } from "./probe-vs-memcslap.js";
 
 const benches = {
@@ -12,6 +13,7 @@ const benches = {
   rate: constantRate,
   timing: generatorTiming,
   alloc: probeAllocations,
+  memtier: probeVsMemtier,
   analyze: analyzeVsTshark,
 };
 const only = process.argv[2];
