@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { hasCommand, median, run, startMemcached } from "./lib.js";
+import { closedLoopProbe, hasCommand, median, run, startMemcached } from "./lib.js";
 
 const BIN = fileURLToPath(new URL("../bin/mcdiag.js", import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -69,22 +69,7 @@ function memtier(bin, port, dir) {
 }
 
 async function mcdiag(server) {
-  const probe = await run(process.execPath, [
-    BIN,
-    "probe",
-    server,
-    "--write",
-    "coalesced",
-    "--pool",
-    String(CONNECTIONS),
-    "--concurrency",
-    String(CONNECTIONS),
-    "--duration",
-    `${SECONDS}s`,
-    "--json",
-  ]);
-  const j = JSON.parse(probe.stdout);
-  if (j.totalUs.count !== j.requests) throw new Error("the probe did not record every request");
+  const j = await closedLoopProbe(BIN, server, CONNECTIONS, SECONDS);
   return { perSec: j.throughputPerSec, p50Us: j.totalUs.p50, p99Us: j.totalUs.p99 };
 }
 
