@@ -61,9 +61,14 @@ const LOOP_SAMPLE_MS = 10;
  * Node's timers have millisecond granularity and would release requests up
  * to a millisecond late, in bursts. Polling lets the loop handle socket
  * events between two checks, so responses are read as promptly as requests
- * are sent. Longer idle gaps sleep in a timer.
+ * are sent. Longer idle gaps sleep in a timer; short ones with nothing in
+ * flight sleep in Atomics.wait, which has sub-millisecond resolution.
  */
 const SPIN_WINDOW_MS = 2;
+/** A short sleep wakes up to this late (timer slack); the rest of the wait is polled. */
+const SLEEP_SLACK_MS = 0.15;
+/** What the short sleeps wait on: nothing ever notifies it, so they always time out. */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
 /** Requests issued in one turn at most: a late turn catches up without stalling the loop. */
 const MAX_BATCH = 1000;
 /** Requests in flight (queued for the pool included) at most: beyond it the schedule waits, and says so. */
@@ -253,8 +258,17 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
         return;
       }
       const waitMs = t0 + next * intervalMs - performance.now();
-      if (run.inFlight === 0 && waitMs > SPIN_WINDOW_MS) timer = setTimeout(pump, waitMs - SPIN_WINDOW_MS);
-      else immediate = setImmediate(pump);
+      if (run.inFlight === 0) {
+        if (waitMs > SPIN_WINDOW_MS) {
+          timer = setTimeout(pump, waitMs - SPIN_WINDOW_MS);
+          return;
+        }
+        // Nothing in flight, so no response can be kept waiting: sleep (not
+        // poll) until just before the due time. The CPU is left to others,
+        // and a process that sleeps is scheduled promptly when it wakes.
+        if (waitMs > SLEEP_SLACK_MS) Atomics.wait(SLEEP_CELL, 0, 0, waitMs - SLEEP_SLACK_MS);
+      }
+      immediate = setImmediate(pump);
     };
     pumping = true;
     pump();

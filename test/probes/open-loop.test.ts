@@ -52,7 +52,11 @@ describe("constant-rate probe (open loop)", () => {
     expect(r.latencyUs.p50).toBeLessThan(r.serviceUs.p50 + 5_000);
     expect(r.schedulerLagUs.count).toBe(300);
     expect(r.drainMs).toBeLessThan(100);
-    expect(r.generatorWarning).toBeUndefined();
+    // The generator kept its rate; a busy machine may still make it warn about late issues.
+    expect(r.generatorWarning ?? "").not.toMatch(/could not keep its rate|scheduled requests/);
+    // Its own part of the latency is accounted for, per request.
+    expect(r.generatorUs.count).toBe(300);
+    expect(r.generatorUs.mean).toBeLessThanOrEqual(r.latencyUs.mean);
     expect(r.poolModel.predictedMeanWaitMs).not.toBeNull();
   });
 
