@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { erlangB, erlangBAsymptotic, erlangC, meanWaitMs, poolModel, requiredPool } from "../../src/metrics/erlang.js";
+import {
+  erlangB,
+  erlangBAsymptotic,
+  erlangC,
+  finiteSourceModel,
+  meanWaitMs,
+  poolModel,
+  requiredPool,
+} from "../../src/metrics/erlang.js";
 
 const sig3 = (x: number) => Number(x.toPrecision(3));
 
@@ -91,5 +99,21 @@ describe("Erlang C at any size", () => {
     expect(beta).toBeGreaterThan(0.5);
     expect(beta).toBeLessThan(2);
     expect(poolModel(400, 45, 1, 1).queueGrowthPerSec).toBeCloseTo(400 - 1000 / 45, 1);
+  });
+});
+
+describe("finite-source (machine repairman) model", () => {
+  it("matches the hand-worked M/M/1//2: p = (0.2, 0.4, 0.4)", () => {
+    // Two callers, one connection, hold 1 ms, 1 ms away between checkouts.
+    const m = finiteSourceModel(2, 1, 1, 1);
+    expect(m.busyConnections).toBeCloseTo(0.8, 6);
+    expect(m.meanWaiting).toBeCloseTo(0.4, 6);
+    expect(m.throughputPerSec).toBeCloseTo(800, 6);
+    expect(m.meanWaitMs).toBeCloseTo(0.5, 6);
+  });
+
+  it("with no time away from the pool, min(N, c) are busy and the rest wait", () => {
+    expect(finiteSourceModel(10, 4, 20, 0)).toMatchObject({ busyConnections: 4, meanWaiting: 6, meanWaitMs: 30 });
+    expect(finiteSourceModel(2, 8, 20, 0)).toMatchObject({ busyConnections: 2, meanWaiting: 0, meanWaitMs: 0 });
   });
 });
