@@ -184,8 +184,15 @@ export function executeBinary(s: ServerState, r: Reply, f: ServerFrame): void {
       ok(r, 0);
       r.action = CLOSE_AFTER_WRITE;
       return;
+    case 0x20: // SASL list mechanisms
+      if (extlen !== 0 || keylen !== 0 || bodylen !== 0) return protocolError(r);
+      return error(r, UNKNOWN_COMMAND);
+    case 0x21:
+    case 0x22: // SASL auth, step
+      if (extlen !== 0 || keylen === 0) return protocolError(r);
+      return error(r, UNKNOWN_COMMAND);
     default:
-      // Unknown opcodes (and SASL, which this server does not offer): the framer discards the body.
+      // Unknown opcodes: the framer discards the body.
       void binaryIsKnown;
       return error(r, UNKNOWN_COMMAND);
   }
