@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExchangeRecord, FlowStats } from "../analyze/aggregate.js";
 import { ANALYZE_DEFAULTS, analyzeCapture } from "../analyze/analyzer.js";
-import { internVerb } from "../protocol/verbs.js";
 import { EmbeddedServer } from "../server/server.js";
 import type { CommandRecord } from "../server/recording.js";
 import { formatEndpoint } from "../util/endpoint.js";
@@ -111,10 +110,10 @@ async function observeCapture(
 }
 
 function fromRecord(r: CommandRecord, showKeys: boolean): CommandObservation {
-  const verb = Buffer.from(r.verb, "latin1");
   return {
     connection: r.connection,
-    command: internVerb(verb, 0, verb.length) ?? "other",
+    // Already interned by the recording server: a text verb, "bin:<Opcode>" or "other".
+    command: r.verb,
     key: r.key,
     sizeBytes: r.sizeBytes,
     writes: r.pieces.length,
