@@ -94,3 +94,56 @@ describe("EmbeddedServer", () => {
     expect(got.endsWith("END\r\n")).toBe(true);
   });
 });
+
+describe("EmbeddedServer bounds", () => {
+  let server: EmbeddedServer;
+  afterEach(() => server?.close());
+
+  it("stops reading a connection whose replies are not read, and resumes when they are", async () => {
+    server = new EmbeddedServer();
+    const { port } = await server.listen();
+    const value = "a".repeat(1_000_000);
+    await talk(port, [`set big 0 0 ${value.length}\r\n${value}\r\n`]);
+    const s = net.connect({ port, host: "127.0.0.1" });
+    await new Promise((r) => s.once("connect", r));
+    s.pause(); // a reader that never reads
+    s.write("gets big\r\n".repeat(300));
+    await new Promise((r) => setTimeout(r, 500));
+    // Only the gets whose replies fit the pending-reply bound and the kernel buffers were run.
+    const stalled = server.counters.cmdGet;
+    expect(stalled).toBeGreaterThan(0);
+    expect(stalled).toBeLessThan(100);
+    let got = 0;
+    s.on("data", (d: Buffer) => (got += d.length));
+    s.resume();
+    const until = Date.now() + 20_000;
+    while (server.counters.cmdGet < 300 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(server.counters.cmdGet).toBe(300);
+    s.destroy();
+  });
+
+  it("bounds the commands held for --delay: reading stops while they are above the bound", async () => {
+    server = new EmbeddedServer({ delayMs: 50 });
+    const { port } = await server.listen();
+    const s = net.connect({ port, host: "127.0.0.1" });
+    await new Promise((r) => s.once("connect", r));
+    s.pause();
+    s.write("mn\r\n".repeat(20_000));
+    await new Promise((r) => setTimeout(r, 300));
+    const framed = server.counters.commands;
+    expect(framed).toBeGreaterThanOrEqual(4096);
+    expect(framed).toBeLessThan(20_000);
+    s.destroy();
+  });
+
+  it("answers noreply commands with nothing, quit by closing, flush_all by emptying the cache", async () => {
+    server = new EmbeddedServer();
+    const { port } = await server.listen();
+    const { got } = await talk(port, [
+      "set a 0 0 1 noreply\r\nx\r\nadd a 0 0 1 noreply\r\ny\r\nincr a 1 noreply\r\ndelete b noreply\r\nget a\r\n" +
+        "flush_all\r\nget a\r\nset bad 0 0 1\r\nxyz\r\nquit\r\nversion\r\n",
+    ]);
+    // incr on "x" fails silently under noreply; "xyz" is not a 1-byte block, and the "\r\n" after it is a line of its own.
+    expect(got).toBe("VALUE a 0 1\r\nx\r\nEND\r\nOK\r\nEND\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\n");
+  });
+});
