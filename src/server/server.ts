@@ -6,7 +6,7 @@ import { internVerb } from "../protocol/verbs.js";
 import { ArrivalTracker, type CommandRecord } from "./recording.js";
 import { executeBinary } from "./binary-protocol.js";
 import { CLOSE, DEFAULT_FRAMER_LIMITS, NEED_MORE, RequestFramer, type ServerFrame } from "./framer.js";
-import { CLOSE_AFTER_WRITE, CLOSE_NOW, GO_ON, Reply, ServerState } from "./session.js";
+import { CLOSE_AFTER_WRITE, CLOSE_NOW, GO_ON, Reply, ServerState, WATCH } from "./session.js";
 import type { ServerStats } from "./stats.js";
 import { executeText } from "./text.js";
 
@@ -208,6 +208,8 @@ class Connection {
   private serving = false;
   private readingPaused = false;
   private ending = false;
+  /** After `watch`, memcached reads no more commands from the connection. */
+  private watching = false;
   private readonly upstream: net.Socket | undefined;
 
   constructor(
@@ -231,7 +233,7 @@ class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed || this.ending) return;
+    if (this.closed || this.ending || this.watching) return;
     this.state.stats.bytesRead += chunk.length;
     this.arrivals?.onRead(chunk.length, this.hooks.nowMs());
     this.framer.push(chunk);
@@ -248,7 +250,7 @@ class Connection {
     const cork = !this.o.splitReplies;
     if (cork) sock.cork();
     try {
-      while (!this.closed && !this.ending && !this.blocked()) {
+      while (!this.closed && !this.ending && !this.watching && !this.blocked()) {
         const r = this.framer.next();
         if (r === NEED_MORE) break;
         if (r === CLOSE) {
@@ -360,6 +362,7 @@ class Connection {
       this.ending = true;
       this.socket.end();
     } else if (r.action === CLOSE_NOW) this.fail();
+    else if (r.action === WATCH) this.watching = true;
     void GO_ON;
   }
 

@@ -45,6 +45,8 @@ export class ServerState {
 export const GO_ON = 0;
 export const CLOSE_AFTER_WRITE = 1;
 export const CLOSE_NOW = 2;
+/** `watch`: the connection becomes a log watcher and reads no more commands. */
+export const WATCH = 3;
 
 /**
  * The reply of one command as it is built: pieces are written in order

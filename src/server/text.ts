@@ -1,7 +1,7 @@
 import { cInt32, cUint32, cUint64 } from "./numbers.js";
 import { executeMeta } from "./meta.js";
 import type { ServerFrame } from "./framer.js";
-import { CLOSE_AFTER_WRITE, CLOSE_NOW, line, type Reply, type ServerState } from "./session.js";
+import { CLOSE_AFTER_WRITE, CLOSE_NOW, WATCH, line, type Reply, type ServerState } from "./session.js";
 import {
   DELTA_CAS_MISMATCH,
   DELTA_NON_NUMERIC,
@@ -97,7 +97,7 @@ export function executeText(s: ServerState, r: Reply, f: ServerFrame): void {
     return r.outString(line("OK"));
   }
   if (is("lru_crawler")) return lruCrawler(r, buf, ntokens);
-  if (is("watch")) return r.outString(line("CLIENT_ERROR watch commands not allowed"));
+  if (is("watch")) return watch(r, buf, ntokens);
   if (is("lru")) {
     if (ntokens < 3) return r.outString(ERROR);
     return lru(r, buf, ntokens);
@@ -380,6 +380,28 @@ function lruCrawler(r: Reply, buf: Buffer, ntokens: number): void {
   if (ntokens === 3 && sub("enable")) return r.outString(line("ERROR failed to start lru crawler thread"));
   if (ntokens === 3 && sub("disable")) return r.outString(line("OK"));
   r.outString(ERROR);
+}
+
+const WATCH_KINDS = [
+  "rawcmds",
+  "evictions",
+  "fetchers",
+  "mutations",
+  "sysevents",
+  "connevents",
+  "proxyreqs",
+  "proxyevents",
+  "proxyuser",
+];
+
+/** `watch [kinds…]`: OK, then the connection only listens (this server has no log stream to send). */
+function watch(r: Reply, buf: Buffer, ntokens: number): void {
+  noreplyMaybe(r, buf, ntokens);
+  for (let i = 1; i < ntokens - 1; i++) {
+    if (!WATCH_KINDS.some((k) => tokenIs(buf, tok, i, k))) return r.outString(ERROR);
+  }
+  r.outString(line("OK"));
+  r.action = WATCH;
 }
 
 function lru(r: Reply, buf: Buffer, ntokens: number): void {
