@@ -201,7 +201,7 @@ export function executeBinary(s: ServerState, r: Reply, f: ServerFrame): void {
 /** handle_binary_protocol_error: EINVAL, then the connection closes. */
 function protocolError(r: Reply): void {
   r.noreply = false;
-  r.pieces = [];
+  r.pieces.length = 0;
   r.bytes = 0;
   error(r, EINVAL);
   r.action = CLOSE_AFTER_WRITE;

@@ -53,14 +53,15 @@ export const WATCH = 3;
  * without being copied (a stored value goes out as the stored Buffer).
  */
 export class Reply {
-  pieces: Buffer[] = [];
+  /** Reused: the connection writes them out before the next command is run. */
+  readonly pieces: Buffer[] = [];
   bytes = 0;
   /** memcached's c->noreply: suppresses `outString`, not values. */
   noreply = false;
   action = GO_ON;
 
   reset(): void {
-    this.pieces = [];
+    this.pieces.length = 0;
     this.bytes = 0;
     this.noreply = false;
     this.action = GO_ON;
@@ -73,7 +74,7 @@ export class Reply {
 
   /** memcached's out_string: drops what was built so far; nothing at all under noreply. */
   outString(line: Buffer): void {
-    this.pieces = [];
+    this.pieces.length = 0;
     this.bytes = 0;
     if (!this.noreply) this.push(line);
   }

@@ -44,51 +44,50 @@ export function executeText(s: ServerState, r: Reply, f: ServerFrame): void {
   if (t.count < 1 || tokenLength(t, 0) < 2) return r.outString(ERROR);
   const v0 = buf[t.starts[0]!];
   if (v0 === 0x6d /* m */ && tokenLength(t, 0) === 2) return executeMeta(s, r, f, t);
-  const is = (w: string) => tokenIs(buf, t, 0, w);
   if (v0 === 0x67 /* g */) {
     if (ntokens < 3) return r.outString(ERROR);
-    if (is("get")) return get(s, r, f, false, false);
-    if (is("gets")) return get(s, r, f, true, false);
-    if (is("gat")) return get(s, r, f, false, true);
-    if (is("gats")) return get(s, r, f, true, true);
+    if (verbIs(buf, "get")) return get(s, r, f, false, false);
+    if (verbIs(buf, "gets")) return get(s, r, f, true, false);
+    if (verbIs(buf, "gat")) return get(s, r, f, false, true);
+    if (verbIs(buf, "gats")) return get(s, r, f, true, true);
     return r.outString(ERROR);
   }
-  if (is("set")) return update(s, r, f, ntokens, NREAD_SET);
-  if (is("add")) return update(s, r, f, ntokens, NREAD_ADD);
-  if (is("append")) return update(s, r, f, ntokens, NREAD_APPEND);
-  if (is("replace")) return update(s, r, f, ntokens, NREAD_REPLACE);
-  if (is("prepend")) return update(s, r, f, ntokens, NREAD_PREPEND);
-  if (is("cas")) return update(s, r, f, ntokens, NREAD_CAS);
-  if (is("stats")) return stats(s, r, buf, ntokens);
-  if (is("shutdown")) return r.outString(line("ERROR: shutdown not enabled"));
-  if (is("slabs")) return slabs(r, buf, ntokens);
-  if (is("cache_memlimit")) return memlimit(s, r, buf, ntokens);
-  if (is("incr") || is("decr")) {
+  if (verbIs(buf, "set")) return update(s, r, f, ntokens, NREAD_SET);
+  if (verbIs(buf, "add")) return update(s, r, f, ntokens, NREAD_ADD);
+  if (verbIs(buf, "append")) return update(s, r, f, ntokens, NREAD_APPEND);
+  if (verbIs(buf, "replace")) return update(s, r, f, ntokens, NREAD_REPLACE);
+  if (verbIs(buf, "prepend")) return update(s, r, f, ntokens, NREAD_PREPEND);
+  if (verbIs(buf, "cas")) return update(s, r, f, ntokens, NREAD_CAS);
+  if (verbIs(buf, "stats")) return stats(s, r, buf, ntokens);
+  if (verbIs(buf, "shutdown")) return r.outString(line("ERROR: shutdown not enabled"));
+  if (verbIs(buf, "slabs")) return slabs(r, buf, ntokens);
+  if (verbIs(buf, "cache_memlimit")) return memlimit(s, r, buf, ntokens);
+  if (verbIs(buf, "incr") || verbIs(buf, "decr")) {
     if (ntokens !== 4 && ntokens !== 5) return r.outString(ERROR);
-    return arithmetic(s, r, buf, ntokens, is("incr"));
+    return arithmetic(s, r, buf, ntokens, verbIs(buf, "incr"));
   }
-  if (is("delete")) {
+  if (verbIs(buf, "delete")) {
     if (ntokens < 3 || ntokens > 5) return r.outString(ERROR);
     return del(s, r, buf, ntokens);
   }
-  if (is("touch")) {
+  if (verbIs(buf, "touch")) {
     if (ntokens !== 4 && ntokens !== 5) return r.outString(ERROR);
     return touch(s, r, buf, ntokens);
   }
-  if (is("bget")) {
+  if (verbIs(buf, "bget")) {
     if (ntokens < 3) return r.outString(ERROR);
     return get(s, r, f, false, false);
   }
-  if (is("flush_all")) {
+  if (verbIs(buf, "flush_all")) {
     if (ntokens < 2 || ntokens > 4) return r.outString(ERROR);
     return flushAll(s, r, buf, ntokens);
   }
-  if (is("version")) return r.outString(line(`VERSION ${s.version}`));
-  if (is("quit")) {
+  if (verbIs(buf, "version")) return r.outString(line(`VERSION ${s.version}`));
+  if (verbIs(buf, "quit")) {
     r.action = CLOSE_AFTER_WRITE;
     return;
   }
-  if (is("verbosity")) {
+  if (verbIs(buf, "verbosity")) {
     if (ntokens !== 3 && ntokens !== 4) return r.outString(ERROR);
     noreplyMaybe(r, buf, ntokens);
     const level = cUint32(buf, t.starts[1]!, t.ends[1]!);
@@ -96,9 +95,9 @@ export function executeText(s: ServerState, r: Reply, f: ServerFrame): void {
     s.verbosity = Math.min(level, 2);
     return r.outString(line("OK"));
   }
-  if (is("lru_crawler")) return lruCrawler(r, buf, ntokens);
-  if (is("watch")) return watch(r, buf, ntokens);
-  if (is("lru")) {
+  if (verbIs(buf, "lru_crawler")) return lruCrawler(r, buf, ntokens);
+  if (verbIs(buf, "watch")) return watch(r, buf, ntokens);
+  if (verbIs(buf, "lru")) {
     if (ntokens < 3) return r.outString(ERROR);
     return lru(r, buf, ntokens);
   }
@@ -109,6 +108,11 @@ export function executeText(s: ServerState, r: Reply, f: ServerFrame): void {
     return;
   }
   r.outString(ERROR);
+}
+
+/** Is the command's verb (token 0) this word? */
+function verbIs(buf: Buffer, w: string): boolean {
+  return tokenIs(buf, tok, 0, w);
 }
 
 /** set_noreply_maybe: the last token is "noreply". */
