@@ -151,6 +151,20 @@ export class RequestFramer {
     this.input.settle();
   }
 
+  /** Fills the scratch frame for a command with no data (yet). */
+  private begin(binary: boolean, buf: Buffer, start: number, lineEnd: number, next: number): ServerFrame {
+    const f = this.frame;
+    f.binary = binary;
+    f.buf = buf;
+    f.start = start;
+    f.lineEnd = lineEnd;
+    f.next = next;
+    f.dataStart = -1;
+    f.dataBytes = 0;
+    f.swallow = 0;
+    return f;
+  }
+
   private textFrame(): number {
     const c = this.input;
     const buf = c.buf;
@@ -169,15 +183,7 @@ export class RequestFramer {
       return CLOSE;
     // memcached strips a CR before the LF, unless the line is only "\r\n".
     const lineEnd = lf - start > 1 && buf[lf - 1] === 0x0d ? lf - 1 : lf;
-    const f = this.frame;
-    f.binary = false;
-    f.buf = buf;
-    f.start = start;
-    f.lineEnd = lineEnd;
-    f.dataStart = -1;
-    f.dataBytes = 0;
-    f.swallow = 0;
-    f.next = lf + 1;
+    const f = this.begin(false, buf, start, lineEnd, lf + 1);
     const announced = this.announcedData(buf, start, lineEnd);
     if (announced < 0) return FRAME;
     if (announced > this.limits.itemSizeMax + 2) {
@@ -243,15 +249,7 @@ export class RequestFramer {
     const bodylen = buf.readUInt32BE(at + 8);
     const headEnd = at + BIN_HEADER + extlen + keylen;
     if (c.end < headEnd) return NEED_MORE;
-    const f = this.frame;
-    f.binary = true;
-    f.buf = buf;
-    f.start = at;
-    f.lineEnd = headEnd;
-    f.next = headEnd;
-    f.dataStart = -1;
-    f.dataBytes = 0;
-    f.swallow = 0;
+    const f = this.begin(true, buf, at, headEnd, headEnd);
     const shapeOk = keylen <= bodylen && keylen + extlen <= bodylen && keylen <= 250;
     if (!shapeOk) return FRAME;
     if (!binaryIsKnown(op)) {

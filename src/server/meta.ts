@@ -88,6 +88,15 @@ function preparse(s: ServerState, buf: Buffer, t: Tokens, from: number, of: Meta
     const a = t.starts[i]! + 1;
     const b = t.ends[i]!;
     if (o >= 127 || seen[o] !== 0) return "CLIENT_ERROR duplicate flag";
+    /** The flag's 64-bit number, or undefined with the error noted. */
+    const u64 = (error: string): bigint | undefined => {
+      const v = cUint64(buf, a, b);
+      if (v === undefined) {
+        err = error;
+        hasError = true;
+      }
+      return v;
+    };
     seen[o] = 1;
     switch (String.fromCharCode(o)) {
       case "b": {
@@ -149,11 +158,8 @@ function preparse(s: ServerState, buf: Buffer, t: Tokens, from: number, of: Meta
         break;
       }
       case "C": {
-        const v = cUint64(buf, a, b);
-        if (v === undefined) {
-          err = "CLIENT_ERROR bad token in command line format";
-          hasError = true;
-        } else {
+        const v = u64("CLIENT_ERROR bad token in command line format");
+        if (v !== undefined) {
           of.reqCas = v;
           of.hasCas = true;
         }
@@ -165,22 +171,12 @@ function preparse(s: ServerState, buf: Buffer, t: Tokens, from: number, of: Meta
           hasError = true;
         } else of.mode = buf[a]!;
         break;
-      case "J": {
-        const v = cUint64(buf, a, b);
-        if (v === undefined) {
-          err = "CLIENT_ERROR invalid numeric initial value";
-          hasError = true;
-        } else of.initial = v;
+      case "J":
+        of.initial = u64("CLIENT_ERROR invalid numeric initial value") ?? of.initial;
         break;
-      }
-      case "D": {
-        const v = cUint64(buf, a, b);
-        if (v === undefined) {
-          err = "CLIENT_ERROR invalid numeric delta value";
-          hasError = true;
-        } else of.delta = v;
+      case "D":
+        of.delta = u64("CLIENT_ERROR invalid numeric delta value") ?? of.delta;
         break;
-      }
       case "I":
         of.setStale = true;
         break;

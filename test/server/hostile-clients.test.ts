@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN } from "../helpers/cli.js";
+import { startServe } from "../helpers/serve.js";
 
 /**
  * Hostile clients against `mcdiag serve` in its own process: the server
@@ -57,12 +57,7 @@ describe("hostile clients against mcdiag serve", () => {
   const others = async () => (await exchange(port, "version\r\n", (g) => g.endsWith("\r\n"))).got;
 
   beforeAll(async () => {
-    child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json"], { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
-    child.stdout!.on("data", (d) => (out += d));
-    const until = Date.now() + 15_000;
-    while (!out.includes("}") && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    port = JSON.parse(out.slice(0, out.indexOf("}") + 1)).port;
+    ({ child, port } = await startServe());
   });
   afterAll(() => {
     child?.kill("SIGKILL");

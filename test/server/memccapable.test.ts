@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN } from "../helpers/cli.js";
+import { startServe } from "../helpers/serve.js";
 import { requireTool } from "../helpers/tools.js";
 
 /**
@@ -24,12 +24,7 @@ describe.runIf(have)("memccapable against mcdiag serve", () => {
   let child: ReturnType<typeof spawn>;
   let port = 0;
   beforeAll(async () => {
-    child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--json"], { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
-    child.stdout!.on("data", (d) => (out += d));
-    const until = Date.now() + 15_000;
-    while (!out.includes("}") && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    port = JSON.parse(out.slice(0, out.indexOf("}") + 1)).port;
+    ({ child, port } = await startServe());
   });
   afterAll(() => {
     child?.kill("SIGKILL");
