@@ -63,6 +63,25 @@ describe("EmbeddedServer", () => {
     expect(version!.pieces).toHaveLength(1);
   });
 
+  it("records binary and meta commands the same way: a request split into header and body is two pieces", async () => {
+    const port = await start({ record: true });
+    const get = Buffer.alloc(24 + 3);
+    get[0] = 0x80;
+    get[1] = 0x00; // Get
+    get.writeUInt16BE(3, 2);
+    get.writeUInt32BE(3, 8);
+    get.write("abc", 24);
+    await talk(port, [get.subarray(0, 24), get.subarray(24)], { gapMs: 25 });
+    await talk(port, ["mg ", "user:7 v\r\n"], { gapMs: 25 });
+    const [bin, mg] = server.records;
+    expect(bin).toMatchObject({ verb: "bin:Get", key: "abc", sizeBytes: 27 });
+    expect(bin!.pieces.map((p) => p.sizeBytes)).toEqual([24, 3]);
+    expect(bin!.pieces[1]!.maskedText).toBe("‹key›");
+    expect(bin!.maxGapMs).toBeGreaterThanOrEqual(20);
+    expect(mg).toMatchObject({ verb: "mg", key: "user:7", sizeBytes: 13 });
+    expect(mg!.pieces.map((p) => p.maskedText)).toEqual(["mg ", "‹key› v\\r\\n"]);
+  });
+
   it("rejects oversized items at the command line and closes on endless lines, like memcached", async () => {
     const port = await start({ maxItemBytes: 100 });
     const big = await talk(port, ["set k 0 0 200\r\n" + "x".repeat(200) + "\r\nget k\r\n"]);
