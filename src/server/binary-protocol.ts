@@ -1,4 +1,3 @@
-import { binaryIsKnown } from "./framer.js";
 import type { ServerFrame } from "./framer.js";
 import { countStore } from "./text.js";
 import { CLOSE_AFTER_WRITE, type Reply, type ServerState } from "./session.js";
@@ -193,7 +192,6 @@ export function executeBinary(s: ServerState, r: Reply, f: ServerFrame): void {
       return error(r, UNKNOWN_COMMAND);
     default:
       // Unknown opcodes: the framer discards the body.
-      void binaryIsKnown;
       return error(r, UNKNOWN_COMMAND);
   }
 }
@@ -276,9 +274,6 @@ function update(s: ServerState, r: Reply, f: ServerFrame, key: string, flags: nu
   if (res === EXISTS) return error(r, KEY_EEXISTS);
   if (res === NOT_FOUND) return error(r, KEY_ENOENT);
   error(r, comm === NREAD_ADD ? KEY_EEXISTS : comm === NREAD_REPLACE ? KEY_ENOENT : NOT_STORED_ST);
-  void NREAD_APPEND;
-  void NREAD_PREPEND;
-  void NREAD_CAS;
 }
 
 function del(s: ServerState, r: Reply, key: string): void {

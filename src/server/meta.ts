@@ -6,9 +6,6 @@ import {
   DELTA_CAS_MISMATCH,
   DELTA_NON_NUMERIC,
   DELTA_NOT_FOUND,
-  EXISTS,
-  NOT_FOUND,
-  NOT_STORED,
   NREAD_ADD,
   NREAD_APPEND,
   NREAD_CAS,
@@ -395,9 +392,6 @@ function mset(s: ServerState, r: Reply, f: ServerFrame, t: Tokens, ntokens: numb
     else if (c === 0x63) out += ` c${stored?.cas ?? 0}`;
   }
   r.push(Buffer.from(out + "\r\n", "latin1"));
-  void NOT_STORED;
-  void EXISTS;
-  void NOT_FOUND;
 }
 
 function mdelete(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number): void {

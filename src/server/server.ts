@@ -6,7 +6,7 @@ import { internVerb } from "../protocol/verbs.js";
 import { ArrivalTracker, type CommandRecord } from "./recording.js";
 import { executeBinary } from "./binary-protocol.js";
 import { CLOSE, DEFAULT_FRAMER_LIMITS, NEED_MORE, RequestFramer, type ServerFrame } from "./framer.js";
-import { CLOSE_AFTER_WRITE, CLOSE_NOW, GO_ON, Reply, ServerState, WATCH } from "./session.js";
+import { CLOSE_AFTER_WRITE, CLOSE_NOW, Reply, ServerState, WATCH } from "./session.js";
 import type { ServerStats } from "./stats.js";
 import { executeText } from "./text.js";
 
@@ -363,7 +363,6 @@ class Connection {
       this.socket.end();
     } else if (r.action === CLOSE_NOW) this.fail();
     else if (r.action === WATCH) this.watching = true;
-    void GO_ON;
   }
 
   private write(parts: Buffer[]): void {

@@ -8,7 +8,6 @@ import {
   DELTA_NOT_FOUND,
   EXISTS,
   NOT_FOUND,
-  NOT_STORED,
   NREAD_ADD,
   NREAD_APPEND,
   NREAD_CAS,
@@ -33,7 +32,6 @@ const delta = { value: 0n, item: undefined as Item | undefined };
 
 const ERROR = line("ERROR");
 const END = Buffer.from("END\r\n");
-const CRLF = Buffer.from("\r\n");
 const BAD_FORMAT = line("CLIENT_ERROR bad command line format");
 
 export function executeText(s: ServerState, r: Reply, f: ServerFrame): void {
@@ -61,7 +59,7 @@ export function executeText(s: ServerState, r: Reply, f: ServerFrame): void {
   if (verbIs(buf, "stats")) return stats(s, r, buf, ntokens);
   if (verbIs(buf, "shutdown")) return r.outString(line("ERROR: shutdown not enabled"));
   if (verbIs(buf, "slabs")) return slabs(r, buf, ntokens);
-  if (verbIs(buf, "cache_memlimit")) return memlimit(s, r, buf, ntokens);
+  if (verbIs(buf, "cache_memlimit")) return memlimit(r, buf, ntokens);
   if (verbIs(buf, "incr") || verbIs(buf, "decr")) {
     if (ntokens !== 4 && ntokens !== 5) return r.outString(ERROR);
     return arithmetic(s, r, buf, ntokens, verbIs(buf, "incr"));
@@ -360,14 +358,13 @@ function slabs(r: Reply, buf: Buffer, ntokens: number): void {
   r.outString(ERROR);
 }
 
-function memlimit(s: ServerState, r: Reply, buf: Buffer, ntokens: number): void {
+function memlimit(r: Reply, buf: Buffer, ntokens: number): void {
   if (ntokens !== 3 && ntokens !== 4) return r.outString(ERROR);
   noreplyMaybe(r, buf, ntokens);
   const mb = cUint32(buf, tok.starts[1]!, tok.ends[1]!);
   if (mb < 0) return r.outString(ERROR);
   if (mb < 8) return r.outString(line("MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m"));
   if (mb > 1_000_000_000) return r.outString(line("MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes"));
-  void s;
   r.outString(line("OK"));
 }
 
@@ -419,5 +416,3 @@ function lru(r: Reply, buf: Buffer, ntokens: number): void {
   }
   r.outString(ERROR);
 }
-
-export { CRLF, STORE_REPLIES, NOT_STORED };
