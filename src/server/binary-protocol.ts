@@ -1,6 +1,7 @@
 import type { ServerFrame } from "./framer.js";
 import { countStore } from "./text.js";
 import { CLOSE_AFTER_WRITE, type Reply, type ServerState } from "./session.js";
+import { itemTotalBytes } from "./slabs.js";
 import { generalStats, itemsStats, settingsStats, sizesStats, slabsStats } from "./stats.js";
 import {
   DELTA_CAS_MISMATCH,
@@ -15,7 +16,6 @@ import {
   NREAD_REPLACE,
   NREAD_SET,
   STORED,
-  itemTotalBytes,
   type Item,
 } from "./store.js";
 
@@ -329,7 +329,8 @@ function stat(s: ServerState, r: Reply, sub: string): void {
   else if (sub.startsWith("detail")) {
     const rest = sub.slice(6);
     if (!(rest.startsWith(" dump") || rest.startsWith(" on") || rest.startsWith(" off"))) return error(r, KEY_ENOENT);
-    rows = [];
+    // The per-prefix dump is empty: this server keeps no prefix stats.
+    rows = rest.startsWith(" dump") ? [["detailed", "END\r\n"]] : [];
   } else if (sub === "items") rows = itemsStats(src);
   else if (sub === "slabs") rows = slabsStats(src);
   else if (sub === "sizes") rows = sizesStats();

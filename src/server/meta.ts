@@ -1,7 +1,7 @@
 import { cInt32, cUint32, cUint64 } from "./numbers.js";
 import type { ServerFrame } from "./framer.js";
 import { line, type Reply, type ServerState } from "./session.js";
-import { itemBytes, slabClass } from "./stats.js";
+import { classOf, itemBytes } from "./stats.js";
 import {
   DELTA_CAS_MISMATCH,
   DELTA_NON_NUMERIC,
@@ -13,9 +13,9 @@ import {
   NREAD_REPLACE,
   NREAD_SET,
   STORED,
-  itemTotalBytes,
   type Item,
 } from "./store.js";
+import { itemTotalBytes } from "./slabs.js";
 import { tokenIs, tokenLength, type Tokens } from "./tokens.js";
 
 /**
@@ -546,7 +546,7 @@ function mdebug(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: numbe
   r.outString(
     Buffer.from(
       `ME ${shown} exp=${exp} la=${now - it.time} cas=${it.cas} fetch=${it.fetched ? "yes" : "no"} ` +
-        `cls=${slabClass(size, s.itemSizeMax)} size=${size}\r\n`,
+        `cls=${classOf(it, s.itemSizeMax)} size=${size}\r\n`,
       "latin1",
     ),
   );

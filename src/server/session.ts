@@ -15,7 +15,7 @@ export class ServerState {
     maxBytes: number,
     readonly version: string,
   ) {
-    this.store = new ItemStore(this.clock, maxBytes);
+    this.store = new ItemStore(this.clock, maxBytes, itemSizeMax);
   }
 
   statsSource(): StatsSource {
@@ -36,6 +36,7 @@ export class ServerState {
       evictions: st.counters.evictions,
       getExpired: st.counters.getExpired,
       getFlushed: st.counters.getFlushed,
+      classesUsed: st.classesUsed,
       items: () => st.liveItems(),
     };
   }

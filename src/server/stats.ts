@@ -1,5 +1,5 @@
+import { itemClass, itemTotalBytes, slabSizes } from "./slabs.js";
 import type { Item } from "./store.js";
-import { itemTotalBytes } from "./store.js";
 
 /**
  * `stats` output in memcached 1.6's shape: the same names in the same order
@@ -84,6 +84,8 @@ export interface StatsSource {
   evictions: number;
   getExpired: number;
   getFlushed: number;
+  /** Slab classes that have ever held memory. */
+  classesUsed: ReadonlySet<number>;
   items: () => Iterable<Item>;
 }
 
@@ -241,39 +243,14 @@ export function settingsStats(s: StatsSource): [string, string][] {
   return SETTINGS.map(([n, v]) => [n, own[n] ?? v]);
 }
 
-/** memcached's default slab classes (-n 48, -f 1.25, 1 MiB items): chunk sizes, smallest first. */
-function slabSizes(itemSizeMax: number): number[] {
-  const chunkMax = Math.floor(itemSizeMax / 2);
-  const sizes: number[] = [];
-  let size = 96;
-  while (sizes.length < 62 && size < chunkMax / 1.25) {
-    if (size % 8) size += 8 - (size % 8);
-    sizes.push(size);
-    size = Math.floor(size * 1.25);
-  }
-  sizes.push(chunkMax);
-  return sizes;
-}
-const SLABS_CACHE = new Map<number, number[]>();
-
-/** Slab class (1-based) memcached would put an item of `totalBytes` in (slabs_clsid). */
-export function slabClass(totalBytes: number, itemSizeMax: number): number {
-  let sizes = SLABS_CACHE.get(itemSizeMax);
-  if (sizes === undefined) {
-    sizes = slabSizes(itemSizeMax);
-    SLABS_CACHE.set(itemSizeMax, sizes);
-  }
-  for (let i = 0; i < sizes.length; i++) if (totalBytes <= sizes[i]!) return i + 1;
-  return sizes.length;
-}
-
-export function slabChunkSize(cls: number, itemSizeMax: number): number {
-  slabClass(1, itemSizeMax);
-  return SLABS_CACHE.get(itemSizeMax)![cls - 1] ?? 0;
-}
-
+/** ITEM_ntotal of a stored item. */
 export function itemBytes(it: Item): number {
   return itemTotalBytes(it.key.length, it.flags, it.valueBytes);
+}
+
+/** The class memcached counts the item in (its header's, for a chunked item). */
+export function classOf(it: Item, itemSizeMax: number): number {
+  return itemClass(it.key.length, it.flags, it.valueBytes, itemSizeMax);
 }
 
 interface ClassTotals {
@@ -286,7 +263,7 @@ function perClass(s: StatsSource): Map<number, ClassTotals> {
   const by = new Map<number, ClassTotals>();
   for (const it of s.items()) {
     const n = itemBytes(it);
-    const cls = slabClass(n, s.itemSizeMax);
+    const cls = classOf(it, s.itemSizeMax);
     const c = by.get(cls) ?? { number: 0, oldest: it.time, bytes: 0 };
     c.number++;
     c.bytes += n;
@@ -340,23 +317,26 @@ export function itemsStats(s: StatsSource): [string, string][] {
   return out;
 }
 
-/** `stats slabs`. */
+/** `stats slabs`: every class that has held memory (memcached keeps its pages), with the live items in each. */
 export function slabsStats(s: StatsSource): [string, string][] {
   const out: [string, string][] = [];
+  const live = perClass(s);
+  const sizes = slabSizes(s.itemSizeMax);
   let pages = 0;
-  const classes = perClass(s);
-  for (const [cls, c] of classes) {
-    const size = slabChunkSize(cls, s.itemSizeMax);
-    const perPage = Math.floor(s.itemSizeMax / size);
-    const total = Math.max(1, Math.ceil(c.number / perPage));
+  const classes = [...new Set([...s.classesUsed, ...live.keys()])].sort((a, b) => a - b);
+  for (const cls of classes) {
+    const size = sizes[cls - 1] ?? 0;
+    const perPage = Math.max(1, Math.floor(s.itemSizeMax / size));
+    const used = live.get(cls)?.number ?? 0;
+    const total = Math.max(1, Math.ceil(used / perPage));
     pages += total;
     const rows: [string, number][] = [
       ["chunk_size", size],
       ["chunks_per_page", perPage],
       ["total_pages", total],
       ["total_chunks", total * perPage],
-      ["used_chunks", c.number],
-      ["free_chunks", total * perPage - c.number],
+      ["used_chunks", used],
+      ["free_chunks", total * perPage - used],
       ["free_chunks_end", 0],
       ["get_hits", 0],
       ["cmd_set", 0],
@@ -369,7 +349,7 @@ export function slabsStats(s: StatsSource): [string, string][] {
     ];
     for (const [n, v] of rows) out.push([`${cls}:${n}`, String(v)]);
   }
-  out.push(["active_slabs", String(classes.size)], ["total_malloced", String(pages * s.itemSizeMax)]);
+  out.push(["active_slabs", String(classes.length)], ["total_malloced", String(pages * s.itemSizeMax)]);
   return out;
 }
 

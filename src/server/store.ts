@@ -1,3 +1,5 @@
+import { itemClasses, itemTotalBytes } from "./slabs.js";
+
 /**
  * The embedded server's items, with memcached 1.6's rules: relative or
  * absolute expiry (the 30-day rule), flags, cas uniques, flush_all with a
@@ -28,11 +30,6 @@ export interface Item {
   tokenSent: boolean;
   stale: boolean;
   keyBinary: boolean;
-}
-
-/** Size memcached charges an item (ITEM_ntotal with cas on): 48-byte header, key + NUL, flags, value + CRLF, cas. */
-export function itemTotalBytes(keyBytes: number, flags: number, valueBytes: number): number {
-  return 48 + keyBytes + 1 + (flags === 0 ? 0 : 4) + valueBytes + 2 + 8;
 }
 
 export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
@@ -99,11 +96,15 @@ export class ItemStore {
   private oldestLive = 0;
   private oldestCas = 0;
   readonly counters: StoreCounters = { getExpired: 0, getFlushed: 0, totalItems: 0, evictions: 0 };
+  /** Slab classes that have held memory, as memcached keeps their pages once allocated (`stats slabs`). */
+  readonly classesUsed = new Set<number>();
 
   constructor(
     readonly clock: ServerClock,
     /** Memory for items (-m), bytes. */
     readonly maxBytes = 64 * 1024 * 1024,
+    /** Largest item (-I), bytes: an append or prepend may not grow an item beyond it. */
+    readonly itemSizeMax = 1024 * 1024,
   ) {}
 
   get size(): number {
@@ -141,8 +142,13 @@ export class ItemStore {
     if (it.time < now - ITEM_UPDATE_INTERVAL) it.time = now;
   }
 
-  /** Builds an item (not yet linked). `value` is copied. */
+  /**
+   * Builds an item (not yet linked); `value` is copied. Like memcached's
+   * item_alloc it takes memory from the item's slab classes, whether or
+   * not the item is then stored.
+   */
   make(key: string, flags: number, exptime: number, value: Buffer, from = 0, to = value.length): Item {
+    for (const cls of itemClasses(key.length, flags, to - from, this.itemSizeMax)) this.classesUsed.add(cls);
     const head = `VALUE ${key} ${flags} ${to - from}\r\n`;
     const headBytes = head.length;
     const block = Buffer.allocUnsafeSlow(headBytes + (to - from) + 2);
@@ -212,6 +218,9 @@ export class ItemStore {
         case NREAD_APPEND:
         case NREAD_PREPEND: {
           if (casRes !== "none" && casRes !== "match") return EXISTS;
+          // memcached allocates the joined item; when that is too large the answer is NOT_STORED.
+          if (itemTotalBytes(it.key.length, old.flags, old.valueBytes + it.valueBytes) > this.itemSizeMax)
+            return NOT_STORED;
           const a = comm === NREAD_APPEND ? old : it;
           const b = comm === NREAD_APPEND ? it : old;
           const joined = Buffer.concat([

@@ -15,10 +15,10 @@ import {
   NREAD_REPLACE,
   NREAD_SET,
   STORED,
-  itemTotalBytes,
   type Item,
 } from "./store.js";
-import { generalStats, itemsStats, settingsStats, sizesStats, slabClass, slabsStats, itemBytes } from "./stats.js";
+import { itemTotalBytes } from "./slabs.js";
+import { classOf, generalStats, itemsStats, settingsStats, sizesStats, slabsStats } from "./stats.js";
 import { newTokens, tokenIs, tokenLength, tokenize, type Tokens } from "./tokens.js";
 
 /**
@@ -321,7 +321,7 @@ function stats(s: ServerState, r: Reply, buf: Buffer, ntokens: number): void {
     let n = 0;
     const src = s.statsSource();
     for (const it of src.items()) {
-      if (slabClass(itemBytes(it), s.itemSizeMax) !== id) continue;
+      if (classOf(it, s.itemSizeMax) !== id) continue;
       if (limit !== 0 && n >= limit) break;
       const exp = it.exptime === 0 ? 0 : it.exptime + s.clock.processStarted;
       text += `ITEM ${it.key} [${it.valueBytes} b; ${exp} s]\r\n`;
