@@ -204,6 +204,9 @@ class Connection {
   private readonly arrivals: ArrivalTracker | undefined;
   private commandIndex = 0;
   private readonly held: Held[] = [];
+  /** A multi-key get answered in part, with where to go on (a copy of its line). */
+  private partialGet: Held | undefined;
+  private partialAt = -1;
   private heldBytes = 0;
   private serving = false;
   private readingPaused = false;
@@ -251,6 +254,10 @@ class Connection {
     if (cork) sock.cork();
     try {
       while (!this.closed && !this.ending && !this.watching && !this.blocked()) {
+        if (this.partialGet !== undefined) {
+          this.execute(this.partialGet.frame, this.partialAt);
+          continue;
+        }
         const r = this.framer.next();
         if (r === NEED_MORE) break;
         if (r === CLOSE) {
@@ -311,20 +318,9 @@ class Connection {
     }
     if (o.silent) return;
     if ((o.delayMs ?? 0) > 0 || o.capacity !== undefined || this.serving) {
-      const copy = Buffer.from(f.buf.subarray(f.start, f.next));
-      const shift = f.start;
-      this.held.push({
-        frame: {
-          ...f,
-          buf: copy,
-          start: 0,
-          lineEnd: f.lineEnd - shift,
-          next: f.next - shift,
-          dataStart: f.dataStart < 0 ? -1 : f.dataStart - shift,
-        },
-        bytes: copy.length,
-      });
-      this.heldBytes += copy.length;
+      const frame = copyFrame(f);
+      this.held.push({ frame, bytes: frame.next });
+      this.heldBytes += frame.next;
       if (!this.serving) this.serveHeld();
       return;
     }
@@ -352,12 +348,21 @@ class Connection {
     });
   }
 
-  private execute(f: ServerFrame): void {
+  private execute(f: ServerFrame, resumeAt = -1): void {
     const r = this.reply;
     r.reset();
+    // Only commands run straight from the input may answer in batches; held ones run whole.
+    r.batching = resumeAt >= 0 || f.buf === this.framer.frame.buf;
     if (f.binary) executeBinary(this.state, r, f);
-    else executeText(this.state, r, f);
+    else executeText(this.state, r, f, resumeAt);
     if (r.bytes > 0) this.write(r.pieces);
+    if (r.resumeAt >= 0) {
+      if (this.partialGet === undefined) this.partialGet = { frame: copyFrame(f), bytes: f.next - f.start };
+      this.partialAt = r.resumeAt - (resumeAt >= 0 ? 0 : f.start);
+    } else if (resumeAt >= 0) {
+      this.partialGet = undefined;
+      this.partialAt = -1;
+    }
     if (r.action === CLOSE_AFTER_WRITE) {
       this.ending = true;
       this.socket.end();
@@ -448,4 +453,17 @@ class Connection {
       ...(f.swallow > 0 ? { discardedBytes: f.swallow } : {}),
     });
   }
+}
+
+/** A frame over its own copy of the command's bytes (the framer reuses its storage). */
+function copyFrame(f: ServerFrame): ServerFrame {
+  const shift = f.start;
+  return {
+    ...f,
+    buf: Buffer.from(f.buf.subarray(f.start, f.next)),
+    start: 0,
+    lineEnd: f.lineEnd - shift,
+    next: f.next - shift,
+    dataStart: f.dataStart < 0 ? -1 : f.dataStart - shift,
+  };
 }

@@ -60,8 +60,13 @@ export class Reply {
   /** memcached's c->noreply: suppresses `outString`, not values. */
   noreply = false;
   action = GO_ON;
+  /** Set by the connection: a multi-key get may stop part-way (bounded replies). */
+  batching = false;
+  /** Where a batched get stopped in its line (-1: it finished); the connection calls again from there. */
+  resumeAt = -1;
 
   reset(): void {
+    this.resumeAt = -1;
     this.pieces.length = 0;
     this.bytes = 0;
     this.noreply = false;

@@ -203,9 +203,12 @@ export class ItemStore {
         casRes = reqCas === oldCas ? "match" : setStale && reqCas < oldCas ? "stale" : "bad";
       }
       switch (comm) {
-        case NREAD_ADD:
-          this.bump(old);
+        case NREAD_ADD: {
+          // do_item_update: a failed add refreshes the item's time, but does not mark it fetched.
+          const now = this.clock.now();
+          if (old.time < now - ITEM_UPDATE_INTERVAL) old.time = now;
           return NOT_STORED;
+        }
         case NREAD_CAS:
           if (casRes === "match") break;
           if (casRes === "stale") {

@@ -34,7 +34,11 @@ const ERROR = line("ERROR");
 const END = Buffer.from("END\r\n");
 const BAD_FORMAT = line("CLIENT_ERROR bad command line format");
 
-export function executeText(s: ServerState, r: Reply, f: ServerFrame): void {
+/**
+ * Runs the text command framed in `f`. `resumeAt` continues a multi-key
+ * get where an earlier call stopped (see Reply.resumeAt).
+ */
+export function executeText(s: ServerState, r: Reply, f: ServerFrame, resumeAt = -1): void {
   const buf = f.buf;
   tokenize(buf, f.start, f.lineEnd, tok);
   const t = tok;
@@ -44,10 +48,10 @@ export function executeText(s: ServerState, r: Reply, f: ServerFrame): void {
   if (v0 === 0x6d /* m */ && tokenLength(t, 0) === 2) return executeMeta(s, r, f, t);
   if (v0 === 0x67 /* g */) {
     if (ntokens < 3) return r.outString(ERROR);
-    if (verbIs(buf, "get")) return get(s, r, f, false, false);
-    if (verbIs(buf, "gets")) return get(s, r, f, true, false);
-    if (verbIs(buf, "gat")) return get(s, r, f, false, true);
-    if (verbIs(buf, "gats")) return get(s, r, f, true, true);
+    if (verbIs(buf, "get")) return get(s, r, f, false, false, resumeAt);
+    if (verbIs(buf, "gets")) return get(s, r, f, true, false, resumeAt);
+    if (verbIs(buf, "gat")) return get(s, r, f, false, true, resumeAt);
+    if (verbIs(buf, "gats")) return get(s, r, f, true, true, resumeAt);
     return r.outString(ERROR);
   }
   if (verbIs(buf, "set")) return update(s, r, f, ntokens, NREAD_SET);
@@ -74,7 +78,7 @@ export function executeText(s: ServerState, r: Reply, f: ServerFrame): void {
   }
   if (verbIs(buf, "bget")) {
     if (ntokens < 3) return r.outString(ERROR);
-    return get(s, r, f, false, false);
+    return get(s, r, f, false, false, resumeAt);
   }
   if (verbIs(buf, "flush_all")) {
     if (ntokens < 2 || ntokens > 4) return r.outString(ERROR);
@@ -127,7 +131,7 @@ function keyOf(buf: Buffer, i: number): string {
  * get/gets/gat/gats over every key of the line, without splitting it into
  * strings: keys are read between spaces, one lookup string per key.
  */
-function get(s: ServerState, r: Reply, f: ServerFrame, withCas: boolean, touch: boolean): void {
+function get(s: ServerState, r: Reply, f: ServerFrame, withCas: boolean, touch: boolean, resumeAt: number): void {
   const buf = f.buf;
   const st = s.stats;
   let exptime = 0;
@@ -138,6 +142,7 @@ function get(s: ServerState, r: Reply, f: ServerFrame, withCas: boolean, touch: 
     exptime = s.clock.exptime(e);
     at = tok.ends[1]!;
   }
+  if (resumeAt >= 0) at = resumeAt;
   const end = tok.lineEnd;
   for (;;) {
     while (at < end && buf[at] === 0x20) at++;
@@ -165,9 +170,18 @@ function get(s: ServerState, r: Reply, f: ServerFrame, withCas: boolean, touch: 
       r.push(Buffer.from(`VALUE ${key} ${it.flags} ${it.valueBytes} ${it.cas}\r\n`, "latin1"));
       r.push(it.block.subarray(it.valueAt));
     }
+    // A get of many keys answers in batches, so its reply never holds more than a bound at once.
+    if (r.batching && (r.bytes > GET_BATCH_BYTES || r.pieces.length > GET_BATCH_PIECES)) {
+      r.resumeAt = at;
+      return;
+    }
   }
   r.push(END);
 }
+
+/** A multi-key get stops and resumes once its reply refers to this many bytes or pieces. */
+const GET_BATCH_BYTES = 4 * 1024 * 1024;
+const GET_BATCH_PIECES = 4096;
 
 const STORE_REPLIES = [line("STORED"), line("NOT_STORED"), line("EXISTS"), line("NOT_FOUND")];
 

@@ -27,12 +27,12 @@ async function connect(port: number): Promise<net.Socket> {
 }
 
 /** Sends `bytes`, collects what arrives until `done` says so (or 5 s), returns it and whether the server closed. */
-async function exchange(port: number, bytes: string | Buffer, done: (got: string) => boolean) {
+async function exchange(port: number, bytes: string | Buffer, done: (got: string) => boolean, waitMs = 5000) {
   const s = await connect(port);
   let got = "";
   let closed = false;
   await new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, 5000);
+    const t = setTimeout(resolve, waitMs);
     s.on("data", (d: Buffer) => {
       got += d.toString("latin1");
       if (done(got)) {
@@ -54,7 +54,7 @@ async function exchange(port: number, bytes: string | Buffer, done: (got: string
 describe("hostile clients against mcdiag serve", () => {
   let child: ChildProcess;
   let port = 0;
-  const others = async () => (await exchange(port, "version\r\n", (g) => g.endsWith("\r\n"))).got;
+  const others = async (waitMs = 5000) => (await exchange(port, "version\r\n", (g) => g.endsWith("\r\n"), waitMs)).got;
 
   beforeAll(async () => {
     ({ child, port } = await startServe());
@@ -114,6 +114,28 @@ describe("hostile clients against mcdiag serve", () => {
     expect(await others()).toBe("VERSION 1.6.18-mcdiag\r\n");
     expect(peakRssKb(child.pid!)).toBeLessThan(RSS_LIMIT_KB);
     reader.destroy();
+  });
+
+  it("a get of 500,000 keys of a 1 MB value, never read: answered in batches, memory stays bounded", async () => {
+    const value = Buffer.alloc(1_000_000, 0x62);
+    const set = await exchange(
+      port,
+      Buffer.concat([Buffer.from(`set m 0 0 ${value.length}\r\n`), value, Buffer.from("\r\n")]),
+      (g) => g.includes("\r\n"),
+    );
+    expect(set.got).toBe("STORED\r\n");
+    const readers: net.Socket[] = [];
+    // Answered whole, each of these replies would hold ~40 MB of pieces: 8 of them pass the bound.
+    for (let i = 0; i < 8; i++) {
+      const r = await connect(port);
+      r.pause(); // never reads
+      r.write("get" + " m".repeat(500_000) + "\r\n"); // a 1 MB line: within the multi-get limit
+      readers.push(r);
+    }
+    // The server is single-threaded: its answer to another client comes after it has run all eight gets.
+    expect(await others(30_000)).toBe("VERSION 1.6.18-mcdiag\r\n");
+    expect(peakRssKb(child.pid!)).toBeLessThan(RSS_LIMIT_KB);
+    for (const r of readers) r.destroy();
   });
 
   it("thousands of idle connections: others are still answered, memory stays bounded", async () => {

@@ -141,6 +141,28 @@ describe("EmbeddedServer bounds", () => {
     s.destroy();
   });
 
+  it("answers a get of many keys in bounded batches, with the same bytes as at once", async () => {
+    server = new EmbeddedServer();
+    const { port } = await server.listen();
+    const value = "v".repeat(100_000);
+    const keys = Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? "missing" : "k")).join(" ");
+    const s = net.connect({ port, host: "127.0.0.1" });
+    await new Promise((r) => s.once("connect", r));
+    const chunks: Buffer[] = [];
+    s.on("data", (d: Buffer) => chunks.push(d));
+    s.write(`set k 7 0 ${value.length}\r\n${value}\r\nget ${keys}\r\ngets k\r\n`);
+    const hits = 200 - Math.ceil(200 / 3);
+    const want = "STORED\r\n" + `VALUE k 7 ${value.length}\r\n${value}\r\n`.repeat(hits) + "END\r\n";
+    const until = Date.now() + 20_000;
+    const got = () => Buffer.concat(chunks).toString("latin1");
+    while (!/END\r\n$/.test(got().slice(want.length)) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(got().slice(0, want.length)).toBe(want); // 13 MB, more than one batch
+    expect(got().slice(want.length)).toMatch(/^VALUE k 7 100000 \d+\r\nv{100000}\r\nEND\r\n$/); // the next command follows in order
+    expect(server.counters.getHits).toBe(hits + 1);
+    s.destroy();
+  });
+
   it("bounds the commands held for --delay: reading stops while they are above the bound", async () => {
     server = new EmbeddedServer({ delayMs: 50 });
     const { port } = await server.listen();
