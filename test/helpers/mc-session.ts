@@ -16,6 +16,12 @@ export interface Step {
 export interface Session {
   name: string;
   binary?: boolean;
+  /**
+   * Needs servers that have seen nothing else: memcached counts flushed
+   * items in `stats items` until its crawler reclaims them, and keeps slab
+   * pages once allocated, so these answers depend on history.
+   */
+  fresh?: boolean;
   steps: (string | Buffer | Step)[];
 }
 

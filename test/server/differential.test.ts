@@ -27,10 +27,24 @@ describe.runIf(haveMemcached)("embedded server answers like memcached 1.6", () =
   });
 
   const check = async (s: Session) => {
-    const reset: Session = { name: "reset", binary: false, steps: ["flush_all\r\n"] };
-    await runSession(mc.port, reset);
-    await runSession(port, reset);
-    const [theirs, ours] = await Promise.all([runSession(mc.port, s), runSession(port, s)]);
+    let theirs: string[];
+    let ours: string[];
+    if (s.fresh) {
+      const freshMc = await startMemcached();
+      const freshServer = new EmbeddedServer();
+      try {
+        const freshPort = (await freshServer.listen()).port;
+        [theirs, ours] = await Promise.all([runSession(freshMc.port, s), runSession(freshPort, s)]);
+      } finally {
+        await freshServer.close();
+        await freshMc.stop();
+      }
+    } else {
+      const reset: Session = { name: "reset", binary: false, steps: ["flush_all\r\n"] };
+      await runSession(mc.port, reset);
+      await runSession(port, reset);
+      [theirs, ours] = await Promise.all([runSession(mc.port, s), runSession(port, s)]);
+    }
     const binary = s.binary === true;
     const steps = s.steps.map((st) => {
       const b = typeof st === "string" || Buffer.isBuffer(st) ? st : st.send;

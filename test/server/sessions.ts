@@ -236,6 +236,7 @@ export const TEXT_SESSIONS: Session[] = [
   },
   {
     name: "stats names (values vary)",
+    fresh: true,
     steps: [
       "set a 0 0 1\r\nx\r\n",
       "set bb 5 0 300\r\n" + big(300) + "\r\n",
@@ -673,6 +674,7 @@ export const BINARY_SESSIONS: Session[] = [
   },
   {
     name: "binary cas on delete and replace, stats sub-commands, delayed flush, incr wrap, appends past the limit",
+    fresh: true,
     binary: true,
     steps: [
       bin(0x01, { key: "a", extras: setExtras(1, 0), value: "x", opaque: 1 }),
