@@ -39,9 +39,9 @@ export function numberOption(
   return n;
 }
 
-/** 1e9 → "1,000,000,000": large limits in messages read as numbers, not exponents (ports and pool sizes stay plain). */
+/** Limits print as plain numbers (1e9 → "1000000000"), as every option message does. */
 function fmtLimit(n: number): string {
-  return n >= 100_000 ? n.toLocaleString("en-US") : String(n);
+  return String(n);
 }
 
 export function choiceOption<T extends string>(

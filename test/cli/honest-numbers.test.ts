@@ -87,11 +87,11 @@ describe("the CLI refuses what a mode ignores and what it cannot do", () => {
     ],
     [
       ["probe", "--embedded", "--rate", "1e9"],
-      "mcdiag: --rate: '1e9' is not valid (want a number from 0.001 to 1,000,000)\n",
+      "mcdiag: --rate: '1e9' is not valid (want a number from 0.001 to 1000000)\n",
     ],
     [
       ["sweep", "--embedded", "--rates", "100,2e6"],
-      "mcdiag: --rates: '2e6' is not valid (want a number from 0.001 to 1,000,000)\n",
+      "mcdiag: --rates: '2e6' is not valid (want a number from 0.001 to 1000000)\n",
     ],
     [["probe", "--embedded", "--duration", "600h"], "mcdiag: --duration: '600h' is longer than the limit of 24h\n"],
     [
