@@ -75,9 +75,14 @@ const MAX_BATCH = 1000;
 const MAX_OUTSTANDING = 100_000;
 /** Scheduling lag p99 (µs) above which the report warns. */
 const LATE_WARN_US = 10_000;
-/** mcdiag's own share of the users' latency above which the report warns… */
+/**
+ * mcdiag's own share of the users' latency above which the report warns: for
+ * the typical request (medians), when mcdiag's part is also at least
+ * GENERATOR_MEAN_WARN_US (a few µs on a 20 µs cache is not worth a warning);
+ * or overall (sums), at twice the share and ten times that size. Rare late
+ * issues have their own warning (LATE_WARN_US).
+ */
 const GENERATOR_SHARE_WARN = 0.25;
-/** …when its mean is also above this (µs): a few µs on a 20 µs cache is not worth a warning. */
 const GENERATOR_MEAN_WARN_US = 100;
 
 /**
@@ -362,7 +367,11 @@ function warnAboutGenerator(r: RateProbeResult, stoppedOnPurpose: boolean): stri
       "the client machine (CPU, other processes), not the server, may be the limit"
     );
   }
-  if (r.generatorShare >= GENERATOR_SHARE_WARN && r.generatorUs.mean >= GENERATOR_MEAN_WARN_US) {
+  // A typical request (medians) that is largely mcdiag, or a mean that is mostly mcdiag and large.
+  const typical =
+    r.generatorUs.p50 >= GENERATOR_MEAN_WARN_US && r.generatorUs.p50 >= r.latencyUs.p50 * GENERATOR_SHARE_WARN;
+  const overall = r.generatorShare >= 2 * GENERATOR_SHARE_WARN && r.generatorUs.mean >= 10 * GENERATOR_MEAN_WARN_US;
+  if (typical || overall) {
     return (
       `mcdiag itself is ${Math.round(r.generatorShare * 100)} % of the users' latency ` +
       `(mean ${Math.round(r.generatorUs.mean)} µs per request: scheduling lag, late response handling, waits on freed connections); ` +
