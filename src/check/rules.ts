@@ -1,4 +1,4 @@
-import type { CheckMethod, CommandObservation } from "./observation.js";
+import { arrivalUnit, type CheckMethod, type CommandObservation } from "./observation.js";
 
 export type RuleName = "writes-per-command" | "stall" | "child-exit" | "min-commands";
 
@@ -79,7 +79,7 @@ export function judge(
     if (tooMany) {
       violations.push({
         rule: "writes-per-command",
-        message: `${o.command} arrived in ${o.writes} ${unit(method)}s (at most ${rules.maxWritesPerCommand} allowed)`,
+        message: `${o.command} arrived in ${o.writes} ${arrivalUnit(method)}s (at most ${rules.maxWritesPerCommand} allowed)`,
         ...base,
         writes: o.writes,
         gapMs: round(o.gapMs),
@@ -131,10 +131,6 @@ export function judge(
     }
   }
   return { violations, notes };
-}
-
-function unit(method: CheckMethod): string {
-  return method === "capture" ? "segment" : method === "recording" ? "piece" : "write";
 }
 
 function round(x: number): number {

@@ -39,11 +39,6 @@ export function recordClampedUs(h: Histogram, us: number): boolean {
   return clamped;
 }
 
-/** Records a nanosecond duration as whole microseconds, clamped into range. */
-export function recordNs(h: Histogram, ns: bigint): void {
-  recordClampedUs(h, Number(ns) / 1000);
-}
-
 /** Percentiles of one histogram, microseconds. */
 export interface LatencySummaryUs {
   count: number;
