@@ -1,4 +1,5 @@
 import { arrivalUnit, type CheckMethod, type CommandObservation } from "./observation.js";
+import { round } from "../util/round.js";
 
 export type RuleName = "writes-per-command" | "stall" | "child-exit" | "min-commands";
 
@@ -82,17 +83,17 @@ export function judge(
         message: `${o.command} arrived in ${o.writes} ${arrivalUnit(method)}s (at most ${rules.maxWritesPerCommand} allowed)`,
         ...base,
         writes: o.writes,
-        gapMs: round(o.gapMs),
+        gapMs: round(o.gapMs, 3),
         ...(o.pieces ? { pieces: o.pieces } : {}),
       });
     }
     if (stalled) {
       violations.push({
         rule: "stall",
-        message: `${o.command} stalled ${round(o.gapMs)} ms between its pieces (the delayed-ACK wait)`,
+        message: `${o.command} stalled ${round(o.gapMs, 3)} ms between its pieces (the delayed-ACK wait)`,
         ...base,
         writes: o.writes,
-        gapMs: round(o.gapMs),
+        gapMs: round(o.gapMs, 3),
       });
     }
   });
@@ -131,8 +132,4 @@ export function judge(
     }
   }
   return { violations, notes };
-}
-
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

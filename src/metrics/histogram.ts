@@ -1,4 +1,5 @@
 import * as hdr from "hdr-histogram-js";
+import { round } from "../util/round.js";
 
 export type Histogram = hdr.Histogram;
 
@@ -63,7 +64,7 @@ export function summarize(h: Histogram): LatencySummaryUs {
   return {
     count: h.totalCount,
     min: h.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : h.minNonZeroValue,
-    mean: Math.round(h.mean * 10) / 10,
+    mean: round(h.mean, 1),
     p50: at(50),
     p90: at(90),
     p95: at(95),

@@ -13,6 +13,7 @@ import { judgeRun } from "./health.js";
 import { Recorder } from "./recorder.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
 import { prepareEndpoint, probePool, untilAbortedOr, warmUp } from "./setup.js";
+import { round } from "../util/round.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
   /** Requests per second, issued on a fixed schedule whatever the responses do. */
@@ -318,7 +319,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
       ...base,
       mode: "rate",
       requestedRate: opts.ratePerSec,
-      achievedRate: Math.round(achievedRate * 10) / 10,
+      achievedRate: round(achievedRate, 1),
       scheduled,
       issued: run.issued,
       latencyUs: summarize(run.latency),
@@ -331,7 +332,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
       generatorCpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, endMs - t0)) * 1000) / 10,
       // The monitor's samples include its own interval: subtract it to get the delay.
       eventLoopDelayP99Us: Math.max(0, Math.round(loopDelay.percentile(99) / 1000) - LOOP_SAMPLE_MS * 1000),
-      drainMs: Math.round((run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0) * 10) / 10,
+      drainMs: round(run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0, 1),
     };
     const generatorWarning = warnAboutGenerator(result, interrupted || rec.aborted !== undefined);
     if (generatorWarning !== undefined) result.generatorWarning = generatorWarning;

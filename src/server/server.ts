@@ -9,6 +9,7 @@ import { CLOSE, DEFAULT_FRAMER_LIMITS, NEED_MORE, RequestFramer, type ServerFram
 import { CLOSE_AFTER_WRITE, CLOSE_NOW, Reply, ServerState, WATCH } from "./session.js";
 import type { ServerStats } from "./stats.js";
 import { executeText } from "./text.js";
+import { round } from "../util/round.js";
 
 export interface ServerOptions {
   host?: string;
@@ -449,7 +450,7 @@ class Connection {
       key: keyTo > keyFrom ? buf.toString("latin1", keyFrom, Math.min(keyTo, keyFrom + 250)) : undefined,
       sizeBytes: f.next - f.start,
       pieces,
-      maxGapMs: Math.round(maxGapMs * 1000) / 1000,
+      maxGapMs: round(maxGapMs, 3),
       ...(f.swallow > 0 ? { discardedBytes: f.swallow } : {}),
     });
   }
