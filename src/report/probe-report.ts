@@ -2,6 +2,7 @@ import { newTable } from "./table.js";
 import type { ErrorCounts } from "../clients/errors.js";
 import type { LatencySummaryUs } from "../metrics/histogram.js";
 import { DISAGREEMENT_LIMIT, disagreement } from "../metrics/littles-law.js";
+import { STALLING_RATIO } from "../probes/compare.js";
 import type { Evidence } from "../probes/evidence.js";
 import type { RateProbeResult } from "../probes/open-loop.js";
 import type { ProbeResult } from "../probes/result.js";
@@ -36,7 +37,7 @@ export function renderProbe(r: ProbeResult): string {
   out.push(poolModelLines(r));
   if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
   for (const w of r.warnings) out.push(`warning: ${w}`);
-  if (r.stalledRatio >= 0.05) out.push(adviceForStalls(r));
+  if (r.stalledRatio >= STALLING_RATIO) out.push(adviceForStalls(r));
   return out.join("\n") + "\n";
 }
 

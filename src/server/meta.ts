@@ -17,6 +17,7 @@ import {
 } from "./store.js";
 import { itemTotalBytes } from "./slabs.js";
 import { tokenIs, tokenLength, type Tokens } from "./tokens.js";
+import { MAX_KEY_BYTES } from "../protocol/keys.js";
 
 /**
  * memcached 1.6's meta commands (mg, ms, md, ma, mn, me), following
@@ -24,7 +25,6 @@ import { tokenIs, tokenLength, type Tokens } from "./tokens.js";
  * asked; `q` hides the nominal answer (mn flushes); `O` is echoed; `b`
  * carries a base64 key; `k` returns the key.
  */
-const KEY_MAX = 250;
 const MAX_OPT_TOKENS = 20;
 const MAX_OPAQUE = 32;
 const BAD_FORMAT = line("CLIENT_ERROR bad command line format");
@@ -229,7 +229,7 @@ function ttl(it: Item, now: number): string {
 
 function mget(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number): void {
   if (ntokens < 3) return r.outString(line("ERROR"));
-  if (tokenLength(t, 1) > KEY_MAX) return r.outError(BAD_FORMAT);
+  if (tokenLength(t, 1) > MAX_KEY_BYTES) return r.outError(BAD_FORMAT);
   if (ntokens > MAX_OPT_TOKENS) return r.outError(line("CLIENT_ERROR options flags are too long"));
   const of = newFlags();
   const err = preparse(s, buf, t, 2, of);
@@ -331,7 +331,7 @@ const MSET_STATUS = ["HD", "NS", "EX", "NF"];
 function mset(s: ServerState, r: Reply, f: ServerFrame, t: Tokens, ntokens: number): void {
   const buf = f.buf;
   if (ntokens < 3) return r.outString(line("ERROR"));
-  if (tokenLength(t, 1) > KEY_MAX) return r.outError(BAD_FORMAT);
+  if (tokenLength(t, 1) > MAX_KEY_BYTES) return r.outError(BAD_FORMAT);
   if (ntokens === 3) return r.outError(BAD_FORMAT);
   if (ntokens > MAX_OPT_TOKENS) return r.outError(line("CLIENT_ERROR options flags too long"));
   const vlen = cInt32(buf, t.starts[2]!, t.ends[2]!);
@@ -396,7 +396,7 @@ function mset(s: ServerState, r: Reply, f: ServerFrame, t: Tokens, ntokens: numb
 
 function mdelete(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number): void {
   if (ntokens < 3) return r.outString(line("ERROR"));
-  if (tokenLength(t, 1) > KEY_MAX) return r.outString(BAD_FORMAT);
+  if (tokenLength(t, 1) > MAX_KEY_BYTES) return r.outString(BAD_FORMAT);
   if (ntokens > MAX_OPT_TOKENS) return r.outString(line("CLIENT_ERROR options flags too long"));
   const of = newFlags();
   if (preparse(s, buf, t, 2, of) !== undefined) return r.outError(line("CLIENT_ERROR invalid or duplicate flag"));
@@ -431,7 +431,7 @@ const delta = { value: 0n, item: undefined as Item | undefined };
 
 function marithmetic(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number): void {
   if (ntokens < 3) return r.outString(line("ERROR"));
-  if (tokenLength(t, 1) > KEY_MAX) return r.outString(BAD_FORMAT);
+  if (tokenLength(t, 1) > MAX_KEY_BYTES) return r.outString(BAD_FORMAT);
   if (ntokens > MAX_OPT_TOKENS) return r.outString(line("CLIENT_ERROR options flags too long"));
   const of = newFlags();
   if (preparse(s, buf, t, 2, of) !== undefined) return r.outError(line("CLIENT_ERROR invalid or duplicate flag"));
@@ -529,7 +529,7 @@ function applyTtlFlags(buf: Buffer, t: Tokens, it: Item, of: MetaFlags, created:
 }
 
 function mdebug(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number): void {
-  if (ntokens < 3 || tokenLength(t, 1) > KEY_MAX) return r.outString(BAD_FORMAT);
+  if (ntokens < 3 || tokenLength(t, 1) > MAX_KEY_BYTES) return r.outString(BAD_FORMAT);
   let key = buf.toString("latin1", t.starts[1], t.ends[1]);
   if (ntokens >= 4 && tokenIs(buf, t, 2, "b")) {
     const k = base64Decode(buf, t.starts[1]!, t.ends[1]!);
