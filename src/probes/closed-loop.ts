@@ -10,36 +10,29 @@ import { watchEvidence } from "./evidence.js";
 import { Recorder } from "./recorder.js";
 import { judgeRun } from "./health.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
-import { prepareEndpoint, probePool, untilAbortedOr, warmUp } from "./setup.js";
+import {
+  prepareEndpoint,
+  probePool,
+  untilAbortedOr,
+  warmUp,
+  type ProbePoolOptions,
+  type SetupOptions,
+} from "./setup.js";
 import type { Slo } from "./slo.js";
 
-export interface ProbeOptions {
-  host: string;
-  port: number;
-  write: WriteStrategy;
-  noDelay: boolean;
-  poolSize: number;
+export interface ProbeOptions extends ProbePoolOptions, SetupOptions {
   /** Callers issuing requests at once (closed loop: each waits for its answer). */
   concurrency: number;
   /** Stop after this long (ms)… */
   durationMs?: number;
   /** …or after this many measured requests, whichever comes first. */
   requests?: number;
-  healthCheck: HealthCheck;
   keyPrefix: string;
   keyCount: number;
-  valueSizeBytes: number;
-  /** Per request, and per wait for a pooled connection. */
-  timeoutMs: number;
-  connectTimeoutMs: number;
   /** Unmeasured requests per connection first, to get past Linux's quick-ack start. */
   warmupPerConnection: number;
-  /** Write the probe's keys first. */
-  seed: boolean;
   stallThresholdMs: number;
   onProgress?: (p: ProbeProgress) => void;
-  /** Aborting stops issuing requests; the run drains and reports what it measured. */
-  signal?: AbortSignal;
   /** Read server `stats` and kernel counters before and after (default true). */
   evidence?: boolean;
   /** Below this share of answered requests (0…1) the run is not healthy; default 0.99. */
