@@ -28,6 +28,7 @@ import { MAX_KEY_BYTES } from "../protocol/keys.js";
 const MAX_OPT_TOKENS = 20;
 const MAX_OPAQUE = 32;
 const BAD_FORMAT = line("CLIENT_ERROR bad command line format");
+const OPAQUE_TOO_LONG = line("CLIENT_ERROR opaque token too long");
 
 interface MetaFlags {
   noUpdate: boolean;
@@ -211,14 +212,23 @@ function metaKey(key: string, binary: boolean): string {
 }
 
 /** The O and k flags, in request order: what every meta answer carries back. Undefined when an opaque is too long. */
+/** What flag `i` echoes: " O…" for an opaque, the key for `k`, "" otherwise; undefined when the opaque is too long. */
+function echoFlag(buf: Buffer, t: Tokens, i: number, key: string, binary: boolean): string | undefined {
+  const c = buf[t.starts[i]!];
+  if (c === 0x4f) {
+    if (tokenLength(t, i) > MAX_OPAQUE) return undefined;
+    return " " + buf.toString("latin1", t.starts[i], t.ends[i]);
+  }
+  return c === 0x6b ? metaKey(key, binary) : "";
+}
+
+/** The echoed flags (O, k) alone, for answers without an item; undefined when an opaque is too long. */
 function echoFlags(buf: Buffer, t: Tokens, key: string, binary: boolean): string | undefined {
   let out = "";
   for (let i = 2; i < t.count; i++) {
-    const c = buf[t.starts[i]!];
-    if (c === 0x4f) {
-      if (tokenLength(t, i) > MAX_OPAQUE) return undefined;
-      out += " " + buf.toString("latin1", t.starts[i], t.ends[i]);
-    } else if (c === 0x6b) out += metaKey(key, binary);
+    const echo = echoFlag(buf, t, i, key, binary);
+    if (echo === undefined) return undefined;
+    out += echo;
   }
   return out;
 }
@@ -255,7 +265,7 @@ function mget(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number)
       st.getMisses++;
     }
     const echo = echoFlags(buf, t, of.key, of.keyBinary);
-    if (echo === undefined) return r.outError(line("CLIENT_ERROR opaque token too long"));
+    if (echo === undefined) return r.outError(OPAQUE_TOO_LONG);
     if (!r.noreply) r.push(Buffer.from(`EN${echo}\r\n`, "latin1"));
     return;
   }
@@ -297,12 +307,12 @@ function mget(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number)
         head += it.fetched ? " h1" : " h0";
         break;
       case 0x4f: // O
-        if (tokenLength(t, i) > MAX_OPAQUE) return r.outError(line("CLIENT_ERROR opaque token too long"));
-        head += " " + buf.toString("latin1", t.starts[i], t.ends[i]);
+      case 0x6b /* k */: {
+        const echo = echoFlag(buf, t, i, it.key, it.keyBinary);
+        if (echo === undefined) return r.outError(OPAQUE_TOO_LONG);
+        head += echo;
         break;
-      case 0x6b: // k
-        head += metaKey(it.key, it.keyBinary);
-        break;
+      }
     }
   }
   if (it.tokenSent) head += " Z";
@@ -402,7 +412,7 @@ function mdelete(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: numb
   if (preparse(s, buf, t, 2, of) !== undefined) return r.outError(line("CLIENT_ERROR invalid or duplicate flag"));
   r.noreply = of.noReply;
   const echo = echoFlags(buf, t, of.key, of.keyBinary);
-  if (echo === undefined) return r.outError(line("CLIENT_ERROR opaque token too long"));
+  if (echo === undefined) return r.outError(OPAQUE_TOO_LONG);
   const it = s.store.get(of.key);
   let status: string;
   if (it === undefined) {
@@ -486,7 +496,7 @@ function marithmetic(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: 
   }
   if (it === undefined) {
     const echo = echoFlags(buf, t, of.key, of.keyBinary);
-    if (echo === undefined) return r.outError(line("CLIENT_ERROR opaque token too long"));
+    if (echo === undefined) return r.outError(OPAQUE_TOO_LONG);
     r.push(Buffer.from(`${status}${echo}\r\n`, "latin1"));
     return;
   }
@@ -507,12 +517,12 @@ function marithmetic(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: 
         if (created) it.exptime = of.autovivExptime;
         break;
       case 0x4f: // O
-        if (tokenLength(t, i) > MAX_OPAQUE) return r.outError(line("CLIENT_ERROR opaque token too long"));
-        out += " " + buf.toString("latin1", t.starts[i], t.ends[i]);
+      case 0x6b /* k */: {
+        const echo = echoFlag(buf, t, i, of.key, of.keyBinary);
+        if (echo === undefined) return r.outError(OPAQUE_TOO_LONG);
+        out += echo;
         break;
-      case 0x6b: // k
-        out += metaKey(of.key, of.keyBinary);
-        break;
+      }
     }
   }
   if (of.value) out += "\r\n" + digits;
