@@ -136,6 +136,14 @@ export function probePool(opts: ProbePoolOptions, rec: Recorder): Pool {
   });
 }
 
+/** How often a run reports its progress. */
+const PROGRESS_INTERVAL_MS = 500;
+
+/** Calls `report` with a fresh snapshot every PROGRESS_INTERVAL_MS; undefined when nobody listens. */
+export function reportProgress<T>(report: ((p: T) => void) | undefined, snapshot: () => T): NodeJS.Timeout | undefined {
+  return report === undefined ? undefined : setInterval(() => report(snapshot()), PROGRESS_INTERVAL_MS);
+}
+
 /**
  * Resolves when `work` does, or `graceMs` after `signal` aborts, whichever
  * comes first: an interrupted run stops waiting for requests that may never
