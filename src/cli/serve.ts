@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { EmbeddedServer } from "../server/server.js";
-import { formatEndpoint } from "../util/endpoint.js";
+import { formatEndpoint, MAX_PORT } from "../util/endpoint.js";
 import { printJson, type CliContext } from "./context.js";
 import { durationOption, intOption, type RawOptions } from "./options.js";
 import { DEFAULT_ITEM_SIZE_MAX, DEFAULT_MEMORY_BYTES } from "../server/store.js";
@@ -50,7 +50,7 @@ Examples:
       typeof raw.delay === "string" && /^\s*\d+(\.\d+)?\s*$/.test(raw.delay) ? `${raw.delay.trim()}ms` : raw.delay;
     const server = new EmbeddedServer({
       host: typeof raw.host === "string" ? raw.host : "127.0.0.1",
-      port: intOption(raw.port, "--port", 0, 65535, 11211),
+      port: intOption(raw.port, "--port", 0, MAX_PORT, 11211),
       delayMs: durationOption(delay, "--delay", { allowZero: true }) ?? 0,
       maxItemBytes: intOption(raw.maxItemSize, "--max-item-size", 1024, 128 * 1024 * 1024, DEFAULT_ITEM_SIZE_MAX),
       maxBytes: intOption(raw.memory, "--memory", 1, 64 * 1024, DEFAULT_MEMORY_BYTES / MIB) * MIB,
