@@ -47,9 +47,6 @@ export interface ServerOptions {
   version?: string;
 }
 
-/** What the server counts (memcached's stats, in camelCase). */
-export type ServerCounters = ServerStats;
-
 /** Replies not yet sent, per connection, above which the server stops reading from it (resumes on drain). */
 const MAX_PENDING_REPLY_BYTES = 4 * 1024 * 1024;
 /** Commands held for `delayMs`/`capacity`, per connection, above which reading stops. */
@@ -98,7 +95,7 @@ export class EmbeddedServer {
   }
 
   /** memcached's counters (curr/total connections, cmd_get, get_hits, …) plus `commands` framed. */
-  get counters(): Readonly<ServerCounters> {
+  get counters(): Readonly<ServerStats> {
     return { ...this.#state.stats };
   }
 
