@@ -25,6 +25,7 @@ import { CarryBuffer } from "../util/carry-buffer.js";
 import { LF } from "../util/bytes.js";
 import type { Aggregator, ExchangeRecord, FlowStats } from "./aggregate.js";
 import type { HalfStream, StreamConsumer } from "./reassembly.js";
+import type { StallSide } from "./result.js";
 import { delayedAckStall, MessageTrack, type StallEvent, type StallRule } from "./stalls.js";
 
 /** A request waiting for its response. */
@@ -52,6 +53,111 @@ const MODE_TEXT = 1;
 const MODE_BINARY = 2;
 
 /**
+ * What one side of a connection sends: requests (the client's half) or
+ * responses (the server's). Both halves follow the same life: find a message
+ * start (after a capture began mid-connection or bytes went missing), track
+ * the segments of the message in progress, check each continuing segment
+ * for the delayed-ACK stall against the peer's pure ACKs, and carry
+ * incomplete bytes to the next segment.
+ */
+class SessionHalf {
+  readonly track = new MessageTrack();
+  readonly input = new CarryBuffer(256);
+  /** A message is in progress: its first segment has been seen, its last has not. */
+  active = false;
+  /** Parsing lost its place: skip bytes until something that starts a message. */
+  resync: boolean;
+  // The segment being parsed, where a message that starts inside it begins.
+  private segFrame = 0;
+  private segTNs = 0;
+  private segSeqEnd = 0;
+
+  constructor(
+    readonly side: StallSide,
+    /** First byte of a binary-protocol message in this direction. */
+    readonly binaryMagic: number,
+    private readonly findTextStart: (buf: Buffer, from: number, to: number) => number,
+    /** The other direction, whose pure ACKs release a held segment. */
+    private readonly peer: HalfStream,
+    midStream: boolean,
+  ) {
+    // A capture that starts mid-connection may start mid-message: find a boundary first.
+    this.resync = midStream;
+  }
+
+  /**
+   * A segment of this direction arrives: checks a message in progress for a
+   * stall, or begins a message (after finding its start when resynchronising).
+   * Returns where parsing starts in buf, or -1 when the segment holds no start.
+   */
+  enter(
+    buf: Buffer,
+    from: number,
+    to: number,
+    frame: number,
+    tNs: number,
+    seqEnd: number,
+    binary: boolean,
+    rule: StallRule,
+  ): number {
+    this.segFrame = frame;
+    this.segTNs = tNs;
+    this.segSeqEnd = seqEnd;
+    const r = this.track;
+    if (this.active) {
+      const s = delayedAckStall(r, this.side, frame, tNs, this.peer, rule);
+      if (s !== undefined) (r.stalls ??= []).push(s);
+      r.more(frame, tNs, seqEnd);
+      return from;
+    }
+    if (this.resync) {
+      from = binary ? (buf[from] === this.binaryMagic ? from : -1) : this.findTextStart(buf, from, to);
+      if (from < 0) return -1;
+      this.resync = false;
+    }
+    r.begin(frame, tNs, seqEnd);
+    this.active = true;
+    return from;
+  }
+
+  /** The next message starts inside the segment being parsed. */
+  restart(): void {
+    this.track.begin(this.segFrame, this.segTNs, this.segSeqEnd);
+  }
+
+  /** Bytes that cannot be parsed: drop what is carried and look for the next message start. */
+  resynchronise(): void {
+    this.input.clear();
+    this.active = false;
+    this.resync = true;
+  }
+
+  /** Bytes are missing: the message in progress is lost, with its stalls counted as orphans. */
+  lose(agg: Aggregator, flow: FlowStats): void {
+    if (this.active) agg.orphanStalls(flow, this.track.stalls);
+    this.resynchronise();
+  }
+
+  /** After framing what it could from `input`: bound what is carried, and note whether a message is in progress. */
+  settle(): void {
+    const c = this.input;
+    if (c.available > MAX_MESSAGE_BYTES) {
+      // A length field no real peer sends: stop carrying it and look for the next message.
+      c.clear();
+      this.resync = true;
+    }
+    c.settle();
+    if (c.available === 0) this.active = false;
+  }
+
+  /** End of the connection or of the capture: a message in progress never completed. */
+  finish(agg: Aggregator, flow: FlowStats): void {
+    if (this.active) agg.orphanStalls(flow, this.track.stalls);
+    this.active = false;
+  }
+}
+
+/**
  * The memcached conversation on one TCP connection. Reassembled bytes of the
  * client side are framed into requests, the server side into responses;
  * responses pair with requests in order (binary: by opaque). Every segment
@@ -59,23 +165,15 @@ const MODE_BINARY = 2;
  */
 export class McSession implements StreamConsumer {
   private mode = MODE_UNKNOWN;
-  private readonly reqIn = new CarryBuffer(256);
-  private readonly respIn = new CarryBuffer(256); // binary responses only
+  /** By direction: sides[clientDir] is the client's half (requests). */
+  private readonly sides: [SessionHalf, SessionHalf];
+  private readonly req: SessionHalf;
+  private readonly resp: SessionHalf;
   private parser: ResponseParser | undefined;
   private readonly frame = newFrame();
   private readonly info = newRequestInfo();
-  private readonly req = new MessageTrack();
-  private readonly resp = new MessageTrack();
-  private reqActive = false;
-  private respActive = false;
-  private reqResync: boolean;
-  private respResync: boolean;
   private readonly pending: Pending[] = [];
   private pendingHead = 0;
-  // The server segment being parsed, for the parser's callback.
-  private segFrame = 0;
-  private segTNs = 0;
-  private segSeqEnd = 0;
   private readonly x: ExchangeRecord = {
     verb: "",
     reqBytes: 0,
@@ -93,83 +191,59 @@ export class McSession implements StreamConsumer {
   };
 
   constructor(
-    private readonly clientDir: 0 | 1,
-    private readonly halves: [HalfStream, HalfStream],
+    clientDir: 0 | 1,
+    halves: [HalfStream, HalfStream],
     private readonly flow: FlowStats,
     private readonly agg: Aggregator,
     private readonly rule: StallRule,
     midStream: boolean,
   ) {
-    // A capture that starts mid-connection may start mid-message: find a boundary first.
-    this.reqResync = midStream;
-    this.respResync = midStream;
+    const serverDir = clientDir === 0 ? 1 : 0;
+    this.req = new SessionHalf("request", BINARY_REQUEST, findCommandStart, halves[serverDir], midStream);
+    this.resp = new SessionHalf("response", BINARY_RESPONSE, findResponseStart, halves[clientDir], midStream);
+    this.sides = clientDir === 0 ? [this.req, this.resp] : [this.resp, this.req];
   }
 
   onData(dir: 0 | 1, buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
-    if (dir === this.clientDir) this.clientBytes(buf, from, to, frame, tNs, seqEnd);
-    else this.serverBytes(buf, from, to, frame, tNs, seqEnd);
+    const h = this.sides[dir];
+    from = h.enter(buf, from, to, frame, tNs, seqEnd, this.mode === MODE_BINARY, this.rule);
+    if (from < 0) return;
+    if (this.mode === MODE_UNKNOWN) this.mode = buf[from] === h.binaryMagic ? MODE_BINARY : MODE_TEXT;
+    if (h === this.req) {
+      h.input.appendRange(buf, from, to);
+      if (this.mode === MODE_BINARY) this.binaryRequests();
+      else this.textRequests();
+      h.settle();
+    } else if (this.mode === MODE_BINARY) {
+      h.input.appendRange(buf, from, to);
+      this.binaryResponses();
+      h.settle();
+    } else {
+      this.textResponses(buf, from, to);
+    }
   }
 
   onGap(dir: 0 | 1): void {
     // Bytes are missing: messages in progress are lost, and so is the pairing of
     // requests with responses (a lost request's response would pair with the next).
-    if (dir === this.clientDir) {
-      if (this.reqActive) this.agg.orphanStalls(this.flow, this.req.stalls);
-      this.reqIn.clear();
-      this.reqActive = false;
-      this.reqResync = true;
-    } else {
-      if (this.respActive) this.agg.orphanStalls(this.flow, this.resp.stalls);
-      this.parser?.reset();
-      this.respIn.clear();
-      this.respActive = false;
-      this.respResync = true;
-    }
+    const h = this.sides[dir];
+    h.lose(this.agg, this.flow);
+    if (h === this.resp) this.parser?.reset();
     this.dropPending();
   }
 
   /** End of the connection or of the capture. */
   finish(): void {
-    if (this.reqActive) this.agg.orphanStalls(this.flow, this.req.stalls);
-    if (this.respActive) this.agg.orphanStalls(this.flow, this.resp.stalls);
-    this.reqActive = false;
-    this.respActive = false;
+    this.req.finish(this.agg, this.flow);
+    this.resp.finish(this.agg, this.flow);
     this.dropPending();
   }
 
   // ---- client → server ----
 
-  private clientBytes(buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
-    const r = this.req;
-    if (this.reqActive) {
-      const s = delayedAckStall(r, "request", frame, tNs, this.halves[1 - this.clientDir]!, this.rule);
-      if (s !== undefined) (r.stalls ??= []).push(s);
-      r.more(frame, tNs, seqEnd);
-    } else {
-      if (this.reqResync) {
-        from = this.mode === MODE_BINARY ? (buf[from] === BINARY_REQUEST ? from : -1) : findCommandStart(buf, from, to);
-        if (from < 0) return;
-        this.reqResync = false;
-      }
-      r.begin(frame, tNs, seqEnd);
-      this.reqActive = true;
-    }
-    if (this.mode === MODE_UNKNOWN) this.mode = buf[from] === BINARY_REQUEST ? MODE_BINARY : MODE_TEXT;
-    const c = this.reqIn;
-    c.appendRange(buf, from, to);
-    if (this.mode === MODE_BINARY) this.binaryRequests(frame, tNs, seqEnd);
-    else this.textRequests(frame, tNs, seqEnd);
-    if (c.available > MAX_MESSAGE_BYTES) {
-      // A length field no real client sends: stop carrying it and look for the next command.
-      c.clear();
-      this.reqResync = true;
-    }
-    c.settle();
-    if (c.available === 0) this.reqActive = false;
-  }
-
-  private textRequests(frame: number, tNs: number, seqEnd: number): void {
-    const c = this.reqIn;
+  private textRequests(): void {
+    const h = this.req;
+    const c = h.input;
     const f = this.frame;
     while (c.start < c.end) {
       const at = c.start;
@@ -177,9 +251,7 @@ export class McSession implements StreamConsumer {
       if (next === FRAME_INCOMPLETE) return;
       if (next === FRAME_TOO_LONG) {
         // Not memcached text any more (or bytes we cannot follow): look for the next command line.
-        c.clear();
-        this.reqActive = false;
-        this.reqResync = true;
+        h.resynchronise();
         return;
       }
       const end = next === FRAME_MALFORMED ? f.next : next;
@@ -190,19 +262,18 @@ export class McSession implements StreamConsumer {
           : undefined;
       this.request(this.info.verb, end - at, this.info.keyCount, key, this.info.reply, 0);
       c.consume(end - at);
-      if (c.start < c.end) this.req.begin(frame, tNs, seqEnd); // the next request starts in this segment
+      if (c.start < c.end) h.restart(); // the next request starts in this segment
     }
   }
 
-  private binaryRequests(frame: number, tNs: number, seqEnd: number): void {
-    const c = this.reqIn;
+  private binaryRequests(): void {
+    const h = this.req;
+    const c = h.input;
     while (c.start < c.end) {
       const at = c.start;
       const buf = c.buf;
       if (buf[at] !== BINARY_REQUEST) {
-        c.clear();
-        this.reqActive = false;
-        this.reqResync = true;
+        h.resynchronise();
         return;
       }
       const len = binaryFrameLength(buf, at, c.end);
@@ -218,7 +289,7 @@ export class McSession implements StreamConsumer {
       const reply = op === 0x17 ? REPLY_NONE : binaryIsQuiet(op) ? REPLY_MAYBE : REPLY_ONE;
       this.request(binaryOpcodeName(op), len, keyLen > 0 ? 1 : 0, key, reply, buf.readUInt32BE(at + 12));
       c.consume(len);
-      if (c.start < c.end) this.req.begin(frame, tNs, seqEnd);
+      if (c.start < c.end) h.restart();
     }
   }
 
@@ -230,7 +301,7 @@ export class McSession implements StreamConsumer {
     reply: number,
     opaque: number,
   ): void {
-    const r = this.req;
+    const r = this.req.track;
     if (reply === REPLY_NONE) {
       this.agg.noreply++;
       this.fillExchange(verb, bytes, keyCount, key, r.startFrame, r.startTNs, r.lastFrame, r.segments, r.stalls);
@@ -257,38 +328,8 @@ export class McSession implements StreamConsumer {
 
   // ---- server → client ----
 
-  private serverBytes(buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
-    const r = this.resp;
-    if (this.respActive) {
-      const s = delayedAckStall(r, "response", frame, tNs, this.halves[this.clientDir], this.rule);
-      if (s !== undefined) (r.stalls ??= []).push(s);
-      r.more(frame, tNs, seqEnd);
-    } else {
-      if (this.respResync) {
-        from =
-          this.mode === MODE_BINARY ? (buf[from] === BINARY_RESPONSE ? from : -1) : findResponseStart(buf, from, to);
-        if (from < 0) return;
-        this.respResync = false;
-      }
-      r.begin(frame, tNs, seqEnd);
-      this.respActive = true;
-    }
-    if (this.mode === MODE_UNKNOWN) this.mode = buf[from] === BINARY_RESPONSE ? MODE_BINARY : MODE_TEXT;
-    this.segFrame = frame;
-    this.segTNs = tNs;
-    this.segSeqEnd = seqEnd;
-    if (this.mode === MODE_BINARY) {
-      const c = this.respIn;
-      c.appendRange(buf, from, to);
-      this.binaryResponses();
-      if (c.available > MAX_MESSAGE_BYTES) {
-        c.clear();
-        this.respResync = true;
-      }
-      c.settle();
-      if (c.available === 0) this.respActive = false;
-      return;
-    }
+  private textResponses(buf: Buffer, from: number, to: number): void {
+    const h = this.resp;
     const p = (this.parser ??= new ResponseParser((res) => this.textResponse(res), {
       initialBufferBytes: 256,
       maxValueBytes: MAX_MESSAGE_BYTES,
@@ -297,12 +338,11 @@ export class McSession implements StreamConsumer {
     if (p.failed) {
       // Bytes that are not memcached responses: resynchronise at the next response line.
       p.reset();
-      this.respActive = false;
-      this.respResync = true;
+      h.resynchronise();
       this.dropPending();
       return;
     }
-    if (!p.midResponse) this.respActive = false;
+    if (!p.midResponse) h.active = false;
   }
 
   private textResponse(res: ParsedResponse): void {
@@ -320,14 +360,13 @@ export class McSession implements StreamConsumer {
   }
 
   private binaryResponses(): void {
-    const c = this.respIn;
+    const h = this.resp;
+    const c = h.input;
     while (c.start < c.end) {
       const at = c.start;
       const buf = c.buf;
       if (buf[at] !== BINARY_RESPONSE) {
-        c.clear();
-        this.respActive = false;
-        this.respResync = true;
+        h.resynchronise();
         this.dropPending();
         return;
       }
@@ -345,7 +384,7 @@ export class McSession implements StreamConsumer {
   }
 
   private responseDone(p: Pending | undefined, error: boolean): void {
-    const r = this.resp;
+    const r = this.resp.track;
     if (p === undefined) {
       this.agg.unpairedResponses++;
     } else {
@@ -363,13 +402,13 @@ export class McSession implements StreamConsumer {
       const x = this.x;
       x.respSegments = r.segments;
       x.respFirstFrame = r.startFrame;
-      x.respLastFrame = this.segFrame;
-      x.respLastTNs = this.segTNs;
+      x.respLastFrame = r.lastFrame;
+      x.respLastTNs = r.lastTNs;
       this.agg.exchange(this.flow, x, true, error);
     }
     if (p === undefined) this.agg.orphanStalls(this.flow, r.stalls);
     // The next response, if any bytes remain, starts in this segment.
-    r.begin(this.segFrame, this.segTNs, this.segSeqEnd);
+    this.resp.restart();
   }
 
   private fillExchange(
