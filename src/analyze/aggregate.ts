@@ -1,37 +1,105 @@
 import * as hdr from "hdr-histogram-js";
-import { HISTOGRAM_SETTINGS, newHistogram, percentileUs, type Histogram } from "../metrics/histogram.js";
+import {
+  HISTOGRAM_SETTINGS,
+  newHistogram,
+  percentileUs,
+  recordClampedUs,
+  type Histogram,
+} from "../metrics/histogram.js";
 import type { StallEvent } from "./stalls.js";
 import type { EndpointSummary, FlowSummary, FlowVerdict, StallItem, TopExchange, WireSummaryUs } from "./result.js";
 
-/** One memcached connection's running totals. */
-export class FlowStats {
-  requests = 0;
-  multiSegmentRequests = 0;
-  multiSegmentResponses = 0;
-  stalledRequests = 0;
-  stalledResponses = 0;
-  stalledNs = 0;
-  retransmissions = 0;
-  gaps = 0;
-  midStream = false;
-  /** Packed: most flows hold few distinct latencies, and there may be many flows. */
-  readonly wire: Histogram = hdr.build({ ...HISTOGRAM_SETTINGS, bitBucketSize: "packed" });
+/** Wire times kept per flow for its percentiles; beyond this many, a uniform sample of them. */
+export const FLOW_SAMPLES = 128;
 
-  constructor(
-    readonly flow: number,
-    readonly client: string,
-    readonly server: string,
-    readonly endpoint: EndpointStats,
-  ) {}
+/**
+ * One memcached connection's running totals. Exact counts, min and max as it
+ * streams; its percentiles come from a bounded uniform sample (reservoir) of
+ * its wire times, exact up to FLOW_SAMPLES requests. Cost per flow stays
+ * small whatever the number of flows; the totals and per-server figures come
+ * from exact histograms.
+ */
+export class FlowStats {
+  flow!: number;
+  /** Names the two ends when a report needs them (made then, not kept per flow before). */
+  private names!: FlowNames;
+  clientEnd!: 0 | 1;
+  endpoint!: EndpointStats;
+  transport!: "tcp" | "udp";
+  requests!: number;
+  multiSegmentRequests!: number;
+  multiSegmentResponses!: number;
+  stalledRequests!: number;
+  stalledResponses!: number;
+  stalledNs!: number;
+  retransmissions!: number;
+  gaps!: number;
+  midStream!: boolean;
+  wireCount!: number;
+  wireMaxUs!: number;
+  /** Up to FLOW_SAMPLES wire times (µs), made at the first answer. */
+  samples: number[] | undefined;
+  private clientName!: string | undefined;
+  private serverName!: string | undefined;
+
+  constructor(flow: number, names: FlowNames, clientEnd: 0 | 1, endpoint: EndpointStats, transport: "tcp" | "udp") {
+    this.reset(flow, names, clientEnd, endpoint, transport);
+  }
+
+  /** Zero counts for a new flow (a recycled record keeps only its sample array's storage). */
+  reset(flow: number, names: FlowNames, clientEnd: 0 | 1, endpoint: EndpointStats, transport: "tcp" | "udp"): this {
+    this.flow = flow;
+    this.names = names;
+    this.clientEnd = clientEnd;
+    this.endpoint = endpoint;
+    this.transport = transport;
+    this.requests = 0;
+    this.multiSegmentRequests = 0;
+    this.multiSegmentResponses = 0;
+    this.stalledRequests = 0;
+    this.stalledResponses = 0;
+    this.stalledNs = 0;
+    this.retransmissions = 0;
+    this.gaps = 0;
+    this.midStream = false;
+    this.wireCount = 0;
+    this.wireMaxUs = 0;
+    if (this.samples !== undefined) this.samples.length = 0;
+    this.clientName = undefined;
+    this.serverName = undefined;
+    return this;
+  }
+
+  /** "10.0.0.5:51234" */
+  get client(): string {
+    return (this.clientName ??= this.names.name(this.clientEnd));
+  }
+
+  get server(): string {
+    return (this.serverName ??= this.names.name(this.clientEnd === 0 ? 1 : 0));
+  }
 }
+
+/** Whatever can name the two ends of a flow (the flow table's record). */
+export interface FlowNames {
+  name(end: 0 | 1): string;
+}
+
+/** Servers that get a flat (fast) histogram; later ones get a packed one, which grows with distinct values. */
+const FLAT_ENDPOINTS = 16;
+/** Servers tracked one by one; traffic to any further server is summed under one row. */
+export const MAX_ENDPOINTS = 10_000;
+export const OTHER_SERVERS = "(other servers)";
 
 export class EndpointStats {
   flows = 0;
   requests = 0;
   stalls = 0;
   stalledNs = 0;
-  readonly wire: Histogram = newHistogram();
-  constructor(readonly server: string) {}
+  constructor(
+    readonly server: string,
+    readonly wire: Histogram,
+  ) {}
 }
 
 /** A finished exchange, handed over in a scratch record the session reuses. */
@@ -53,6 +121,52 @@ export interface ExchangeRecord {
   stalls: StallEvent[] | undefined;
 }
 
+export function newExchangeRecord(): ExchangeRecord {
+  return {
+    verb: "",
+    reqBytes: 0,
+    keyCount: 0,
+    key: undefined,
+    reqFirstFrame: 0,
+    reqFirstTNs: 0,
+    reqLastFrame: 0,
+    reqSegments: 0,
+    respSegments: 0,
+    respFirstFrame: 0,
+    respLastFrame: 0,
+    respLastTNs: 0,
+    stalls: undefined,
+  };
+}
+
+/** Fills the scratch record `x` with a request's facts and no response yet. */
+export function requestRecord(
+  x: ExchangeRecord,
+  verb: string,
+  bytes: number,
+  keyCount: number,
+  key: string | undefined,
+  firstFrame: number,
+  firstTNs: number,
+  lastFrame: number,
+  segments: number,
+): ExchangeRecord {
+  x.verb = verb;
+  x.reqBytes = bytes;
+  x.keyCount = keyCount;
+  x.key = key;
+  x.reqFirstFrame = firstFrame;
+  x.reqFirstTNs = firstTNs;
+  x.reqLastFrame = lastFrame;
+  x.reqSegments = segments;
+  x.respSegments = 0;
+  x.respFirstFrame = 0;
+  x.respLastFrame = 0;
+  x.respLastTNs = 0;
+  x.stalls = undefined;
+  return x;
+}
+
 export interface AggregateOptions {
   /** Sees every exchange as it completes (the CI check judges requests from it). */
   onExchange?: (flow: FlowStats, x: ExchangeRecord) => void;
@@ -70,6 +184,8 @@ export interface AggregateOptions {
 export class Aggregator {
   readonly byCommand: Record<string, number> = {};
   requests = 0;
+  /** Of which over UDP (where stalls do not apply). */
+  udpRequests = 0;
   noreply = 0;
   responses = 0;
   errorResponses = 0;
@@ -88,21 +204,46 @@ export class Aggregator {
   readonly endpoints = new Map<string, EndpointStats>();
   readonly flows: FlowSummary[] = [];
   flowsOmitted = 0;
+  /** Durations outside the histograms' range (a clock step, a damaged timestamp), recorded clamped. */
+  clamped = 0;
+  /** Requests given up at the outstanding-request limit, and on how many connections. */
+  beyondLimit = 0;
+  beyondLimitFlows = 0;
+  private lastBeyondFlow = -1;
+  /** Replies to those requests: seen, but neither paired nor timed. */
+  untimedResponses = 0;
+  /** Bytes that could not be parsed as memcached, by direction, and the connections that had any. */
+  unparsedClientBytes = 0;
+  unparsedServerBytes = 0;
+  unparsedFlows = 0;
+  /** Per-flow sampling: a fixed-seed generator, so the same capture gives the same report. */
+  private rng = 0x9e3779b9;
 
   constructor(readonly opts: AggregateOptions) {}
 
   endpoint(server: string): EndpointStats {
     let e = this.endpoints.get(server);
     if (e === undefined) {
-      e = new EndpointStats(server);
+      if (this.endpoints.size >= MAX_ENDPOINTS) return this.endpoint(OTHER_SERVERS);
+      const wire =
+        this.endpoints.size < FLAT_ENDPOINTS
+          ? newHistogram()
+          : hdr.build({ ...HISTOGRAM_SETTINGS, bitBucketSize: "packed" });
+      e = new EndpointStats(server, wire);
       this.endpoints.set(server, e);
     }
     return e;
   }
 
+  /** Records a duration (µs) into a histogram, counting it when it had to be clamped into range. */
+  private record(h: Histogram, us: number): void {
+    if (recordClampedUs(h, us)) this.clamped++;
+  }
+
   exchange(f: FlowStats, x: ExchangeRecord, answered: boolean, error: boolean): void {
     this.opts.onExchange?.(f, x);
     this.requests++;
+    if (f.transport === "udp") this.udpRequests++;
     f.requests++;
     f.endpoint.requests++;
     this.byCommand[x.verb] = (this.byCommand[x.verb] ?? 0) + 1;
@@ -130,14 +271,31 @@ export class Aggregator {
     if (answered) {
       this.responses++;
       if (error) this.errorResponses++;
-      const wireUs = Math.max(0, Math.round((x.respLastTNs - x.reqFirstTNs) / 1000));
-      this.wire.recordValue(wireUs);
-      f.wire.recordValue(wireUs);
-      f.endpoint.wire.recordValue(wireUs);
+      const rawUs = (x.respLastTNs - x.reqFirstTNs) / 1000;
+      this.record(this.wire, rawUs);
+      this.record(f.endpoint.wire, rawUs);
+      const wireUs = clampUs(rawUs);
+      this.sample(f, wireUs);
       this.considerTop(f, x, wireUs, stallNs);
     } else if (x.respSegments === 0 && x.stalls !== undefined) {
       this.considerTop(f, x, 0, stallNs);
     }
+  }
+
+  beyondPendingLimit(f: FlowStats): void {
+    this.beyondLimit++;
+    if (this.lastBeyondFlow !== f.flow) {
+      this.lastBeyondFlow = f.flow;
+      this.beyondLimitFlows++;
+    }
+  }
+
+  /** A finished connection's unparseable bytes. */
+  unparsed(_f: FlowStats, clientBytes: number, serverBytes: number): void {
+    if (clientBytes + serverBytes === 0) return;
+    this.unparsedClientBytes += clientBytes;
+    this.unparsedServerBytes += serverBytes;
+    this.unparsedFlows++;
   }
 
   /** Stalls of a message that never completed (the capture ended, a gap). */
@@ -153,7 +311,7 @@ export class Aggregator {
     f.stalledNs += s.stallNs;
     f.endpoint.stalls++;
     f.endpoint.stalledNs += s.stallNs;
-    this.stallLengths.recordValue(Math.round(s.stallNs / 1000));
+    this.record(this.stallLengths, s.stallNs / 1000);
     if (this.items.length >= this.opts.maxItems) {
       this.itemsOmitted++;
       return;
@@ -195,6 +353,30 @@ export class Aggregator {
     if (this.top.length > n) this.top.pop();
   }
 
+  /** Keeps a flow's wire time: all of the first FLOW_SAMPLES, then each replaces a random kept one with falling odds. */
+  private sample(f: FlowStats, us: number): void {
+    const n = ++f.wireCount;
+    if (us > f.wireMaxUs) f.wireMaxUs = us;
+    const s = f.samples;
+    if (s === undefined) {
+      f.samples = [us];
+      return;
+    }
+    if (n === 1) s.length = 0;
+    if (n <= FLOW_SAMPLES) {
+      s.push(us);
+      return;
+    }
+    // xorshift32: cheap, and the same sequence every run.
+    let r = this.rng;
+    r ^= r << 13;
+    r ^= r >>> 17;
+    r ^= r << 5;
+    this.rng = r;
+    const j = (r >>> 0) % n;
+    if (j < FLOW_SAMPLES) s[j] = us;
+  }
+
   flowDone(f: FlowStats): void {
     f.endpoint.flows++;
     if (this.flows.length >= this.opts.maxFlowsListed) {
@@ -214,7 +396,8 @@ export class Aggregator {
       retransmissions: f.retransmissions,
       gaps: f.gaps,
       midStream: f.midStream,
-      wireUs: wireSummary(f.wire),
+      transport: f.transport,
+      wireUs: flowWireSummary(f),
       verdict: verdictOf(f),
     });
   }
@@ -240,6 +423,21 @@ function verdictOf(f: FlowStats): FlowVerdict {
   if (f.stalledRequests + f.stalledResponses > 0) return "stalls";
   if (f.multiSegmentRequests > 0) return "split-writes";
   return "clean";
+}
+
+/** A duration in whole µs within the histograms' range. */
+function clampUs(us: number): number {
+  const v = Math.round(us);
+  return v >= 0 ? Math.min(v, HISTOGRAM_SETTINGS.highestTrackableValue) : 0;
+}
+
+/** Nearest-rank percentiles of a flow's kept wire times (exact up to FLOW_SAMPLES requests). */
+function flowWireSummary(f: FlowStats): WireSummaryUs {
+  const s = f.samples;
+  if (s === undefined || s.length === 0) return { count: 0, p50: 0, p99: 0, max: 0 };
+  s.sort((a, b) => a - b);
+  const at = (p: number) => s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]!;
+  return { count: f.wireCount, p50: at(50), p99: Math.min(at(99), f.wireMaxUs), max: f.wireMaxUs };
 }
 
 export function wireSummary(h: Histogram): WireSummaryUs {

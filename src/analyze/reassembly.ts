@@ -32,25 +32,48 @@ const MAX_HELD_BYTES = 1024 * 1024;
  * the capture ended.
  */
 export class HalfStream {
-  synced = false;
-  nextSeq = 0;
+  dir!: 0 | 1;
+  synced!: boolean;
+  nextSeq!: number;
   /** The capture saw this direction's SYN (so the connection started inside the capture). */
-  sawSyn = false;
-  finished = false;
-  retransmissions = 0;
-  gaps = 0;
-  truncatedSegments = 0;
+  sawSyn!: boolean;
+  finished!: boolean;
+  retransmissions!: number;
+  gaps!: number;
+  truncatedSegments!: number;
   /** The last pure ACK this direction sent (no data, no SYN/FIN/RST). */
-  pureAckFrame = 0;
-  pureAckTNs = -1;
-  pureAckNo = 0;
+  pureAckFrame!: number;
+  pureAckTNs!: number;
+  pureAckNo!: number;
   /** Highest ACK the other direction sent for our bytes. */
-  peerAcked = 0;
-  peerAckedValid = false;
-  private held: Held[] = [];
-  private heldBytes = 0;
+  peerAcked!: number;
+  peerAckedValid!: boolean;
+  /** Early segments waiting for a hole to fill; made only when one arrives. */
+  private held!: Held[] | undefined;
+  private heldBytes!: number;
 
-  constructor(readonly dir: 0 | 1) {}
+  constructor(dir: 0 | 1) {
+    this.reset(dir);
+  }
+
+  /** The state of a direction nothing was seen in yet (also how a recycled one starts over). */
+  reset(dir: 0 | 1): void {
+    this.dir = dir;
+    this.synced = false;
+    this.nextSeq = 0;
+    this.sawSyn = false;
+    this.finished = false;
+    this.retransmissions = 0;
+    this.gaps = 0;
+    this.truncatedSegments = 0;
+    this.pureAckFrame = 0;
+    this.pureAckTNs = -1;
+    this.pureAckNo = 0;
+    this.peerAcked = 0;
+    this.peerAckedValid = false;
+    this.held = undefined;
+    this.heldBytes = 0;
+  }
 
   /** A segment sent in this direction. `buf` holds the packet; `p` its decoded headers. */
   onSegment(p: TcpPacket, buf: Buffer, frame: number, tNs: number, c: StreamConsumer): void {
@@ -61,7 +84,7 @@ export class HalfStream {
       this.synced = true;
       seq = seqAdd(seq, 1);
       this.nextSeq = seq;
-      this.held = [];
+      this.held = undefined;
       this.heldBytes = 0;
     }
     const len = p.payloadLen;
@@ -95,7 +118,7 @@ export class HalfStream {
     if (d === 0) {
       this.nextSeq = seqAdd(seq, len);
       c.onData(this.dir, buf, p.payloadAt, p.payloadAt + len, frame, tNs, this.nextSeq);
-      if (this.held.length > 0) this.drain(c);
+      if (this.held !== undefined) this.drain(c);
       return;
     }
     if (d < 0) {
@@ -106,7 +129,7 @@ export class HalfStream {
       const skip = -d;
       this.nextSeq = end;
       c.onData(this.dir, buf, p.payloadAt + skip, p.payloadAt + len, frame, tNs, end);
-      if (this.held.length > 0) this.drain(c);
+      if (this.held !== undefined) this.drain(c);
       return;
     }
     // A segment from the future: hold a copy, unless the hole is already known lost.
@@ -117,8 +140,8 @@ export class HalfStream {
       this.drain(c);
       return;
     }
-    this.hold(seq, buf, p.payloadAt, len, frame, tNs);
-    if (this.held.length > MAX_HELD_SEGMENTS || this.heldBytes > MAX_HELD_BYTES) this.skipToHeld(c);
+    const held = this.hold(seq, buf, p.payloadAt, len, frame, tNs);
+    if (held.length > MAX_HELD_SEGMENTS || this.heldBytes > MAX_HELD_BYTES) this.skipToHeld(c);
   }
 
   /** The other direction acknowledged `ack` (one of our sequence numbers). */
@@ -128,26 +151,28 @@ export class HalfStream {
       this.peerAckedValid = true;
     }
     // The peer has bytes we never saw, and later ones are waiting: they are lost.
-    if (this.held.length > 0 && this.synced && seqLess(this.nextSeq, ack)) this.skipToHeld(c);
+    if (this.held !== undefined && this.synced && seqLess(this.nextSeq, ack)) this.skipToHeld(c);
   }
 
   /** End of capture: whatever is held is delivered after a gap. */
   flush(c: StreamConsumer): void {
-    if (this.held.length > 0) this.skipToHeld(c);
+    if (this.held !== undefined) this.skipToHeld(c);
   }
 
-  private hold(seq: number, buf: Buffer, at: number, len: number, frame: number, tNs: number): void {
-    for (const h of this.held) if (h.seq === seq && h.data.length >= len) return void this.retransmissions++;
+  private hold(seq: number, buf: Buffer, at: number, len: number, frame: number, tNs: number): Held[] {
+    const held = (this.held ??= []);
+    for (const h of held) if (h.seq === seq && h.data.length >= len) return (this.retransmissions++, held);
     const item: Held = { seq, data: Buffer.from(buf.subarray(at, at + len)), frame, tNs };
-    let i = this.held.length;
-    while (i > 0 && seqLess(seq, this.held[i - 1]!.seq)) i--;
-    this.held.splice(i, 0, item);
+    let i = held.length;
+    while (i > 0 && seqLess(seq, held[i - 1]!.seq)) i--;
+    held.splice(i, 0, item);
     this.heldBytes += len;
+    return held;
   }
 
   /** Declares the bytes up to the first held segment lost, then delivers what follows. */
   private skipToHeld(c: StreamConsumer): void {
-    const first = this.held[0];
+    const first = this.held?.[0];
     if (first === undefined) return;
     this.gapTo(first.seq, c);
     this.drain(c);
@@ -162,11 +187,14 @@ export class HalfStream {
 
   /** Delivers held segments that are now in order. */
   private drain(c: StreamConsumer): void {
-    while (this.held.length > 0) {
-      const h = this.held[0]!;
+    const held = this.held;
+    if (held === undefined) return;
+    while (held.length > 0) {
+      const h = held[0]!;
       const d = seqDiff(this.nextSeq, h.seq);
       if (d > 0) return;
-      this.held.shift();
+      held.shift();
+      if (held.length === 0) this.held = undefined;
       this.heldBytes -= h.data.length;
       const end = seqAdd(h.seq, h.data.length);
       if (seqLessEq(end, this.nextSeq)) {

@@ -40,6 +40,8 @@ export interface FlowSummary {
   gaps: number;
   /** The capture started after this connection did. */
   midStream: boolean;
+  /** memcached over TCP, or over UDP (latency only: stalls do not apply). */
+  transport: "tcp" | "udp";
   wireUs: WireSummaryUs;
   verdict: FlowVerdict;
 }
@@ -76,9 +78,11 @@ export interface AnalysisResult {
   /** Seconds from the first to the last packet. */
   durationSec: number;
   packets: number;
+  /** Packets whose captured bytes stop short of the IP packet's length (snaplen), so their payload was not parsed. */
   truncatedPackets: number;
   decode: {
     tcp: number;
+    udp: number;
     notIp: number;
     notTcp: number;
     ipFragments: number;
@@ -87,14 +91,21 @@ export interface AnalysisResult {
     unknownLinkType: number;
   };
   flows: number;
+  /** memcached flows, UDP ones included. */
   memcachedFlows: number;
+  udpFlows: number;
   otherFlows: number;
+  /** Flows finished before their end: silent longer than the idle timeout, or beyond the open-flow limit. */
+  flowsEvicted: { idle: number; limit: number };
   requests: { total: number; byCommand: Record<string, number>; unanswered: number; noreply: number };
-  responses: { total: number; unpaired: number; errors: number };
+  /** `untimed`: replies to requests given up at the outstanding-request limit. */
+  responses: { total: number; unpaired: number; errors: number; untimed: number };
   multiSegmentRequests: number;
   multiSegmentResponses: number;
   retransmissions: number;
   gaps: number;
+  /** Bytes that could not be parsed as memcached (skipped up to the next message start), by sender. */
+  unparsedBytes: { client: number; server: number };
   stalls: {
     request: number;
     response: number;
@@ -114,4 +125,6 @@ export interface AnalysisResult {
   top: TopExchange[];
   advice: string[];
   warnings: string[];
+  /** Present (true) when the analysis was stopped early: the figures cover the packets read until then. */
+  interrupted?: boolean;
 }

@@ -23,7 +23,7 @@ import {
 } from "../protocol/verbs.js";
 import { CarryBuffer } from "../util/carry-buffer.js";
 import { LF } from "../util/bytes.js";
-import type { Aggregator, ExchangeRecord, FlowStats } from "./aggregate.js";
+import { newExchangeRecord, requestRecord, type Aggregator, type ExchangeRecord, type FlowStats } from "./aggregate.js";
 import type { HalfStream, StreamConsumer } from "./reassembly.js";
 import type { StallSide } from "./result.js";
 import { delayedAckStall, MessageTrack, type StallEvent, type StallRule } from "./stalls.js";
@@ -44,45 +44,108 @@ interface Pending {
 }
 
 /** Requests awaiting answers per connection; beyond this (a capture missing the server side) the oldest are given up. */
-const MAX_PENDING = 10_000;
+export const MAX_PENDING = 10_000;
 /** Bytes of one message held while it is incomplete; memcached's own item limit is 1 MiB by default. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Carry buffers larger than this are not kept for reuse once free. */
+const MAX_POOLED_BUFFER_BYTES = 64 * 1024;
+const MAX_POOLED = 256;
 
 const MODE_UNKNOWN = 0;
 const MODE_TEXT = 1;
 const MODE_BINARY = 2;
 
 /**
+ * What all sessions of one analysis share: scratch records, and the carry
+ * buffers and response parsers that only a connection in the middle of a
+ * message needs. A connection between messages holds neither, so an idle
+ * connection costs little however many there are.
+ */
+export class SessionScratch {
+  readonly frame = newFrame();
+  readonly info = newRequestInfo();
+  readonly x: ExchangeRecord = newExchangeRecord();
+  /** The session whose server bytes a pooled parser is parsing (parsers call back into it). */
+  current: McSession | undefined;
+  // The segment being parsed (one at a time), where a message that starts inside it begins.
+  segFrame = 0;
+  segTNs = 0;
+  segSeqEnd = 0;
+  private readonly buffers: CarryBuffer[] = [];
+  private readonly parsers: ResponseParser[] = [];
+
+  takeBuffer(): CarryBuffer {
+    return this.buffers.pop() ?? new CarryBuffer(256);
+  }
+
+  giveBuffer(c: CarryBuffer): void {
+    c.clear();
+    if (this.buffers.length < MAX_POOLED && c.capacityBytes <= MAX_POOLED_BUFFER_BYTES) this.buffers.push(c);
+  }
+
+  takeParser(): ResponseParser {
+    return (
+      this.parsers.pop() ??
+      new ResponseParser((res) => this.current!.onTextResponse(res), {
+        initialBufferBytes: 256,
+        maxValueBytes: MAX_MESSAGE_BYTES,
+      })
+    );
+  }
+
+  giveParser(p: ResponseParser): void {
+    p.reset();
+    if (this.parsers.length < MAX_POOLED) this.parsers.push(p);
+  }
+}
+
+/**
  * What one side of a connection sends: requests (the client's half) or
  * responses (the server's). Both halves follow the same life: find a message
  * start (after a capture began mid-connection or bytes went missing), track
- * the segments of the message in progress, check each continuing segment
- * for the delayed-ACK stall against the peer's pure ACKs, and carry
- * incomplete bytes to the next segment.
+ * the segments of the message in progress (the MessageTrack it is), check
+ * each continuing segment for the delayed-ACK stall against the peer's pure
+ * ACKs, and carry incomplete bytes to the next segment.
  */
-class SessionHalf {
-  readonly track = new MessageTrack();
-  readonly input = new CarryBuffer(256);
+class SessionHalf extends MessageTrack {
+  /** Bytes of an incomplete message; taken from the scratch pool only while there are some. */
+  input: CarryBuffer | undefined;
   /** A message is in progress: its first segment has been seen, its last has not. */
-  active = false;
+  active!: boolean;
   /** Parsing lost its place: skip bytes until something that starts a message. */
-  resync: boolean;
-  // The segment being parsed, where a message that starts inside it begins.
-  private segFrame = 0;
-  private segTNs = 0;
-  private segSeqEnd = 0;
+  resync!: boolean;
+  /** The place was lost to bytes that cannot be parsed (not to a gap): what is skipped is counted. */
+  private skipping!: boolean;
+  /** Bytes of this direction that could not be parsed as memcached. */
+  unparsedBytes!: number;
+  /** The other direction, whose pure ACKs release a held segment. */
+  private peer!: HalfStream;
 
   constructor(
     readonly side: StallSide,
-    /** First byte of a binary-protocol message in this direction. */
-    readonly binaryMagic: number,
-    private readonly findTextStart: (buf: Buffer, from: number, to: number) => number,
-    /** The other direction, whose pure ACKs release a held segment. */
-    private readonly peer: HalfStream,
+    peer: HalfStream,
+    private readonly scratch: SessionScratch,
     midStream: boolean,
   ) {
+    super();
+    this.reset(peer, midStream);
+  }
+
+  /** A new connection's half (a recycled one starts over; it holds no buffer between connections). */
+  reset(peer: HalfStream, midStream: boolean): void {
+    this.clear();
+    this.input = undefined;
+    this.active = false;
     // A capture that starts mid-connection may start mid-message: find a boundary first.
     this.resync = midStream;
+    this.skipping = false;
+    this.unparsedBytes = 0;
+    this.peer = peer;
+  }
+
+  /** First byte of a binary-protocol message in this direction. */
+  get binaryMagic(): number {
+    return this.side === "request" ? BINARY_REQUEST : BINARY_RESPONSE;
   }
 
   /**
@@ -100,60 +163,91 @@ class SessionHalf {
     binary: boolean,
     rule: StallRule,
   ): number {
-    this.segFrame = frame;
-    this.segTNs = tNs;
-    this.segSeqEnd = seqEnd;
-    const r = this.track;
+    const sc = this.scratch;
+    sc.segFrame = frame;
+    sc.segTNs = tNs;
+    sc.segSeqEnd = seqEnd;
     if (this.active) {
-      const s = delayedAckStall(r, this.side, frame, tNs, this.peer, rule);
-      if (s !== undefined) (r.stalls ??= []).push(s);
-      r.more(frame, tNs, seqEnd);
+      const s = delayedAckStall(this, this.side, frame, tNs, this.peer, rule);
+      if (s !== undefined) (this.stalls ??= []).push(s);
+      this.more(frame, tNs, seqEnd);
       return from;
     }
     if (this.resync) {
-      from = binary ? (buf[from] === this.binaryMagic ? from : -1) : this.findTextStart(buf, from, to);
-      if (from < 0) return -1;
+      const at = binary
+        ? buf[from] === this.binaryMagic
+          ? from
+          : -1
+        : this.side === "request"
+          ? findCommandStart(buf, from, to)
+          : findResponseStart(buf, from, to, true);
+      if (this.skipping) this.unparsedBytes += (at < 0 ? to : at) - from;
+      if (at < 0) return -1;
+      from = at;
       this.resync = false;
+      this.skipping = false;
     }
-    r.begin(frame, tNs, seqEnd);
+    this.begin(frame, tNs, seqEnd);
     this.active = true;
     return from;
   }
 
-  /** The next message starts inside the segment being parsed. */
-  restart(): void {
-    this.track.begin(this.segFrame, this.segTNs, this.segSeqEnd);
+  /** The carry buffer for this segment's bytes (taken from the pool when nothing is carried). */
+  buffer(): CarryBuffer {
+    return (this.input ??= this.scratch.takeBuffer());
   }
 
-  /** Bytes that cannot be parsed: drop what is carried and look for the next message start. */
-  resynchronise(): void {
-    this.input.clear();
+  /** The next message starts inside the segment being parsed. */
+  restart(): void {
+    const sc = this.scratch;
+    this.begin(sc.segFrame, sc.segTNs, sc.segSeqEnd);
+  }
+
+  /** Drops what is carried and looks for the next message start; `unparseable` counts what is skipped. */
+  resynchronise(unparseable: boolean): void {
+    if (this.input !== undefined) {
+      if (unparseable) this.unparsedBytes += this.input.available;
+      this.scratch.giveBuffer(this.input);
+      this.input = undefined;
+    }
     this.active = false;
     this.resync = true;
+    this.skipping = unparseable;
   }
 
   /** Bytes are missing: the message in progress is lost, with its stalls counted as orphans. */
   lose(agg: Aggregator, flow: FlowStats): void {
-    if (this.active) agg.orphanStalls(flow, this.track.stalls);
-    this.resynchronise();
+    if (this.active) agg.orphanStalls(flow, this.stalls);
+    this.resynchronise(false);
   }
 
-  /** After framing what it could from `input`: bound what is carried, and note whether a message is in progress. */
+  /** After framing what it could from the buffer: bound what is carried, and note whether a message is in progress. */
   settle(): void {
     const c = this.input;
+    if (c === undefined) return;
     if (c.available > MAX_MESSAGE_BYTES) {
       // A length field no real peer sends: stop carrying it and look for the next message.
+      this.unparsedBytes += c.available;
       c.clear();
       this.resync = true;
+      this.skipping = true;
     }
     c.settle();
-    if (c.available === 0) this.active = false;
+    if (c.available === 0) {
+      this.active = false;
+      this.scratch.giveBuffer(c);
+      this.input = undefined;
+    }
   }
 
   /** End of the connection or of the capture: a message in progress never completed. */
   finish(agg: Aggregator, flow: FlowStats): void {
-    if (this.active) agg.orphanStalls(flow, this.track.stalls);
+    if (this.active) agg.orphanStalls(flow, this.stalls);
     this.active = false;
+    if (this.input !== undefined) {
+      this.scratch.giveBuffer(this.input);
+      this.input = undefined;
+    }
   }
 }
 
@@ -164,58 +258,59 @@ class SessionHalf {
  * that continues a message is checked for the delayed-ACK stall.
  */
 export class McSession implements StreamConsumer {
-  private mode = MODE_UNKNOWN;
-  /** By direction: sides[clientDir] is the client's half (requests). */
-  private readonly sides: [SessionHalf, SessionHalf];
+  private mode!: number;
+  private clientDir!: 0 | 1;
+  private flow!: FlowStats;
   private readonly req: SessionHalf;
   private readonly resp: SessionHalf;
+  /** A text response parser, held only while a response is incomplete. */
   private parser: ResponseParser | undefined;
-  private readonly frame = newFrame();
-  private readonly info = newRequestInfo();
-  private readonly pending: Pending[] = [];
-  private pendingHead = 0;
-  private readonly x: ExchangeRecord = {
-    verb: "",
-    reqBytes: 0,
-    keyCount: 0,
-    key: undefined,
-    reqFirstFrame: 0,
-    reqFirstTNs: 0,
-    reqLastFrame: 0,
-    reqSegments: 0,
-    respSegments: 0,
-    respFirstFrame: 0,
-    respLastFrame: 0,
-    respLastTNs: 0,
-    stalls: undefined,
-  };
+  private pending: Pending[] | undefined;
+  private pendingHead!: number;
+  /** Requests given up at the pending limit whose (in-order) replies are still to come. */
+  private beyondLimit!: number;
 
   constructor(
     clientDir: 0 | 1,
     halves: [HalfStream, HalfStream],
-    private readonly flow: FlowStats,
+    flow: FlowStats,
     private readonly agg: Aggregator,
     private readonly rule: StallRule,
+    private readonly scratch: SessionScratch,
     midStream: boolean,
   ) {
     const serverDir = clientDir === 0 ? 1 : 0;
-    this.req = new SessionHalf("request", BINARY_REQUEST, findCommandStart, halves[serverDir], midStream);
-    this.resp = new SessionHalf("response", BINARY_RESPONSE, findResponseStart, halves[clientDir], midStream);
-    this.sides = clientDir === 0 ? [this.req, this.resp] : [this.resp, this.req];
+    this.req = new SessionHalf("request", halves[serverDir], scratch, midStream);
+    this.resp = new SessionHalf("response", halves[clientDir], scratch, midStream);
+    this.reset(clientDir, halves, flow, midStream);
+  }
+
+  /** The conversation of a new connection (a recycled session starts over; finish() released what it held). */
+  reset(clientDir: 0 | 1, halves: [HalfStream, HalfStream], flow: FlowStats, midStream: boolean): this {
+    this.mode = MODE_UNKNOWN;
+    this.clientDir = clientDir;
+    this.flow = flow;
+    this.req.reset(halves[clientDir === 0 ? 1 : 0], midStream);
+    this.resp.reset(halves[clientDir], midStream);
+    this.parser = undefined;
+    this.pending = undefined;
+    this.pendingHead = 0;
+    this.beyondLimit = 0;
+    return this;
   }
 
   onData(dir: 0 | 1, buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
-    const h = this.sides[dir];
+    const h = dir === this.clientDir ? this.req : this.resp;
     from = h.enter(buf, from, to, frame, tNs, seqEnd, this.mode === MODE_BINARY, this.rule);
     if (from < 0) return;
     if (this.mode === MODE_UNKNOWN) this.mode = buf[from] === h.binaryMagic ? MODE_BINARY : MODE_TEXT;
     if (h === this.req) {
-      h.input.appendRange(buf, from, to);
+      h.buffer().appendRange(buf, from, to);
       if (this.mode === MODE_BINARY) this.binaryRequests();
       else this.textRequests();
       h.settle();
     } else if (this.mode === MODE_BINARY) {
-      h.input.appendRange(buf, from, to);
+      h.buffer().appendRange(buf, from, to);
       this.binaryResponses();
       h.settle();
     } else {
@@ -226,9 +321,9 @@ export class McSession implements StreamConsumer {
   onGap(dir: 0 | 1): void {
     // Bytes are missing: messages in progress are lost, and so is the pairing of
     // requests with responses (a lost request's response would pair with the next).
-    const h = this.sides[dir];
+    const h = dir === this.clientDir ? this.req : this.resp;
     h.lose(this.agg, this.flow);
-    if (h === this.resp) this.parser?.reset();
+    if (h === this.resp) this.releaseParser();
     this.dropPending();
   }
 
@@ -236,31 +331,32 @@ export class McSession implements StreamConsumer {
   finish(): void {
     this.req.finish(this.agg, this.flow);
     this.resp.finish(this.agg, this.flow);
+    this.releaseParser();
     this.dropPending();
+    this.agg.unparsed(this.flow, this.req.unparsedBytes, this.resp.unparsedBytes);
   }
 
   // ---- client → server ----
 
   private textRequests(): void {
     const h = this.req;
-    const c = h.input;
-    const f = this.frame;
+    const c = h.input!;
+    const f = this.scratch.frame;
+    const info = this.scratch.info;
     while (c.start < c.end) {
       const at = c.start;
       const next = frameCommand(c.buf, at, c.end, f);
       if (next === FRAME_INCOMPLETE) return;
       if (next === FRAME_TOO_LONG) {
         // Not memcached text any more (or bytes we cannot follow): look for the next command line.
-        h.resynchronise();
+        h.resynchronise(true);
         return;
       }
       const end = next === FRAME_MALFORMED ? f.next : next;
-      classifyRequest(c.buf, at, f, this.info);
+      classifyRequest(c.buf, at, f, info);
       const key =
-        this.agg.opts.showKeys && this.info.keyAt >= 0
-          ? c.buf.toString("latin1", this.info.keyAt, this.info.keyEnd)
-          : undefined;
-      this.request(this.info.verb, end - at, this.info.keyCount, key, this.info.reply, 0);
+        this.agg.opts.showKeys && info.keyAt >= 0 ? c.buf.toString("latin1", info.keyAt, info.keyEnd) : undefined;
+      this.request(info.verb, end - at, info.keyCount, key, info.reply, 0);
       c.consume(end - at);
       if (c.start < c.end) h.restart(); // the next request starts in this segment
     }
@@ -268,12 +364,12 @@ export class McSession implements StreamConsumer {
 
   private binaryRequests(): void {
     const h = this.req;
-    const c = h.input;
+    const c = h.input!;
     while (c.start < c.end) {
       const at = c.start;
       const buf = c.buf;
       if (buf[at] !== BINARY_REQUEST) {
-        h.resynchronise();
+        h.resynchronise(true);
         return;
       }
       const len = binaryFrameLength(buf, at, c.end);
@@ -301,15 +397,17 @@ export class McSession implements StreamConsumer {
     reply: number,
     opaque: number,
   ): void {
-    const r = this.req.track;
+    const r = this.req;
     if (reply === REPLY_NONE) {
       this.agg.noreply++;
-      this.fillExchange(verb, bytes, keyCount, key, r.startFrame, r.startTNs, r.lastFrame, r.segments, r.stalls);
-      this.agg.exchange(this.flow, this.x, false, false);
+      const x = this.fillExchange(verb, bytes, keyCount, key, r.startFrame, r.startTNs, r.lastFrame, r.segments);
+      x.stalls = r.stalls;
+      this.agg.exchange(this.flow, x, false, false);
       r.stalls = undefined;
       return;
     }
-    this.pending.push({
+    const pending = (this.pending ??= []);
+    pending.push({
       verb,
       bytes,
       keyCount,
@@ -323,30 +421,58 @@ export class McSession implements StreamConsumer {
       stalls: r.stalls,
     });
     r.stalls = undefined;
-    if (this.pending.length - this.pendingHead > MAX_PENDING) this.unanswered(this.shiftPending()!, false);
+    if (pending.length - this.pendingHead > MAX_PENDING) {
+      // Too many outstanding: give the oldest up. Text replies come in order, so its reply
+      // (the next to arrive) is recognised and skipped instead of being paired with a later request.
+      const p = this.shiftPending()!;
+      if (this.mode === MODE_TEXT) this.beyondLimit++;
+      this.agg.beyondPendingLimit(this.flow);
+      const x = this.fillExchange(
+        p.verb,
+        p.bytes,
+        p.keyCount,
+        p.key,
+        p.firstFrame,
+        p.firstTNs,
+        p.lastFrame,
+        p.segments,
+      );
+      x.stalls = p.stalls;
+      this.agg.exchange(this.flow, x, false, false);
+    }
   }
 
   // ---- server → client ----
 
   private textResponses(buf: Buffer, from: number, to: number): void {
     const h = this.resp;
-    const p = (this.parser ??= new ResponseParser((res) => this.textResponse(res), {
-      initialBufferBytes: 256,
-      maxValueBytes: MAX_MESSAGE_BYTES,
-    }));
+    const p = (this.parser ??= this.scratch.takeParser());
+    this.scratch.current = this;
     p.pushRange(buf, from, to);
     if (p.failed) {
       // Bytes that are not memcached responses: resynchronise at the next response line.
-      p.reset();
-      h.resynchronise();
+      h.unparsedBytes += to - from;
+      this.releaseParser();
+      h.resynchronise(true);
       this.dropPending();
       return;
     }
-    if (!p.midResponse) h.active = false;
+    if (!p.midResponse) {
+      h.active = false;
+      this.releaseParser();
+    }
   }
 
-  private textResponse(res: ParsedResponse): void {
+  /** A complete text response (called by the parser this session holds). */
+  onTextResponse(res: ParsedResponse): void {
     if (res.kind === "protocol_error") return;
+    if (this.beyondLimit > 0) {
+      // The reply to a request given up at the pending limit: counted, never paired with a later request.
+      this.beyondLimit--;
+      this.agg.untimedResponses++;
+      this.resp.restart();
+      return;
+    }
     let p = this.shiftPending();
     // Quiet meta commands answer only on failure; `mn` marks where their answers would have been.
     if (res.kind === "meta" && res.message === "MN") {
@@ -361,12 +487,12 @@ export class McSession implements StreamConsumer {
 
   private binaryResponses(): void {
     const h = this.resp;
-    const c = h.input;
+    const c = h.input!;
     while (c.start < c.end) {
       const at = c.start;
       const buf = c.buf;
       if (buf[at] !== BINARY_RESPONSE) {
-        h.resynchronise();
+        h.resynchronise(true);
         this.dropPending();
         return;
       }
@@ -384,11 +510,12 @@ export class McSession implements StreamConsumer {
   }
 
   private responseDone(p: Pending | undefined, error: boolean): void {
-    const r = this.resp.track;
+    const r = this.resp;
     if (p === undefined) {
       this.agg.unpairedResponses++;
+      this.agg.orphanStalls(this.flow, r.stalls);
     } else {
-      this.fillExchange(
+      const x = this.fillExchange(
         p.verb,
         p.bytes,
         p.keyCount,
@@ -397,20 +524,19 @@ export class McSession implements StreamConsumer {
         p.firstTNs,
         p.lastFrame,
         p.segments,
-        mergeStalls(p.stalls, r.stalls),
       );
-      const x = this.x;
+      x.stalls = mergeStalls(p.stalls, r.stalls);
       x.respSegments = r.segments;
       x.respFirstFrame = r.startFrame;
       x.respLastFrame = r.lastFrame;
       x.respLastTNs = r.lastTNs;
       this.agg.exchange(this.flow, x, true, error);
     }
-    if (p === undefined) this.agg.orphanStalls(this.flow, r.stalls);
     // The next response, if any bytes remain, starts in this segment.
     this.resp.restart();
   }
 
+  /** The scratch exchange record, filled with a request's facts and no response. */
   private fillExchange(
     verb: string,
     bytes: number,
@@ -420,58 +546,64 @@ export class McSession implements StreamConsumer {
     firstTNs: number,
     lastFrame: number,
     segments: number,
-    stalls: StallEvent[] | undefined,
-  ): void {
-    const x = this.x;
-    x.verb = verb;
-    x.reqBytes = bytes;
-    x.keyCount = keyCount;
-    x.key = key;
-    x.reqFirstFrame = firstFrame;
-    x.reqFirstTNs = firstTNs;
-    x.reqLastFrame = lastFrame;
-    x.reqSegments = segments;
-    x.respSegments = 0;
-    x.respFirstFrame = 0;
-    x.respLastFrame = 0;
-    x.respLastTNs = 0;
-    x.stalls = stalls;
+  ): ExchangeRecord {
+    return requestRecord(this.scratch.x, verb, bytes, keyCount, key, firstFrame, firstTNs, lastFrame, segments);
   }
 
   private unanswered(p: Pending, quietOk: boolean): void {
     if (!quietOk) this.agg.unanswered++;
-    this.fillExchange(p.verb, p.bytes, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments, p.stalls);
-    this.agg.exchange(this.flow, this.x, false, false);
+    const x = this.fillExchange(p.verb, p.bytes, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments);
+    x.stalls = p.stalls;
+    this.agg.exchange(this.flow, x, false, false);
   }
 
   private shiftPending(): Pending | undefined {
-    if (this.pendingHead >= this.pending.length) return undefined;
-    const p = this.pending[this.pendingHead++]!;
-    if (this.pendingHead > 64 && this.pendingHead * 2 > this.pending.length) {
-      this.pending.splice(0, this.pendingHead);
+    const pending = this.pending;
+    if (pending === undefined || this.pendingHead >= pending.length) return undefined;
+    const p = pending[this.pendingHead++]!;
+    if (this.pendingHead === pending.length) {
+      // Nothing outstanding: an idle connection keeps no array.
+      this.pending = undefined;
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 64 && this.pendingHead * 2 > pending.length) {
+      pending.splice(0, this.pendingHead);
       this.pendingHead = 0;
     }
     return p;
   }
 
   private takeByOpaque(opaque: number): Pending | undefined {
-    for (let i = this.pendingHead; i < this.pending.length; i++) {
-      if (this.pending[i]!.opaque !== opaque) continue;
+    const pending = this.pending;
+    if (pending === undefined) return undefined;
+    for (let i = this.pendingHead; i < pending.length; i++) {
+      if (pending[i]!.opaque !== opaque) continue;
       // Earlier requests got no answer: quiet ones succeeded silently.
-      for (let j = this.pendingHead; j < i; j++)
-        this.unanswered(this.pending[j]!, this.pending[j]!.reply === REPLY_MAYBE);
-      const p = this.pending[i]!;
-      this.pending.splice(this.pendingHead, i - this.pendingHead + 1);
+      for (let j = this.pendingHead; j < i; j++) this.unanswered(pending[j]!, pending[j]!.reply === REPLY_MAYBE);
+      const p = pending[i]!;
+      pending.splice(this.pendingHead, i - this.pendingHead + 1);
+      if (pending.length === this.pendingHead) {
+        this.pending = undefined;
+        this.pendingHead = 0;
+      }
       return p;
     }
     return undefined;
   }
 
   private dropPending(): void {
-    for (let i = this.pendingHead; i < this.pending.length; i++)
-      this.unanswered(this.pending[i]!, this.pending[i]!.reply === REPLY_MAYBE);
-    this.pending.length = 0;
+    this.beyondLimit = 0;
+    const pending = this.pending;
+    if (pending === undefined) return;
+    const head = this.pendingHead;
+    this.pending = undefined;
     this.pendingHead = 0;
+    for (let i = head; i < pending.length; i++) this.unanswered(pending[i]!, pending[i]!.reply === REPLY_MAYBE);
+  }
+
+  private releaseParser(): void {
+    if (this.parser === undefined) return;
+    this.scratch.giveParser(this.parser);
+    this.parser = undefined;
   }
 }
 
@@ -518,20 +650,31 @@ const RESPONSE_STARTS = [
   "ME ",
 ].map((s) => Buffer.from(s, "latin1"));
 
-function looksLikeResponse(buf: Buffer, at: number, to: number): boolean {
+/** incr/decr answer with the new value alone on its line: up to 20 digits (a 64-bit counter). */
+function isNumberLine(buf: Buffer, at: number, to: number): boolean {
+  let i = at;
+  while (i < to && i - at <= 20 && buf[i]! >= 0x30 && buf[i]! <= 0x39) i++;
+  return i > at && i + 1 < to && buf[i] === 0x0d && buf[i + 1] === LF;
+}
+
+function looksLikeResponse(buf: Buffer, at: number, to: number, numbers: boolean): boolean {
   outer: for (const w of RESPONSE_STARTS) {
     if (to - at < w.length) continue;
     for (let i = 0; i < w.length; i++) if (buf[at + i] !== w[i]) continue outer;
     return true;
   }
-  return false;
+  return numbers && isNumberLine(buf, at, to);
 }
 
-/** The first response line at or after `from`, or -1. */
-export function findResponseStart(buf: Buffer, from: number, to: number): number {
+/**
+ * The first response line at or after `from`, or -1. With `numbers`, a line
+ * of digits (an incr/decr answer) counts too: right for a connection already
+ * known to be memcached, too loose to tell memcached from other protocols.
+ */
+export function findResponseStart(buf: Buffer, from: number, to: number, numbers = false): number {
   let at = from;
   while (at < to) {
-    if (looksLikeResponse(buf, at, to)) return at;
+    if (looksLikeResponse(buf, at, to, numbers)) return at;
     const lf = buf.indexOf(LF, at);
     if (lf < 0 || lf >= to) return -1;
     at = lf + 1;

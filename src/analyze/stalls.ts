@@ -17,6 +17,12 @@ export class MessageTrack {
   lastSeqEnd = 0;
   stalls: StallEvent[] | undefined;
 
+  /** No message yet (a recycled track starts over). */
+  clear(): void {
+    this.begin(0, 0, 0);
+    this.segments = 0;
+  }
+
   begin(frame: number, tNs: number, seqEnd: number): void {
     this.startFrame = frame;
     this.startTNs = tNs;

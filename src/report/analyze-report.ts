@@ -21,8 +21,13 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
     `mcdiag analyze ${r.file}: ${r.format ?? "?"}${links ? `, ${links}` : ""}, ${r.timestampResolution ?? "?"} timestamps, ` +
       `${fmtCount(r.packets)} packets over ${r.durationSec.toFixed(3)} s`,
   );
+  if (r.interrupted) out.push("interrupted: this report covers the packets read before the stop");
+  const udp = r.udpFlows > 0 ? ` (${fmtCount(r.udpFlows)} over UDP: latency only, stalls do not apply)` : "";
+  const evicted = r.flowsEvicted.idle + r.flowsEvicted.limit;
   out.push(
-    `flows: ${fmtCount(r.memcachedFlows)} memcached, ${fmtCount(r.otherFlows)} other; ` +
+    `flows: ${fmtCount(r.memcachedFlows)} memcached${udp}, ${fmtCount(r.otherFlows)} other` +
+      (evicted > 0 ? ` (${fmtCount(evicted)} finished early: idle or beyond --max-flows)` : "") +
+      "; " +
       `requests: ${fmtCount(r.requests.total)} (${
         Object.entries(r.requests.byCommand)
           .sort((a, b) => b[1] - a[1])
@@ -86,7 +91,7 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
     ]);
     for (const f of flows) {
       t.push([
-        String(f.flow) + (f.midStream ? "*" : ""),
+        String(f.flow) + (f.midStream ? "*" : "") + (f.transport === "udp" ? " udp" : ""),
         `${f.client} → ${f.server}`,
         fmtCount(f.requests),
         fmtCount(f.multiSegmentRequests),
