@@ -6,8 +6,18 @@ import {
   recordClampedUs,
   type Histogram,
 } from "../metrics/histogram.js";
+import { RTX_KINDS, clearAttribution, type Attribution } from "./attribution.js";
+import { CAUSE_RULES, UNEXPLAINED_ADVICE, dominantCause, slowTimeNs, type Cause, type CauseRule } from "./causes.js";
 import type { StallEvent } from "./stalls.js";
-import type { EndpointSummary, FlowSummary, FlowVerdict, StallItem, TopExchange, WireSummaryUs } from "./result.js";
+import type {
+  CauseSummary,
+  EndpointSummary,
+  FlowSummary,
+  FlowVerdict,
+  StallItem,
+  TopExchange,
+  WireSummaryUs,
+} from "./result.js";
 
 /** Wire times kept per flow for its percentiles; beyond this many, a uniform sample of them. */
 export const FLOW_SAMPLES = 128;
@@ -103,7 +113,7 @@ export class EndpointStats {
 }
 
 /** A finished exchange, handed over in a scratch record the session reuses. */
-export interface ExchangeRecord {
+export interface ExchangeRecord extends Attribution {
   verb: string;
   /** Bytes of the request (line and data block). */
   reqBytes: number;
@@ -119,6 +129,16 @@ export interface ExchangeRecord {
   respLastFrame: number;
   respLastTNs: number;
   stalls: StallEvent[] | undefined;
+  /** The last time a request byte was sent (a retransmission moves it), and the first response byte. */
+  reqLastTNs: number;
+  respFirstTNs: number;
+  /** Of the server phase (request's last byte → response's first), what loss or a full window explains. */
+  serverLossNs: number;
+  /** The first exchange of a connection whose SYN or SYN/ACK was resent: set-up time, first SYN, last SYN, handshake end. */
+  connectNs: number;
+  connectFrame: number;
+  connectRetryFrame: number;
+  connectDoneFrame: number;
 }
 
 export function newExchangeRecord(): ExchangeRecord {
@@ -136,6 +156,21 @@ export function newExchangeRecord(): ExchangeRecord {
     respLastFrame: 0,
     respLastTNs: 0,
     stalls: undefined,
+    reqLastTNs: 0,
+    respFirstTNs: 0,
+    serverLossNs: 0,
+    connectNs: 0,
+    connectFrame: 0,
+    connectRetryFrame: 0,
+    connectDoneFrame: 0,
+    rtxNs: 0,
+    rtxKinds: 0,
+    rtxFrame: 0,
+    rtxLastFrame: 0,
+    zwNs: 0,
+    zwReader: 0,
+    zwFrame: 0,
+    zwLastFrame: 0,
   };
 }
 
@@ -164,7 +199,39 @@ export function requestRecord(
   x.respLastFrame = 0;
   x.respLastTNs = 0;
   x.stalls = undefined;
+  x.reqLastTNs = firstTNs;
+  x.respFirstTNs = 0;
+  x.serverLossNs = 0;
+  x.connectNs = 0;
+  x.connectFrame = 0;
+  x.connectRetryFrame = 0;
+  x.connectDoneFrame = 0;
+  clearAttribution(x);
   return x;
+}
+
+/** Examples kept per cause: the worst ones. */
+const CAUSE_EXAMPLES = 3;
+
+/** What one cause cost across the slow exchanges it dominated. */
+class CauseStats {
+  requests = 0;
+  connections = 0;
+  totalNs = 0;
+  readonly costs: Histogram = hdr.build({ ...HISTOGRAM_SETTINGS, bitBucketSize: "packed" });
+  readonly evidence: Record<string, number> = {};
+  readonly examples: { flow: number; frames: number[]; ms: number }[] = [];
+  constructor(readonly rule: CauseRule | undefined) {}
+
+  example(flow: number, frames: () => number[], ns: number): void {
+    const ms = Math.round(ns / 1000) / 1000;
+    const ex = this.examples;
+    if (ex.length >= CAUSE_EXAMPLES && ex[ex.length - 1]!.ms >= ms) return;
+    let i = ex.length;
+    while (i > 0 && ex[i - 1]!.ms < ms) i--;
+    ex.splice(i, 0, { flow, frames: frames(), ms });
+    if (ex.length > CAUSE_EXAMPLES) ex.pop();
+  }
 }
 
 export interface AggregateOptions {
@@ -174,6 +241,8 @@ export interface AggregateOptions {
   maxItems: number;
   maxFlowsListed: number;
   showKeys: boolean;
+  /** An exchange this long (ms, first request byte → last response byte) is slow and gets a cause. */
+  slowMs: number;
 }
 
 /**
@@ -218,8 +287,14 @@ export class Aggregator {
   unparsedFlows = 0;
   /** Per-flow sampling: a fixed-seed generator, so the same capture gives the same report. */
   private rng = 0x9e3779b9;
+  slowRequests = 0;
+  private readonly slowNs: number;
+  private readonly causes = new Map<Cause, CauseStats>();
+  private readonly dominant = { costNs: 0 };
 
-  constructor(readonly opts: AggregateOptions) {}
+  constructor(readonly opts: AggregateOptions) {
+    this.slowNs = opts.slowMs * 1e6;
+  }
 
   endpoint(server: string): EndpointStats {
     let e = this.endpoints.get(server);
@@ -255,6 +330,7 @@ export class Aggregator {
       this.multiSegmentResponses++;
       f.multiSegmentResponses++;
     }
+    const cause = answered ? this.attribute(f, x) : null;
     let stallNs = 0;
     let reqStalled = false;
     let respStalled = false;
@@ -263,7 +339,7 @@ export class Aggregator {
         stallNs += s.stallNs;
         if (s.side === "request") reqStalled = true;
         else respStalled = true;
-        this.stall(f, x.verb, x.key, s);
+        this.stall(f, x.verb, x.key, s, cause ?? "delayed-ack");
       }
     }
     if (reqStalled) f.stalledRequests++;
@@ -276,10 +352,82 @@ export class Aggregator {
       this.record(f.endpoint.wire, rawUs);
       const wireUs = clampUs(rawUs);
       this.sample(f, wireUs);
-      this.considerTop(f, x, wireUs, stallNs);
+      this.considerTop(f, x, wireUs, stallNs, cause);
     } else if (x.respSegments === 0 && x.stalls !== undefined) {
-      this.considerTop(f, x, 0, stallNs);
+      this.considerTop(f, x, 0, stallNs, null);
     }
+  }
+
+  /** A slow exchange is counted once, under the cause that cost it the most time. */
+  private attribute(f: FlowStats, x: ExchangeRecord): Cause | null {
+    const totalNs = slowTimeNs(x);
+    if (totalNs < this.slowNs) return null;
+    this.slowRequests++;
+    const rule = dominantCause(x, this.slowNs, this.dominant);
+    const cause = rule?.cause ?? "unexplained";
+    const st = this.causeStats(cause, rule);
+    st.requests++;
+    const ns = rule === undefined ? totalNs : this.dominant.costNs;
+    if (cause !== "connect") {
+      // Set-up time is counted per connection (connectRetried), once.
+      st.totalNs += ns;
+      recordClampedUs(st.costs, ns / 1000); // a clamped duration was counted once already, as a wire time
+      st.example(f.flow, () => (rule === undefined ? [x.reqFirstFrame, x.respLastFrame] : rule.frames(x)), ns);
+    }
+    this.evidenceOf(cause, x, st.evidence);
+    return cause;
+  }
+
+  private evidenceOf(cause: Cause, x: ExchangeRecord, into: Record<string, number>): void {
+    const add = (k: string) => (into[k] = (into[k] ?? 0) + 1);
+    if (cause === "retransmission") {
+      for (const [bit, name] of RTX_KINDS) if ((x.rtxKinds & bit) !== 0) add(name);
+    } else if (cause === "zero-window")
+      add(x.zwReader === 1 ? "the client was the slow reader" : "the server was the slow reader");
+    else if (cause === "delayed-ack") {
+      for (const s of x.stalls ?? []) add(s.side === "request" ? "request-side stall" : "response-side stall");
+    } else if (cause === "server") add("server time at or above the slow threshold");
+    else if (cause === "connect") add("SYN or SYN/ACK resent");
+    else add("no loss, window, stall or server time explains it");
+  }
+
+  private causeStats(cause: Cause, rule: CauseRule | undefined): CauseStats {
+    let st = this.causes.get(cause);
+    if (st === undefined) {
+      st = new CauseStats(rule ?? CAUSE_RULES.find((r) => r.cause === cause));
+      this.causes.set(cause, st);
+    }
+    return st;
+  }
+
+  /** A connection whose SYN or SYN/ACK was resent: its set-up time, once, under connect. */
+  connectRetried(flow: number, setupNs: number, frames: number[]): void {
+    const st = this.causeStats("connect", undefined);
+    st.connections++;
+    st.totalNs += setupNs;
+    recordClampedUs(st.costs, setupNs / 1000);
+    st.example(flow, () => frames, setupNs);
+  }
+
+  /** Each cause: slow requests, time, typical cost and its timer, evidence, worst examples; most time first. */
+  causeSummaries(): CauseSummary[] {
+    const out: CauseSummary[] = [];
+    for (const [cause, st] of this.causes) {
+      const typicalMs = st.costs.totalCount > 0 ? Math.round(percentileUs(st.costs, 50) / 100) / 10 : 0;
+      const c: CauseSummary = {
+        cause,
+        requests: st.requests,
+        totalMs: Math.round(st.totalNs / 1000) / 1000,
+        typicalMs,
+        timer: st.rule?.timer(typicalMs) ?? null,
+        evidence: st.evidence,
+        examples: st.examples,
+        advice: st.rule?.advice ?? UNEXPLAINED_ADVICE,
+      };
+      if (cause === "connect") c.connections = st.connections;
+      out.push(c);
+    }
+    return out.sort((a, b) => b.totalMs - a.totalMs || b.requests - a.requests);
   }
 
   beyondPendingLimit(f: FlowStats): void {
@@ -301,10 +449,10 @@ export class Aggregator {
   /** Stalls of a message that never completed (the capture ended, a gap). */
   orphanStalls(f: FlowStats, stalls: StallEvent[] | undefined): void {
     if (stalls === undefined) return;
-    for (const s of stalls) this.stall(f, "(incomplete)", undefined, s);
+    for (const s of stalls) this.stall(f, "(incomplete)", undefined, s, "delayed-ack");
   }
 
-  private stall(f: FlowStats, verb: string, key: string | undefined, s: StallEvent): void {
+  private stall(f: FlowStats, verb: string, key: string | undefined, s: StallEvent, cause: Cause): void {
     if (s.side === "request") this.requestStalls++;
     else this.responseStalls++;
     this.stalledNs += s.stallNs;
@@ -324,12 +472,13 @@ export class Aggregator {
       stallMs: Math.round(s.stallNs / 1000) / 1000,
       frames: [s.before, s.ack, s.after],
       atSec: Math.round(s.tNs / 1000) / 1e6,
+      cause,
     };
     if (this.opts.showKeys && key !== undefined) item.key = key;
     this.items.push(item);
   }
 
-  private considerTop(f: FlowStats, x: ExchangeRecord, wireUs: number, stallNs: number): void {
+  private considerTop(f: FlowStats, x: ExchangeRecord, wireUs: number, stallNs: number, cause: Cause | null): void {
     const n = this.opts.top;
     if (n <= 0) return;
     const stallMs = Math.round(stallNs / 1000) / 1000;
@@ -345,6 +494,7 @@ export class Aggregator {
       responseSegments: x.respSegments,
       requestFrames: [x.reqFirstFrame, x.reqLastFrame],
       responseFrames: [x.respFirstFrame, x.respLastFrame],
+      cause,
     };
     if (this.opts.showKeys && x.key !== undefined) t.key = x.key;
     let i = this.top.length;

@@ -7,7 +7,7 @@ import { Decoded, TCP_ACK, TCP_RST, TCP_SYN, decodePacket, newTcpPacket, type Tc
 import { Conn, FlowTable, KIND_MEMCACHED, KIND_OTHER, KIND_UNKNOWN, PROTO_TCP, PROTO_UDP } from "./flows.js";
 import type { CapturedPacket, PacketSink } from "./packet.js";
 import type { StreamConsumer } from "./reassembly.js";
-import type { AnalysisResult } from "./result.js";
+import type { AnalysisResult, CauseSummary } from "./result.js";
 import { MAX_PENDING, McSession, SessionScratch, findResponseStart } from "./session.js";
 import { SourceDamaged, openSource } from "./source.js";
 import { UdpSession, looksLikeUdpRequest, looksLikeUdpResponse } from "./udp.js";
@@ -20,6 +20,8 @@ export interface AnalyzeOptions {
   stallThresholdMs: number;
   /** How soon after the peer's pure ACK the held segment must leave. */
   ackWindowMs: number;
+  /** An exchange at least this long (ms) is slow and is given a cause. */
+  slowMs?: number;
   showKeys: boolean;
   top: number;
   /** Stall items listed in the result; the rest are counted. */
@@ -45,6 +47,7 @@ export const ANALYZE_DEFAULTS = {
   ports: [11211],
   stallThresholdMs: 30,
   ackWindowMs: 1,
+  slowMs: 20,
   showKeys: false,
   top: 10,
   maxItems: 1000,
@@ -54,6 +57,8 @@ export const ANALYZE_DEFAULTS = {
 
 const NOOP: StreamConsumer = { onData() {}, onGap() {} };
 const DAY_NS = 86_400e9;
+/** Payload packets a flow with no handshake and no known port gets before it is called another protocol. */
+const UNKNOWN_TRIES = 4;
 
 /** Nanoseconds per tick of a resolution as readers name it ("us", "ns", "ms", "s", "10^-4 s", "2^-20 s"). */
 function resolutionOf(name: string): number {
@@ -170,6 +175,7 @@ class Analysis implements PacketSink {
       maxFlowsListed: 10_000,
       showKeys: opts.showKeys,
       onExchange: opts.onExchange,
+      slowMs: opts.slowMs ?? ANALYZE_DEFAULTS.slowMs,
     });
   }
 
@@ -324,6 +330,9 @@ class Analysis implements PacketSink {
       memcached = portMatch ? !looksLikeOtherProtocol(buf, at, end) : isResponse;
     }
     if (!memcached || clientDir === -1) {
+      // Nothing to go by but content that tells nothing yet (a bare number, the middle of a value):
+      // look at a few more packets before calling it another protocol.
+      if (clientDir === -1 && ++conn.classifyTries < UNKNOWN_TRIES) return;
       conn.kind = KIND_OTHER;
       return;
     }
@@ -344,7 +353,27 @@ class Analysis implements PacketSink {
     conn.closed = true;
     this.table.remove(conn);
     this.finishFlow(conn);
+    this.connectRetries(conn);
     this.table.recycle(conn);
+  }
+
+  /** A memcached connection (or one to a memcached port) that needed a SYN or SYN/ACK retry to open. */
+  private connectRetries(conn: Conn): void {
+    if (conn.proto !== PROTO_TCP || conn.kind === KIND_OTHER) return;
+    const halves = conn.existingHalves();
+    if (!halves.some((h) => h.synCount > 1)) return;
+    if (conn.kind !== KIND_MEMCACHED && !this.ports.has(conn.portA) && !this.ports.has(conn.portB)) return;
+    // The client sent the SYN without ACK: the half whose first SYN came first.
+    const client = halves.reduce((a, b) =>
+      b.synCount > 0 && (a.synCount === 0 || b.firstSynTNs < a.firstSynTNs) ? b : a,
+    );
+    const server = halves.find((h) => h !== client);
+    const doneTNs = client.afterSynFrame !== 0 ? client.afterSynTNs : this.maxTNs;
+    this.agg.connectRetried(conn.id, doneTNs - client.firstSynTNs, [
+      client.firstSynFrame,
+      Math.max(client.lastSynFrame, server?.lastSynFrame ?? 0),
+      client.afterSynFrame,
+    ]);
   }
 
   private finishFlow(conn: Conn): void {
@@ -464,6 +493,7 @@ class Analysis implements PacketSink {
       warnings.push(
         `traffic to more than ${n(a.endpoints.size - 1)} servers: the rest is summed as "${OTHER_SERVERS}"`,
       );
+    const causes = a.causeSummaries();
     const stallMedianUs = a.stallLengths.totalCount > 0 ? a.stallLengths.getValueAtPercentile(50) : 0;
     const timerMs = a.stallLengths.totalCount > 0 ? Math.round(stallMedianUs / 1000) : null;
     const result: AnalysisResult = {
@@ -502,13 +532,23 @@ class Analysis implements PacketSink {
         itemsOmitted: a.itemsOmitted,
       },
       wireUs: wireSummary(a.wire),
+      slowThresholdMs: this.opts.slowMs ?? ANALYZE_DEFAULTS.slowMs,
+      slowRequests: a.slowRequests,
+      causes,
       endpoints: a.endpointSummaries(),
       flowsDetail: a.flows.sort(
         (x, y) => y.stalledRequests + y.stalledResponses - (x.stalledRequests + x.stalledResponses) || x.flow - y.flow,
       ),
       flowsOmitted: a.flowsOmitted,
       top: a.top,
-      advice: advice(a.requests - a.udpRequests, a.requestStalls, a.responseStalls, a.multiSegmentRequests, timerMs),
+      advice: advice(
+        a.requests - a.udpRequests,
+        a.requestStalls,
+        a.responseStalls,
+        a.multiSegmentRequests,
+        timerMs,
+        causes,
+      ),
       warnings,
     };
     if (interrupted) result.interrupted = true;
@@ -535,6 +575,7 @@ function advice(
   responseStalls: number,
   multiSegment: number,
   timerMs: number | null,
+  causes: CauseSummary[],
 ): string[] {
   const out: string[] = [];
   // Without a single exchange over TCP there is nothing to judge, and no clean bill to give.
@@ -557,6 +598,15 @@ function advice(
     out.push(
       `${n(multiSegment - requestStalls, "request", "requests")} left in several segments without stalling: the write pattern is there but hidden (TCP_NODELAY, large values, or the first requests of a connection, which escape through Linux's quick-ack mode).`,
     );
+  }
+  // Every other cause of slow requests, with its own advice; a capture with slow requests never gets a clean bill.
+  for (const c of causes) {
+    if (c.cause === "delayed-ack") continue;
+    const what =
+      c.cause === "connect"
+        ? `${c.connections ?? 0} connections needed a SYN retry (~${c.typicalMs} ms each)`
+        : `${c.requests} slow requests lost most of their time to ${c.cause} (~${c.typicalMs} ms each)`;
+    out.push(`${what}: ${c.advice}`);
   }
   if (out.length === 0)
     out.push("no Nagle/delayed-ACK stalls found: every request and response left whole or was not held back");

@@ -47,6 +47,8 @@ export class Conn {
   /** A session and counts from an earlier use of this record, kept for reuse (see FlowTable's recycling). */
   spareSession: McSession | undefined;
   spareStats: FlowStats | undefined;
+  /** Payload packets seen while the kind was still unknown (no handshake, no known port, no telling content). */
+  classifyTries!: number;
   /** When the flow was last active, on the analysis' eviction clock (which never runs back). */
   lastTNs!: number;
   closed!: boolean;
@@ -88,6 +90,7 @@ export class Conn {
     this.portB = portB;
     this.kind = KIND_UNKNOWN;
     this.clientDir = -1;
+    this.classifyTries = 0;
     this.h0?.reset(0);
     this.h1?.reset(1);
     if (this.session !== undefined) this.spareSession = this.session;

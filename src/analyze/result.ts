@@ -1,4 +1,5 @@
 /** What `analyze` found, as plain data: the JSON output and what reporters render. */
+import type { Cause } from "./causes.js";
 
 export type StallSide = "request" | "response";
 
@@ -15,6 +16,8 @@ export interface StallItem {
   frames: [number, number, number];
   /** Seconds since the first packet of the capture. */
   atSec: number;
+  /** The dominant cause of the exchange it belongs to ("delayed-ack" unless something cost it more). */
+  cause: Cause;
 }
 
 export interface WireSummaryUs {
@@ -68,6 +71,28 @@ export interface TopExchange {
   /** First and last frame of the request, then of the response (0 when none). */
   requestFrames: [number, number];
   responseFrames: [number, number];
+  /** Its dominant cause when it was slow (wire time ≥ the slow threshold), else null. */
+  cause: Cause | null;
+}
+
+/** One cause of slow exchanges: each slow exchange is counted once, under the cause that cost it most. */
+export interface CauseSummary {
+  cause: Cause;
+  /** Slow requests it dominated. */
+  requests: number;
+  /** connect only: connections whose SYN or SYN/ACK was resent. */
+  connections?: number;
+  /** Time it cost them (for connect: the set-up time of those connections). */
+  totalMs: number;
+  /** Median cost per request (per connection for connect). */
+  typicalMs: number;
+  /** The timer that cost matches. */
+  timer: string | null;
+  /** Which signs were found, and how often. */
+  evidence: Record<string, number>;
+  /** The worst cases, with frames to open in Wireshark. */
+  examples: { flow: number; frames: number[]; ms: number }[];
+  advice: string;
 }
 
 export interface AnalysisResult {
@@ -119,6 +144,11 @@ export interface AnalysisResult {
     itemsOmitted: number;
   };
   wireUs: WireSummaryUs;
+  /** An exchange at least this long (first request byte → last response byte) is slow and gets a cause. */
+  slowThresholdMs: number;
+  slowRequests: number;
+  /** Where the time of the slow requests went, most first. */
+  causes: CauseSummary[];
   endpoints: EndpointSummary[];
   flowsDetail: FlowSummary[];
   flowsOmitted: number;

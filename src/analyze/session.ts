@@ -24,12 +24,28 @@ import {
 import { CarryBuffer } from "../util/carry-buffer.js";
 import { LF } from "../util/bytes.js";
 import { newExchangeRecord, requestRecord, type Aggregator, type ExchangeRecord, type FlowStats } from "./aggregate.js";
+import {
+  LOSS_DELAY_MIN_NS,
+  RTX_FAST,
+  RTX_HOLE,
+  RTX_ID_GAP,
+  RTX_LOST_ACK,
+  RTX_PROBE,
+  RTX_SPURIOUS,
+  RTX_TIMEOUT,
+  addRetransmission,
+  addZeroWindow,
+  copyAttribution,
+  mergeAttribution,
+  type Attribution,
+} from "./attribution.js";
+import { seqAdd, seqLess, seqLessEq } from "./seq.js";
 import type { HalfStream, StreamConsumer } from "./reassembly.js";
 import type { StallSide } from "./result.js";
 import { delayedAckStall, MessageTrack, type StallEvent, type StallRule } from "./stalls.js";
 
-/** A request waiting for its response. */
-interface Pending {
+/** A request waiting for its response, with what its transmission cost. */
+interface Pending extends Attribution {
   verb: string;
   bytes: number;
   keyCount: number;
@@ -39,8 +55,13 @@ interface Pending {
   firstFrame: number;
   firstTNs: number;
   lastFrame: number;
+  /** The last time any of its bytes was sent. */
+  lastTNs: number;
   segments: number;
   stalls: StallEvent[] | undefined;
+  /** Its bytes' sequence range (the segments that carried it), to match bytes sent again. */
+  startSeq: number;
+  lastSeqEnd: number;
 }
 
 /** Requests awaiting answers per connection; beyond this (a capture missing the server side) the oldest are given up. */
@@ -119,20 +140,24 @@ class SessionHalf extends MessageTrack {
   /** Bytes of this direction that could not be parsed as memcached. */
   unparsedBytes!: number;
   /** The other direction, whose pure ACKs release a held segment. */
-  private peer!: HalfStream;
+  peer!: HalfStream;
+  /** This direction's reassembly, which says whether the segment being delivered came late. */
+  own!: HalfStream;
 
   constructor(
     readonly side: StallSide,
+    own: HalfStream,
     peer: HalfStream,
     private readonly scratch: SessionScratch,
     midStream: boolean,
   ) {
     super();
-    this.reset(peer, midStream);
+    this.reset(own, peer, midStream);
   }
 
   /** A new connection's half (a recycled one starts over; it holds no buffer between connections). */
-  reset(peer: HalfStream, midStream: boolean): void {
+  reset(own: HalfStream, peer: HalfStream, midStream: boolean): void {
+    this.own = own;
     this.clear();
     this.input = undefined;
     this.active = false;
@@ -168,8 +193,7 @@ class SessionHalf extends MessageTrack {
     sc.segTNs = tNs;
     sc.segSeqEnd = seqEnd;
     if (this.active) {
-      const s = delayedAckStall(this, this.side, frame, tNs, this.peer, rule);
-      if (s !== undefined) (this.stalls ??= []).push(s);
+      this.continuing(frame, tNs, rule);
       this.more(frame, tNs, seqEnd);
       return from;
     }
@@ -187,9 +211,31 @@ class SessionHalf extends MessageTrack {
       this.resync = false;
       this.skipping = false;
     }
-    this.begin(frame, tNs, seqEnd);
+    this.begin(frame, tNs, seqEnd, seqAdd(seqEnd, from - to));
+    // The first segment came late: it filled a hole (the time is loss, not the peer's).
+    if (this.own.lateNs > 0) {
+      addRetransmission(this, RTX_HOLE, this.own.lateNs, frame);
+      this.leadLossNs = this.own.lateNs;
+    }
     this.active = true;
     return from;
+  }
+
+  /**
+   * A later segment of the message in progress: what held it back? Bytes
+   * resent into a hole, bytes lost before the capture (the sender's IPv4 id
+   * skipped) after an RTO-sized silence, the peer's delayed ACK (the stall
+   * rule), or, with no ACK releasing it, a loss probe carrying a Nagle-held
+   * tail after an RTO-sized silence (the peer's ACK was lost).
+   */
+  private continuing(frame: number, tNs: number, rule: StallRule): void {
+    const gap = tNs - this.lastTNs;
+    const own = this.own;
+    if (own.lateNs > 0) return addRetransmission(this, RTX_HOLE, own.lateNs, frame);
+    if (own.lostBefore > 0 && gap >= LOSS_DELAY_MIN_NS) return addRetransmission(this, RTX_ID_GAP, gap, frame);
+    const s = delayedAckStall(this, this.side, frame, tNs, this.peer, rule);
+    if (s !== undefined) (this.stalls ??= []).push(s);
+    else if (gap >= LOSS_DELAY_MIN_NS && gap >= rule.thresholdNs) addRetransmission(this, RTX_LOST_ACK, gap, frame);
   }
 
   /** The carry buffer for this segment's bytes (taken from the pool when nothing is carried). */
@@ -269,6 +315,18 @@ export class McSession implements StreamConsumer {
   private pendingHead!: number;
   /** Requests given up at the pending limit whose (in-order) replies are still to come. */
   private beyondLimit!: number;
+  /**
+   * The last answered exchange, held until the client acknowledges its
+   * response: if the response is resent (lost after the capture point), the
+   * exchange really ended then, and the retransmission is its cause.
+   */
+  private doneRec: ExchangeRecord | undefined;
+  private done!: boolean;
+  private doneError!: boolean;
+  private doneRespStartSeq!: number;
+  private doneRespEndSeq!: number;
+  /** Set-up time was charged to the first exchange already. */
+  private connectCharged!: boolean;
 
   constructor(
     clientDir: 0 | 1,
@@ -280,8 +338,8 @@ export class McSession implements StreamConsumer {
     midStream: boolean,
   ) {
     const serverDir = clientDir === 0 ? 1 : 0;
-    this.req = new SessionHalf("request", halves[serverDir], scratch, midStream);
-    this.resp = new SessionHalf("response", halves[clientDir], scratch, midStream);
+    this.req = new SessionHalf("request", halves[clientDir], halves[serverDir], scratch, midStream);
+    this.resp = new SessionHalf("response", halves[serverDir], halves[clientDir], scratch, midStream);
     this.reset(clientDir, halves, flow, midStream);
   }
 
@@ -290,19 +348,36 @@ export class McSession implements StreamConsumer {
     this.mode = MODE_UNKNOWN;
     this.clientDir = clientDir;
     this.flow = flow;
-    this.req.reset(halves[clientDir === 0 ? 1 : 0], midStream);
-    this.resp.reset(halves[clientDir], midStream);
+    const serverDir = clientDir === 0 ? 1 : 0;
+    this.req.reset(halves[clientDir], halves[serverDir], midStream);
+    this.resp.reset(halves[serverDir], halves[clientDir], midStream);
     this.parser = undefined;
     this.pending = undefined;
     this.pendingHead = 0;
     this.beyondLimit = 0;
+    this.done = false;
+    this.doneError = false;
+    this.doneRespStartSeq = 0;
+    this.doneRespEndSeq = 0;
+    this.connectCharged = false;
     return this;
   }
 
   onData(dir: 0 | 1, buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
     const h = dir === this.clientDir ? this.req : this.resp;
+    const wasActive = h.active;
     from = h.enter(buf, from, to, frame, tNs, seqEnd, this.mode === MODE_BINARY, this.rule);
     if (from < 0) return;
+    // A response that starts after an RTO-sized silence, with packets of the server missing before it: its
+    // first transmission was lost before the capture point, and the wait was loss, not the server.
+    if (!wasActive && h === this.resp && h.own.lostBefore > 0) {
+      const p = this.pendingHead < (this.pending?.length ?? 0) ? this.pending![this.pendingHead]! : undefined;
+      const wait = p === undefined ? 0 : tNs - p.lastTNs;
+      if (wait >= LOSS_DELAY_MIN_NS) {
+        addRetransmission(h, RTX_ID_GAP, wait, frame);
+        h.leadLossNs += wait;
+      }
+    }
     if (this.mode === MODE_UNKNOWN) this.mode = buf[from] === h.binaryMagic ? MODE_BINARY : MODE_TEXT;
     if (h === this.req) {
       h.buffer().appendRange(buf, from, to);
@@ -321,14 +396,86 @@ export class McSession implements StreamConsumer {
   onGap(dir: 0 | 1): void {
     // Bytes are missing: messages in progress are lost, and so is the pairing of
     // requests with responses (a lost request's response would pair with the next).
+    this.flushDone();
     const h = dir === this.clientDir ? this.req : this.resp;
     h.lose(this.agg, this.flow);
     if (h === this.resp) this.releaseParser();
     this.dropPending();
   }
 
+  /** Bytes of `dir` already seen were sent again: charge the time to the message they belong to. */
+  onResent(dir: 0 | 1, seq: number, len: number, frame: number, tNs: number, spurious: boolean): void {
+    const client = dir === this.clientDir;
+    const h = client ? this.req : this.resp;
+    // The receiver's state tells the kind: it had the bytes, its window was shut, or it sent duplicate ACKs.
+    const receiver = h.peer;
+    const kind = spurious
+      ? RTX_SPURIOUS
+      : receiver.zeroWindowSinceTNs >= 0
+        ? RTX_PROBE
+        : receiver.dupAcks >= 2
+          ? RTX_FAST
+          : RTX_TIMEOUT;
+    const end = seqAdd(seq, len);
+    const overlaps = (start: number, stop: number) => seqLess(seq, stop) && seqLess(start, end);
+    let target: (Attribution & { lastTNs: number }) | undefined;
+    if (h.active && overlaps(h.startSeq, seqAdd(h.lastSeqEnd, 1))) target = h;
+    else if (client) target = this.pendingCovering(overlaps);
+    else if (this.done && overlaps(this.doneRespStartSeq, this.doneRespEndSeq)) {
+      // The response was resent after it was complete here: it was lost after the capture point.
+      const x = this.doneRec!;
+      if (kind !== RTX_SPURIOUS && kind !== RTX_PROBE) {
+        addRetransmission(x, kind, tNs - x.respLastTNs, frame);
+        x.respLastTNs = tNs;
+        x.respLastFrame = frame;
+      } else addRetransmission(x, kind, 0, frame);
+      return;
+    }
+    if (target === undefined) return;
+    // Resent bytes the receiver had, or probes of a shut window, cost nothing of their own.
+    if (kind === RTX_SPURIOUS || kind === RTX_PROBE) return addRetransmission(target, kind, 0, frame);
+    addRetransmission(target, kind, tNs - target.lastTNs, frame);
+    target.lastTNs = tNs;
+  }
+
+  /** `dir` advertised a zero window: the other direction's message waited on it. */
+  onZeroWindow(dir: 0 | 1, sinceTNs: number, untilTNs: number, sinceFrame: number, untilFrame: number): void {
+    const readerIsClient = dir === this.clientDir;
+    const blocked = readerIsClient ? this.resp : this.req;
+    let target: (Attribution & { startTNs?: number; firstTNs?: number }) | undefined;
+    if (blocked.active) target = blocked;
+    else if (readerIsClient && this.done && this.doneRec!.respLastTNs >= sinceTNs) target = this.doneRec;
+    else if (this.pending !== undefined && this.pendingHead < this.pending.length)
+      target = this.pending[this.pendingHead];
+    if (target === undefined) return;
+    const from = Math.max(sinceTNs, target.startTNs ?? target.firstTNs ?? sinceTNs);
+    addZeroWindow(target, readerIsClient ? 1 : 2, untilTNs - from, sinceFrame, untilFrame);
+  }
+
+  /** The client acknowledged the server's bytes up to `ack`: a held exchange whose response it covers is final. */
+  onAcked(dir: 0 | 1, ack: number): void {
+    if (this.done && dir !== this.clientDir && seqLessEq(this.doneRespEndSeq, ack)) this.flushDone();
+  }
+
+  private pendingCovering(overlaps: (start: number, stop: number) => boolean): Pending | undefined {
+    const pending = this.pending;
+    if (pending === undefined) return undefined;
+    for (let i = pending.length - 1; i >= this.pendingHead; i--) {
+      const p = pending[i]!;
+      if (overlaps(p.startSeq, p.lastSeqEnd)) return p;
+    }
+    return undefined;
+  }
+
+  private flushDone(): void {
+    if (!this.done) return;
+    this.done = false;
+    this.agg.exchange(this.flow, this.doneRec!, true, this.doneError);
+  }
+
   /** End of the connection or of the capture. */
   finish(): void {
+    this.flushDone();
     this.req.finish(this.agg, this.flow);
     this.resp.finish(this.agg, this.flow);
     this.releaseParser();
@@ -417,8 +564,19 @@ export class McSession implements StreamConsumer {
       firstFrame: r.startFrame,
       firstTNs: r.startTNs,
       lastFrame: r.lastFrame,
+      lastTNs: r.lastTNs,
       segments: r.segments,
       stalls: r.stalls,
+      startSeq: r.startSeq,
+      lastSeqEnd: r.lastSeqEnd,
+      rtxNs: r.rtxNs,
+      rtxKinds: r.rtxKinds,
+      rtxFrame: r.rtxFrame,
+      rtxLastFrame: r.rtxLastFrame,
+      zwNs: r.zwNs,
+      zwReader: r.zwReader,
+      zwFrame: r.zwFrame,
+      zwLastFrame: r.zwLastFrame,
     });
     r.stalls = undefined;
     if (pending.length - this.pendingHead > MAX_PENDING) {
@@ -511,11 +669,13 @@ export class McSession implements StreamConsumer {
 
   private responseDone(p: Pending | undefined, error: boolean): void {
     const r = this.resp;
+    this.flushDone();
     if (p === undefined) {
       this.agg.unpairedResponses++;
       this.agg.orphanStalls(this.flow, r.stalls);
     } else {
-      const x = this.fillExchange(
+      const x = requestRecord(
+        (this.doneRec ??= newExchangeRecord()),
         p.verb,
         p.bytes,
         p.keyCount,
@@ -526,14 +686,39 @@ export class McSession implements StreamConsumer {
         p.segments,
       );
       x.stalls = mergeStalls(p.stalls, r.stalls);
+      x.reqLastTNs = p.lastTNs;
       x.respSegments = r.segments;
       x.respFirstFrame = r.startFrame;
+      x.respFirstTNs = r.startTNs;
       x.respLastFrame = r.lastFrame;
       x.respLastTNs = r.lastTNs;
-      this.agg.exchange(this.flow, x, true, error);
+      copyAttribution(x, p);
+      mergeAttribution(x, r);
+      x.serverLossNs = r.leadLossNs;
+      if (!this.connectCharged) this.chargeConnect(x);
+      this.done = true;
+      this.doneError = error;
+      this.doneRespStartSeq = r.startSeq;
+      this.doneRespEndSeq = r.lastSeqEnd;
     }
     // The next response, if any bytes remain, starts in this segment.
     this.resp.restart();
+  }
+
+  /**
+   * The first exchange of a connection whose SYN or SYN/ACK was resent
+   * carries the set-up time (the client waited for it before sending).
+   */
+  private chargeConnect(x: ExchangeRecord): void {
+    this.connectCharged = true;
+    const client = this.req.own;
+    const server = this.resp.own;
+    if (client.synCount <= 1 && server.synCount <= 1) return;
+    if (client.synCount === 0 || client.afterSynFrame === 0) return;
+    x.connectNs = client.afterSynTNs - client.firstSynTNs;
+    x.connectFrame = client.firstSynFrame;
+    x.connectRetryFrame = Math.max(client.lastSynFrame, server.lastSynFrame);
+    x.connectDoneFrame = client.afterSynFrame;
   }
 
   /** The scratch exchange record, filled with a request's facts and no response. */

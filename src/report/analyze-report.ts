@@ -49,6 +49,29 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
       `wire latency (first request byte → last response byte): p50 ${fmtUs(r.wireUs.p50)}, p99 ${fmtUs(r.wireUs.p99)}, max ${fmtUs(r.wireUs.max)}`,
     );
 
+  if (r.wireUs.count > 0) {
+    out.push(
+      `slow requests (wire ≥ ${r.slowThresholdMs} ms): ${fmtCount(r.slowRequests)} of ${fmtCount(r.wireUs.count)} answered`,
+    );
+  }
+  if (r.causes.length > 0) {
+    out.push("where the time went (each slow request counted once, under the cause that cost it most):");
+    const t = newTable(["cause", "slow requests", "total", "typical", "timer it matches", "worst: flow, frames"]);
+    for (const c of r.causes) {
+      const ex = c.examples[0];
+      t.push([
+        c.cause,
+        c.cause === "connect"
+          ? `${fmtCount(c.requests)} (${fmtCount(c.connections ?? 0)} connections)`
+          : fmtCount(c.requests),
+        fmtMs(c.totalMs),
+        fmtMs(c.typicalMs),
+        c.timer ?? "-",
+        ex === undefined ? "-" : `${ex.flow}: ${ex.frames.join(", ")} (${fmtMs(ex.ms)})`,
+      ]);
+    }
+    out.push(t.toString());
+  }
   if (r.endpoints.length > 0) {
     const t = newTable([
       "server",
