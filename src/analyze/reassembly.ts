@@ -82,9 +82,12 @@ export class HalfStream {
   lostBefore!: number;
   /** How long the bytes delivered now waited for a hole before them to fill; valid during onData. */
   lateNs!: number;
-  /** Since when this direction advertises a zero window (-1: it does not). */
+  /** This direction advertises a zero window, since `zeroWindowSinceTNs`. */
+  zeroWindowOpen!: boolean;
   zeroWindowSinceTNs!: number;
   private zeroWindowFrame!: number;
+  /** When this direction's last zero window ended (it advertised room again); -Infinity: never (times may be negative). */
+  zeroWindowEndTNs!: number;
   /** Pure ACKs in a row acknowledging the same byte (fast retransmit follows 2 or 3). */
   dupAcks!: number;
   private lastAckNo!: number;
@@ -120,8 +123,10 @@ export class HalfStream {
     this.lastLen = 0;
     this.lostBefore = 0;
     this.lateNs = 0;
-    this.zeroWindowSinceTNs = -1;
+    this.zeroWindowOpen = false;
+    this.zeroWindowSinceTNs = 0;
     this.zeroWindowFrame = 0;
+    this.zeroWindowEndTNs = -Infinity;
     this.dupAcks = 0;
     this.lastAckNo = -1;
   }
@@ -239,13 +244,15 @@ export class HalfStream {
     }
     if ((flags & (TCP_SYN | TCP_RST)) === 0 && (flags & TCP_ACK) !== 0) {
       if (p.window === 0) {
-        if (this.zeroWindowSinceTNs < 0) {
+        if (!this.zeroWindowOpen) {
+          this.zeroWindowOpen = true;
           this.zeroWindowSinceTNs = tNs;
           this.zeroWindowFrame = frame;
         }
-      } else if (this.zeroWindowSinceTNs >= 0) {
+      } else if (this.zeroWindowOpen) {
         c.onZeroWindow?.(this.dir, this.zeroWindowSinceTNs, tNs, this.zeroWindowFrame, frame);
-        this.zeroWindowSinceTNs = -1;
+        this.zeroWindowOpen = false;
+        this.zeroWindowEndTNs = tNs;
       }
       if (len === 0 && (flags & (TCP_FIN | TCP_SYN | TCP_RST)) === 0 && p.ack === this.lastAckNo) this.dupAcks++;
       else this.dupAcks = 0;

@@ -231,6 +231,10 @@ class SessionHalf extends MessageTrack {
   private continuing(frame: number, tNs: number, rule: StallRule): void {
     const gap = tNs - this.lastTNs;
     const own = this.own;
+    // The receiver's window was shut and has just opened: the window update released this segment,
+    // not a delayed ACK (the time is charged to zero-window by onZeroWindow).
+    const peer = this.peer;
+    if (peer.zeroWindowOpen || peer.zeroWindowEndTNs >= this.lastTNs) return;
     if (own.lateNs > 0) return addRetransmission(this, RTX_HOLE, own.lateNs, frame);
     if (own.lostBefore > 0 && gap >= LOSS_DELAY_MIN_NS) return addRetransmission(this, RTX_ID_GAP, gap, frame);
     const s = delayedAckStall(this, this.side, frame, tNs, this.peer, rule);
@@ -411,7 +415,7 @@ export class McSession implements StreamConsumer {
     const receiver = h.peer;
     const kind = spurious
       ? RTX_SPURIOUS
-      : receiver.zeroWindowSinceTNs >= 0
+      : receiver.zeroWindowOpen
         ? RTX_PROBE
         : receiver.dupAcks >= 2
           ? RTX_FAST

@@ -8,7 +8,9 @@ import { Progress } from "./progress.js";
 
 export function analyzeCommand(ctx: CliContext): Command {
   const cmd = new Command("analyze")
-    .description("find every Nagle/delayed-ACK stall of memcached traffic in a pcap or pcapng capture")
+    .description(
+      "find every Nagle/delayed-ACK stall of memcached traffic in a pcap or pcapng capture, and the cause of every slow request",
+    )
     .argument("<file>", "capture file (pcap, pcapng, optionally .gz), or - for stdin")
     .option(
       "--port <n>",
@@ -25,6 +27,11 @@ export function analyzeCommand(ctx: CliContext): Command {
       "--ack-window <ms>",
       "the held segment must follow the peer's pure ACK within this",
       String(ANALYZE_DEFAULTS.ackWindowMs),
+    )
+    .option(
+      "--slow <ms>",
+      "an exchange this long (first request byte → last response byte) is slow, and is given a cause",
+      String(ANALYZE_DEFAULTS.slowMs),
     )
     .option("--show-keys", "show memcached keys (off by default: production keys can be sensitive)")
     .option("--top <n>", "exchanges listed as the worst", String(ANALYZE_DEFAULTS.top))
@@ -73,6 +80,7 @@ cut short or damaged (gzip included) is analysed up to the damage, with a warnin
           ANALYZE_DEFAULTS.stallThresholdMs,
         ),
         ackWindowMs: numberOption(raw.ackWindow, "--ack-window", 0, ANALYZE_DEFAULTS.ackWindowMs),
+        slowMs: numberOption(raw.slow, "--slow", 0.001, ANALYZE_DEFAULTS.slowMs),
         showKeys: raw.showKeys === true,
         top: intOption(raw.top, "--top", 0, 10_000, ANALYZE_DEFAULTS.top),
         maxItems: intOption(raw.maxItems, "--max-items", 0, 10_000_000, ANALYZE_DEFAULTS.maxItems),

@@ -5,6 +5,8 @@ import { latencyHistogramOf, type ProbeResult } from "../probes/result.js";
 import { hgrmText } from "../report/hgrm.js";
 import { fmtMs, fmtPattern, fmtRate } from "../report/format.js";
 import { renderProbe, renderRateProbe } from "../report/probe-report.js";
+import { withCapture } from "../analyze/capture-run.js";
+import { renderCaptureAttribution } from "../report/analyze-report.js";
 import { failIfNothingAnswered } from "./all-failed.js";
 import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
@@ -21,7 +23,9 @@ export function probeCommand(ctx: CliContext): Command {
     .option("--no-nodelay", "leave Nagle on (TCP_NODELAY off), the default")
     .option("--embedded", "probe a built-in server on a free loopback port")
     .option("--rate <n>", "constant rate (requests/s), issued on schedule whatever the responses do (open loop)")
-    .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)");
+    .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)")
+    .option("--capture [file]", "record the probe's traffic with tcpdump (root) and give every slow request a cause")
+    .option("--slow <ms>", "with --capture: a request this long on the wire is slow", "20");
   addLoadOptions(cmd, "5s");
   cmd.addHelpText(
     "after",
@@ -51,9 +55,10 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
       signal: ctx.signal,
     };
     const progress = new Progress(json);
-    let result: ProbeResult;
-    let report: string;
-    try {
+    let result: ProbeResult = undefined as unknown as ProbeResult;
+    let report = "";
+    const capture = raw.capture === undefined ? undefined : typeof raw.capture === "string" ? raw.capture : "";
+    const measure = async () => {
       if (rate !== undefined) {
         const r = await runRateProbe({
           ...common,
@@ -78,12 +83,25 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
         });
         report = json ? "" : renderProbe(result);
       }
+    };
+    let attribution;
+    try {
+      if (capture === undefined) await measure();
+      else {
+        const slowMs = numberOption(raw.slow, "--slow", 0.001, 20);
+        const c = await withCapture(common.host, common.port, measure, {
+          slowMs,
+          keepFile: capture || undefined,
+          signal: ctx.signal,
+        });
+        attribution = c.attribution;
+      }
     } finally {
       progress.done();
       await target.release();
     }
-    if (json) printJson(ctx, result);
-    else ctx.out(report);
+    if (json) printJson(ctx, attribution === undefined ? result : { ...result, capture: attribution });
+    else ctx.out(attribution === undefined ? report : `${report}${renderCaptureAttribution(attribution)}`);
     if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
     failIfNothingAnswered(result.endpoint, [result]);
   });

@@ -1,4 +1,5 @@
-import type { AnalysisResult } from "../analyze/result.js";
+import type { CaptureAttribution } from "../analyze/capture-run.js";
+import type { AnalysisResult, CauseSummary } from "../analyze/result.js";
 import { fmtCount, fmtMs, fmtPct, fmtUs } from "./format.js";
 import { newTable } from "./table.js";
 
@@ -12,6 +13,25 @@ const LINK_NAMES: Record<number, string> = {
   229: "raw IPv6",
   276: "Linux cooked v2",
 };
+
+/** The "where the time went" table: one row per cause, most time first. */
+export function renderCauses(causes: CauseSummary[]): string {
+  const t = newTable(["cause", "slow requests", "total", "typical", "timer it matches", "worst: flow, frames"]);
+  for (const c of causes) {
+    const ex = c.examples[0];
+    t.push([
+      c.cause,
+      c.cause === "connect"
+        ? `${fmtCount(c.requests)} (${fmtCount(c.connections ?? 0)} connections)`
+        : fmtCount(c.requests),
+      fmtMs(c.totalMs),
+      fmtMs(c.typicalMs),
+      c.timer ?? "-",
+      ex === undefined ? "-" : `${ex.flow}: ${ex.frames.join(", ")} (${fmtMs(ex.ms)})`,
+    ]);
+  }
+  return "where the time went (each slow request counted once, under the cause that cost it most):\n" + t.toString();
+}
 
 /** Human report of a capture analysis. */
 export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): string {
@@ -157,5 +177,17 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
   }
   for (const a of r.advice) out.push(`advice: ${a}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
+  return out.join("\n") + "\n";
+}
+
+/** The probe's own capture, attributed: slow requests and their causes, beside the probe's phases. */
+export function renderCaptureAttribution(a: CaptureAttribution): string {
+  const out = [
+    `capture${a.file ? ` ${a.file}` : ""}: ${fmtCount(a.packets)} packets, ${fmtCount(a.retransmissions)} retransmitted segments; ` +
+      `slow requests (wire ≥ ${a.slowThresholdMs} ms): ${fmtCount(a.slowRequests)}`,
+  ];
+  if (a.causes.length > 0) out.push(renderCauses(a.causes));
+  for (const c of a.causes) out.push(`advice (${c.cause}): ${c.advice}`);
+  for (const w of a.warnings) out.push(`capture warning: ${w}`);
   return out.join("\n") + "\n";
 }
