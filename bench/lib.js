@@ -67,3 +67,29 @@ export function median(xs) {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/**
+ * mcdiag's closed loop as the benches run it: coalesced gets, Nagle on,
+ * `connections` pooled connections and as many callers. Resolves with the
+ * JSON report, after checking that every request was recorded.
+ */
+export async function closedLoopProbe(bin, server, connections, seconds) {
+  const probe = await run(process.execPath, [
+    bin,
+    "probe",
+    server,
+    "--write",
+    "coalesced",
+    "--no-nodelay",
+    "--pool",
+    String(connections),
+    "--concurrency",
+    String(connections),
+    "--duration",
+    `${seconds}s`,
+    "--json",
+  ]);
+  const j = JSON.parse(probe.stdout);
+  if (j.wireUs.count !== j.hits + j.misses) throw new Error("the probe did not record every request");
+  return j;
+}

@@ -4,7 +4,7 @@
 // with 16 threads (one connection each), both with Nagle on (their default).
 // Rounds alternate so drifting CPU steal hits both alike.
 import { fileURLToPath } from "node:url";
-import { hasCommand, median, run, startMemcached } from "./lib.js";
+import { closedLoopProbe, hasCommand, median, run, startMemcached } from "./lib.js";
 
 const BIN = fileURLToPath(new URL("../bin/mcdiag.js", import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -31,23 +31,7 @@ export async function probeVsMemcslap() {
       if (!m) throw new Error(`could not read memcslap's output:\n${slap.stdout}`);
       theirs.push(Number(m[1]) / Number(m[2]));
 
-      const probe = await run(process.execPath, [
-        BIN,
-        "probe",
-        server,
-        "--write",
-        "coalesced",
-        "--no-nodelay",
-        "--pool",
-        "16",
-        "--concurrency",
-        "16",
-        "--duration",
-        `${SECONDS}s`,
-        "--json",
-      ]);
-      const j = JSON.parse(probe.stdout);
-      if (j.wireUs.count !== j.hits + j.misses) throw new Error("the probe did not record every request");
+      const j = await closedLoopProbe(BIN, server, 16, SECONDS);
       ours.push(j.throughputPerSec);
       process.stderr.write(
         `round ${round + 1}/${ROUNDS}: memcslap ${Math.round(theirs.at(-1))}/s, mcdiag ${Math.round(ours.at(-1))}/s\n`,

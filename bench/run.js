@@ -3,9 +3,19 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { analyzeVsTshark } from "./analyze-vs-tshark.js";
 import { constantRate } from "./constant-rate.js";
+import { generatorTiming } from "./generator-timing.js";
+import { probeAllocations } from "./probe-allocations.js";
+import { probeVsMemtier } from "./probe-vs-memtier.js";
 import { probeVsMemcslap } from "./probe-vs-memcslap.js";
 
-const benches = { probe: probeVsMemcslap, rate: constantRate, analyze: analyzeVsTshark };
+const benches = {
+  probe: probeVsMemcslap,
+  rate: constantRate,
+  timing: generatorTiming,
+  alloc: probeAllocations,
+  memtier: probeVsMemtier,
+  analyze: analyzeVsTshark,
+};
 const only = process.argv[2];
 const results = [];
 for (const [name, fn] of Object.entries(benches)) {

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ExchangeRecord, FlowStats } from "../analyze/aggregate.js";
 import { ANALYZE_DEFAULTS, analyzeCapture } from "../analyze/analyzer.js";
-import { internVerb } from "../protocol/verbs.js";
 import { EmbeddedServer } from "../server/server.js";
 import type { CommandRecord } from "../server/recording.js";
-import { formatEndpoint } from "../util/endpoint.js";
+import { formatEndpoint, type Endpoint } from "../util/endpoint.js";
 import { McdiagError } from "../util/errors.js";
 import { runChild } from "./child.js";
 import type { CommandObservation } from "./observation.js";
@@ -27,11 +27,12 @@ export interface CheckOptions {
  */
 export async function checkClientCommand(
   argv: string[],
-  opts: CheckOptions & { timeoutMs: number; capture: boolean },
+  opts: CheckOptions & { timeoutMs: number; capture: boolean; upstream?: Endpoint },
 ): Promise<CheckResult> {
   if (argv.length === 0)
     throw new McdiagError("BAD_OPTION", "check: give the client command after --, or --capture FILE");
-  const server = new EmbeddedServer({ record: true, maxRecordedCommands: 100_000 });
+  if (opts.upstream !== undefined) await assertReachable(opts.upstream);
+  const server = new EmbeddedServer({ record: true, maxRecordedCommands: 100_000, upstream: opts.upstream });
   const ep = await server.listen();
   const dir = opts.capture ? mkdtempSync(join(tmpdir(), "mcdiag-check-")) : undefined;
   try {
@@ -55,6 +56,7 @@ export async function checkClientCommand(
       verdict: violations.length === 0 ? "pass" : "fail",
       method,
       endpoint: formatEndpoint(ep),
+      ...(opts.upstream !== undefined ? { upstream: formatEndpoint(opts.upstream) } : {}),
       commands: observations.length,
       violations,
       childExitCode: child.exitCode,
@@ -64,6 +66,29 @@ export async function checkClientCommand(
     await server.close();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Fails fast, in one line, when the memcached that commands would be relayed to cannot be reached. */
+function assertReachable(ep: Endpoint): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: ep.host, port: ep.port });
+    const fail = (why: string) => {
+      s.destroy();
+      reject(
+        new McdiagError("UNREACHABLE", `--upstream ${formatEndpoint(ep)}: ${why}`, { endpoint: formatEndpoint(ep) }),
+      );
+    };
+    const timer = setTimeout(() => fail("no answer to connect within 5 s"), 5000);
+    s.once("connect", () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve();
+    });
+    s.once("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      fail(err.code ?? err.message);
+    });
+  });
 }
 
 /** Judges the memcached traffic in a capture file by the same rules. */
@@ -111,10 +136,10 @@ async function observeCapture(
 }
 
 function fromRecord(r: CommandRecord, showKeys: boolean): CommandObservation {
-  const verb = Buffer.from(r.verb, "latin1");
   return {
     connection: r.connection,
-    command: internVerb(verb, 0, verb.length) ?? "other",
+    // Already interned by the recording server: a text verb, "bin:<Opcode>" or "other".
+    command: r.verb,
     key: r.key,
     sizeBytes: r.sizeBytes,
     writes: r.pieces.length,

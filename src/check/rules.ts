@@ -40,6 +40,8 @@ export interface CheckResult {
   verdict: "pass" | "fail";
   method: CheckMethod;
   endpoint: string | undefined;
+  /** The real memcached the recording server relayed every command to (check --upstream). */
+  upstream?: string;
   commands: number;
   violations: Violation[];
   childExitCode: number | null;

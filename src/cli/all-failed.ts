@@ -14,3 +14,21 @@ export function failIfNothingAnswered(endpoint: string, runs: readonly ProbeResu
   const aborted = runs.find((r) => r.aborted !== undefined)?.aborted;
   if (aborted !== undefined) throw new McdiagError("ALL_FAILED", `no request to ${endpoint} completed: ${aborted}`);
 }
+
+/**
+ * Exit 3 (after the report has printed) when any run among several (a
+ * compare pattern, a sweep step) had every request fail: the comparison
+ * cannot be trusted.
+ */
+export function failIfAnyRunFailed(
+  endpoint: string,
+  runs: readonly ProbeResult[],
+  what: (r: ProbeResult) => string,
+): void {
+  const failed = runs.filter((r) => r.requests > 0 && r.hits + r.misses === 0);
+  if (failed.length === 0) return;
+  throw new McdiagError(
+    "ALL_FAILED",
+    `every request to ${endpoint} failed in ${failed.map(what).join(", ")}: the run cannot be trusted`,
+  );
+}

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { checkCaptureFile, checkClientCommand } from "../check/check.js";
 import { DEFAULT_RULES, type CheckResult, type CheckRules } from "../check/rules.js";
 import { checkJunit, githubAnnotations, renderCheck } from "../report/check-report.js";
+import { parseEndpoint } from "../util/endpoint.js";
 import { McdiagError } from "../util/errors.js";
 import { printJson, type CliContext } from "./context.js";
 import { checkSideFile, writeSideFile } from "./side-files.js";
@@ -17,6 +18,10 @@ export function checkCommand(ctx: CliContext): Command {
       "with a command: also capture loopback with tcpdump and judge real segments; alone: judge this capture file",
     )
     .option("--port <n>", "with --capture FILE: another memcached server port (repeatable)", collectList, [])
+    .option(
+      "--upstream <host:port>",
+      "relay every command to this memcached and return its answers, still recording how each arrived",
+    )
     .option("--timeout <time>", "kill the command after this long", "60s")
     .option(
       "--max-writes-per-command <n>",
@@ -48,9 +53,16 @@ well, and the verdict comes from real segment counts, which is exact even with
 TCP_NODELAY. That needs root or CAP_NET_RAW. Under GITHUB_ACTIONS=true each
 violation is also printed as an error annotation.
 
+The recording server speaks memcached's text, meta and binary protocols
+itself. With --upstream it relays every command, whole, to a real memcached
+and returns its answers, so a client that depends on a server feature is
+judged against the real thing; how each command arrived is recorded the same
+way.
+
 Examples:
   mcdiag check -- node my-client.js {endpoint}
   mcdiag check --capture -- python3 client.py --server {endpoint}
+  mcdiag check --upstream 127.0.0.1:11211 -- node my-client.js
   mcdiag check --capture ci.pcap --port 22122 --junit mcdiag.xml
 
 Exit codes: 0 pass; 1 violations found (a split write, a stall, a failed or
@@ -79,6 +91,11 @@ or capture could not start, capture unreadable or without memcached traffic).`,
     if (typeof raw.capture === "string") {
       if (argv.length > 0)
         throw new McdiagError("BAD_OPTION", "check: give either a capture file or a command, not both");
+      if (typeof raw.upstream === "string")
+        throw new McdiagError(
+          "BAD_OPTION",
+          "check: --upstream relays a client command's traffic; it does not apply to a capture file",
+        );
       const ports = raw.port.map((p) => intOption(p.trim(), "--port", 1, 65535, 0));
       result = await checkCaptureFile(raw.capture, ports, { rules, showKeys });
     } else {
@@ -94,6 +111,7 @@ or capture could not start, capture unreadable or without memcached traffic).`,
         showKeys,
         timeoutMs,
         capture: raw.capture === true,
+        ...(typeof raw.upstream === "string" ? { upstream: parseEndpoint(raw.upstream) } : {}),
         signal: ctx.signal,
         childOutput: (chunk) => ctx.err(chunk.toString()),
       });

@@ -2,7 +2,8 @@ import { Command } from "commander";
 import { runCompare, type CompareResult } from "../probes/compare.js";
 import { compareJson, renderCompare } from "../report/compare-report.js";
 import { fmtMs, fmtPattern } from "../report/format.js";
-import { failIfNothingAnswered } from "./all-failed.js";
+import { failIfAnyRunFailed, failIfNothingAnswered } from "./all-failed.js";
+import { EXIT_FINDINGS } from "./exit-codes.js";
 import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
 import { addLoadOptions, loadOptionsFrom, type RawOptions } from "./options.js";
@@ -37,7 +38,10 @@ export async function compareAndReport(
   }
   if (json) printJson(ctx, compareJson(result));
   else ctx.out(renderCompare(result));
+  if (result.interrupted) return result;
   failIfNothingAnswered(result.endpoint, result.runs);
+  failIfAnyRunFailed(result.endpoint, result.runs, (r) => fmtPattern(r.write, r.noDelay));
+  if (result.runs.some((r) => !r.healthy)) ctx.exitCode = EXIT_FINDINGS;
   return result;
 }
 
@@ -58,7 +62,9 @@ Examples:
   mcdiag compare 127.0.0.1:22122 --health-check version --duration 5s --all
   mcdiag compare --embedded --json
 
-Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.`,
+Exit codes: 0 every pattern healthy; 1 a pattern below --min-success (99 %)
+or with stray replies; 2 bad usage or endpoint unreachable; 3 every request of
+some pattern failed (the comparison cannot be trusted); 130 interrupted.`,
   );
   cmd.action(async (arg: string | undefined, raw: RawOptions) => {
     const target = await resolveEndpoint(arg, raw.embedded === true, "compare");

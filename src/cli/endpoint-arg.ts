@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { EmbeddedServer } from "../server/server.js";
 import { parseEndpoint, type Endpoint } from "../util/endpoint.js";
 import { McdiagError } from "../util/errors.js";
@@ -23,5 +24,20 @@ export async function resolveEndpoint(
       `${command}: no endpoint: give host:port (e.g. 127.0.0.1:11211 or [::1]:11211), or --embedded to use the built-in server`,
     );
   }
-  return { endpoint: parseEndpoint(arg), release: async () => {}, embedded: false };
+  return { endpoint: parseEndpoint(unbracketedV6Check(arg)), release: async () => {}, embedded: false };
+}
+
+/**
+ * `::1:11211` is neither an IPv6 address nor host:port: it is almost always
+ * an address and a port without the brackets that tell them apart.
+ */
+function unbracketedV6Check(arg: string): string {
+  const text = arg.trim();
+  if (text.startsWith("[") || (text.match(/:/g)?.length ?? 0) < 2 || isIP(text) !== 0) return arg;
+  const i = text.lastIndexOf(":");
+  throw new McdiagError(
+    "BAD_ENDPOINT",
+    `bad endpoint '${arg}': put an IPv6 address in brackets, e.g. [${text.slice(0, i)}]:${text.slice(i + 1)}`,
+    { endpoint: arg },
+  );
 }

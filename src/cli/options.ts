@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { WRITE_STRATEGIES, type WriteStrategy } from "../clients/connection.js";
 import { HEALTH_CHECKS, type HealthCheck } from "../clients/pool.js";
 import { PROBE_DEFAULTS, type ProbeOptions } from "../probes/closed-loop.js";
-import { parseDurationMs } from "../util/duration.js";
+import { DEFAULT_MIN_SUCCESS_RATIO } from "../probes/health.js";
+import { MAX_DURATION_MS, parseDurationMs } from "../util/duration.js";
 import { McdiagError } from "../util/errors.js";
 
 /** Raw option values as commander hands them over (strings unless boolean). */
@@ -16,17 +17,31 @@ export function intOption(
   fallback: number,
 ): number {
   if (raw === undefined || typeof raw === "boolean") return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw badOption(option, raw, `a whole number from ${min} to ${max}`);
+  const want = `a whole number from ${min} to ${fmtLimit(max)}`;
+  if (!/^\d+$/.test(raw.trim())) throw badOption(option, raw, want);
   const n = Number(raw);
-  if (n < min || n > max) throw badOption(option, raw, `a whole number from ${min} to ${max}`);
+  if (n < min || n > max) throw badOption(option, raw, want);
   return n;
 }
 
-export function numberOption(raw: string | boolean | undefined, option: string, min: number, fallback: number): number {
+export function numberOption(
+  raw: string | boolean | undefined,
+  option: string,
+  min: number,
+  fallback: number,
+  max = Infinity,
+): number {
   if (raw === undefined || typeof raw === "boolean") return fallback;
   const n = Number(raw);
-  if (raw.trim() === "" || !Number.isFinite(n) || n < min) throw badOption(option, raw, `a number ≥ ${min}`);
+  if (raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    throw badOption(option, raw, max === Infinity ? `a number ≥ ${min}` : `a number from ${min} to ${fmtLimit(max)}`);
+  }
   return n;
+}
+
+/** Limits print as plain numbers (1e9 → "1000000000"), as every option message does. */
+function fmtLimit(n: number): string {
+  return String(n);
 }
 
 export function choiceOption<T extends string>(
@@ -73,7 +88,42 @@ export function addLoadOptions(cmd: Command, defaultDuration: string): Command {
       String(PROBE_DEFAULTS.warmupPerConnection),
     )
     .option("--stall-threshold <ms>", "wire time that counts as a stall", String(PROBE_DEFAULTS.stallThresholdMs))
+    .option(
+      "--min-success <percent>",
+      "below this share of answered requests a run is not healthy (exit 1)",
+      `${DEFAULT_MIN_SUCCESS_RATIO * 100}%`,
+    )
     .option("--json", "print JSON for machines instead of tables");
+}
+
+/**
+ * Options the chosen mode would ignore are an error, not silence: naming the
+ * option and the mode. Only values given on the command line count.
+ */
+export function rejectOptions(cmd: Command, mode: string, flags: readonly string[]): void {
+  for (const flag of flags) {
+    const attr = flag.replace(/^--/, "").replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (cmd.getOptionValueSource(attr) === "cli") {
+      throw new McdiagError("BAD_OPTION", `${flag} does not apply to ${mode}`, { option: flag });
+    }
+  }
+}
+
+/** A percentage (`99.9%`, or `99.9`) as a ratio 0…1. */
+export function percentOption(raw: string | boolean | undefined, option: string, fallback: number): number {
+  if (raw === undefined || typeof raw === "boolean") return fallback;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(raw);
+  const n = m ? Number(m[1]) : NaN;
+  if (!(n >= 0 && n <= 100)) throw badOption(option, raw, "a percentage from 0 to 100, e.g. 99.9%");
+  return Math.round(n * 1e8) / 1e10;
+}
+
+/** The highest rate one mcdiag process is asked to issue; more is a typo or a job for several machines. */
+export const MAX_RATE_PER_SEC = 1_000_000;
+
+export function rateOption(raw: string, option: string): number {
+  const n = numberOption(raw, option, 0.001, 0, MAX_RATE_PER_SEC);
+  return n;
 }
 
 export type LoadOptions = Omit<ProbeOptions, "host" | "port" | "write" | "noDelay">;
@@ -94,7 +144,14 @@ export function loadOptionsFrom(o: RawOptions): LoadOptions {
     timeoutMs: durationOption(o.timeout, "--timeout") ?? PROBE_DEFAULTS.timeoutMs,
     connectTimeoutMs: durationOption(o.connectTimeout, "--connect-timeout") ?? PROBE_DEFAULTS.connectTimeoutMs,
     warmupPerConnection: intOption(o.warmup, "--warmup", 0, 10_000, PROBE_DEFAULTS.warmupPerConnection),
-    stallThresholdMs: numberOption(o.stallThreshold, "--stall-threshold", 0.001, PROBE_DEFAULTS.stallThresholdMs),
+    stallThresholdMs: numberOption(
+      o.stallThreshold,
+      "--stall-threshold",
+      0.001,
+      PROBE_DEFAULTS.stallThresholdMs,
+      MAX_DURATION_MS,
+    ),
+    minSuccessRatio: percentOption(o.minSuccess, "--min-success", DEFAULT_MIN_SUCCESS_RATIO),
   };
 }
 

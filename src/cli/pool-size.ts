@@ -5,6 +5,9 @@ import { McdiagError } from "../util/errors.js";
 import { printJson, type CliContext } from "./context.js";
 import { durationOption, intOption, numberOption, type RawOptions } from "./options.js";
 
+/** The models answer in milliseconds up to here; beyond it a rate is a typo, not a workload. */
+const MAX_MODEL_RATE = 1e9;
+
 export function poolSizeCommand(ctx: CliContext): Command {
   const cmd = new Command("pool-size")
     .description(
@@ -28,10 +31,11 @@ Examples:
   mcdiag pool-size --rate 20 --hold 45ms --pool 20 --json`,
   );
   cmd.action((raw: RawOptions) => {
-    const rate = numberOption(raw.rate, "--rate", 0, 0);
+    const rate = numberOption(raw.rate, "--rate", 0, 0, MAX_MODEL_RATE);
     const holdMs = holdOption(raw.hold, "--hold");
     const pool = intOption(raw.pool, "--pool", 1, 1_000_000, 20);
     const target = holdOption(raw.targetWait, "--target-wait");
+    if (!(target > 0)) throw new McdiagError("BAD_OPTION", "--target-wait: the acceptable wait must be above zero");
     const m = poolModel(rate, holdMs, pool, target);
     const compare =
       typeof raw.compareHold === "string"

@@ -10,7 +10,17 @@ import { renderCaptureAttribution } from "../report/analyze-report.js";
 import { failIfNothingAnswered } from "./all-failed.js";
 import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
-import { addLoadOptions, loadOptionsFrom, numberOption, writeOption, type RawOptions } from "./options.js";
+import { EXIT_FINDINGS } from "./exit-codes.js";
+import { parseSlos } from "../probes/slo.js";
+import {
+  addLoadOptions,
+  loadOptionsFrom,
+  numberOption,
+  rateOption,
+  rejectOptions,
+  writeOption,
+  type RawOptions,
+} from "./options.js";
 import { Progress } from "./progress.js";
 import { checkSideFile, writeSideFile } from "./side-files.js";
 
@@ -23,6 +33,10 @@ export function probeCommand(ctx: CliContext): Command {
     .option("--no-nodelay", "leave Nagle on (TCP_NODELAY off), the default")
     .option("--embedded", "probe a built-in server on a free loopback port")
     .option("--rate <n>", "constant rate (requests/s), issued on schedule whatever the responses do (open loop)")
+    .option(
+      "--slo <list>",
+      'objectives judged on every request, e.g. "p99<5ms,success>=99.9%" (p50…p99.99, mean, max, success, errors, stalled)',
+    )
     .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)")
     .option("--capture [file]", "record the probe's traffic with tcpdump (root) and give every slow request a cause")
     .option("--slow <ms>", "with --capture: a request this long on the wire is slow", "20");
@@ -36,14 +50,28 @@ Examples:
   mcdiag probe --embedded --write split
   mcdiag probe 127.0.0.1:11211 --rate 5000 --duration 30s --pool 20 --hgrm latency.hgrm
 
-Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.`,
+Every issued request counts: a failure is in the latency at its time to
+failure, and the answered requests have a row of their own. A run whose
+success is below --min-success (99 % by default), that breaks an --slo, or
+whose server sent replies nobody asked for, is not healthy.
+
+Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
+2 bad usage or endpoint unreachable; 3 every request failed; 130 interrupted
+(the partial report is printed first).`,
   );
   cmd.action(async (arg: string | undefined, raw: RawOptions) => {
     const load = loadOptionsFrom({ ...raw, durationExplicit: cmd.getOptionValueSource("duration") === "cli" });
     const write = writeOption(raw.write);
     const noDelay = raw.nodelay === true;
     const json = raw.json === true;
-    const rate = raw.rate === undefined ? undefined : numberOption(raw.rate, "--rate", 0.001, 0);
+    const rate = typeof raw.rate === "string" ? rateOption(raw.rate, "--rate") : undefined;
+    if (rate !== undefined) {
+      rejectOptions(cmd, "a constant-rate probe (--rate sets the load, not callers or a count)", [
+        "--concurrency",
+        "--requests",
+      ]);
+    }
+    const slos = typeof raw.slo === "string" ? parseSlos(raw.slo) : undefined;
     const hgrm = typeof raw.hgrm === "string" ? checkSideFile(raw.hgrm, "--hgrm") : undefined;
     const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
     const common = {
@@ -52,6 +80,7 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
       port: target.endpoint.port,
       write,
       noDelay,
+      slos,
       signal: ctx.signal,
     };
     const progress = new Progress(json);
@@ -103,7 +132,9 @@ Exit codes: 0 done; 2 bad usage or endpoint unreachable; 3 every request failed.
     if (json) printJson(ctx, attribution === undefined ? result : { ...result, capture: attribution });
     else ctx.out(attribution === undefined ? report : `${report}${renderCaptureAttribution(attribution)}`);
     if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
+    if (result.interrupted) return;
     failIfNothingAnswered(result.endpoint, [result]);
+    if (!result.healthy) ctx.exitCode = EXIT_FINDINGS;
   });
   return cmd;
 }

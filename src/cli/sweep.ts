@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { rateSteps, runSweep } from "../probes/sweep.js";
+import type { RateProbeResult } from "../probes/open-loop.js";
 import { parseSlos, type Slo } from "../probes/slo.js";
 import { fmtMs, fmtRate } from "../report/format.js";
 import { renderSweep, renderSweepStepLine, sweepJson } from "../report/sweep-report.js";
@@ -12,10 +13,14 @@ import {
   durationOption,
   intOption,
   loadOptionsFrom,
+  MAX_RATE_PER_SEC,
   numberOption,
+  rateOption,
+  rejectOptions,
   writeOption,
   type RawOptions,
 } from "./options.js";
+import { failIfAnyRunFailed } from "./all-failed.js";
 import { Progress } from "./progress.js";
 
 export function sweepCommand(ctx: CliContext): Command {
@@ -48,11 +53,21 @@ Examples:
   mcdiag sweep 127.0.0.1:11211 --rates 1000,2000,5000,10000 --slo "p99<2ms,success>=99.9%"
   mcdiag sweep 127.0.0.1:5000 --from 200 --to 2500 --steps 8 --step-duration 30s --slo "p95<1s"
 
+Latency counts every request (a failure at its time to failure). A step
+below --min-success (99 %) breaks, whatever the SLOs say.
+
 Exit codes: 0 every step met the SLOs; 1 some step broke one (the table still
-prints); 2 bad usage (a malformed SLO included) or endpoint unreachable.`,
+prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
+3 every request of some step failed (the sweep cannot be trusted there);
+130 interrupted (the partial table is printed first, marked).`,
   );
   cmd.action(async (arg: string | undefined, raw: RawOptions) => {
     const json = raw.json === true;
+    rejectOptions(cmd, "sweep (each step runs at a constant rate for --step-duration)", [
+      "--duration",
+      "--requests",
+      "--concurrency",
+    ]);
     const rates = ratesFrom(raw);
     const slos: Slo[] = typeof raw.slo === "string" ? parseSlos(raw.slo) : [];
     const stepDurationMs = durationOption(raw.stepDuration, "--step-duration") ?? 10_000;
@@ -87,6 +102,12 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable.`,
       progress.done();
       if (json) printJson(ctx, sweepJson(result));
       else ctx.out(renderSweep(result, typeof raw.slo === "string" ? raw.slo : undefined));
+      if (result.interrupted) return;
+      failIfAnyRunFailed(
+        result.endpoint,
+        result.runs,
+        (r) => `the ${fmtRate((r as RateProbeResult).requestedRate)} step`,
+      );
       if (result.steps.some((s) => !s.sloMet)) ctx.exitCode = EXIT_FINDINGS;
     } finally {
       progress.done();
@@ -100,8 +121,7 @@ function ratesFrom(raw: RawOptions): number[] {
   if (typeof raw.rates === "string") {
     if (raw.from !== undefined || raw.to !== undefined)
       throw new McdiagError("BAD_OPTION", "sweep: give --rates, or --from/--to/--steps, not both");
-    const rates = raw.rates.split(",").map((r) => numberOption(r.trim(), "--rates", 0.001, 0));
-    return rates;
+    return raw.rates.split(",").map((r) => rateOption(r.trim(), "--rates"));
   }
   if (raw.from === undefined || raw.to === undefined) {
     throw new McdiagError(
@@ -109,7 +129,7 @@ function ratesFrom(raw: RawOptions): number[] {
       "sweep: give the rates: --rates 1000,2000,5000 or --from 1000 --to 5000 --steps 5",
     );
   }
-  const from = numberOption(raw.from, "--from", 0.001, 0);
-  const to = numberOption(raw.to, "--to", from, 0);
+  const from = rateOption(String(raw.from), "--from");
+  const to = numberOption(raw.to, "--to", from, 0, MAX_RATE_PER_SEC);
   return rateSteps(from, to, intOption(raw.steps, "--steps", 1, 1000, 5));
 }

@@ -1,5 +1,8 @@
+import { writeSync, writevSync } from "node:fs";
 import net from "node:net";
+import { performance } from "node:perf_hooks";
 import type { PreparedCommand } from "../protocol/commands.js";
+import { GetFramer, type KeySpace } from "../protocol/get-frame.js";
 import { ResponseParser, type ParsedResponse } from "../protocol/response-parser.js";
 import { type ErrorKind, socketErrorKind } from "./errors.js";
 
@@ -21,14 +24,31 @@ export interface ConnectionOptions {
   noDelay: boolean;
   write: WriteStrategy;
   connectTimeoutMs: number;
+  /**
+   * Hears of a reply that answered no request: one that arrived while nothing
+   * was in flight. The connection is closed at once (its stream is out of
+   * step); the owner counts it.
+   */
+  onStrayReply?: (conn: Connection, message: string) => void;
 }
 
-/** Receives the outcome of one request. One handler object serves many requests. */
+/**
+ * Receives the outcome of one request. One handler object serves many
+ * requests. Times are `performance.now()` milliseconds (a double: no
+ * allocation per event).
+ */
 export interface RequestHandler {
   /** `res` is the parser's scratch record, valid only during this call. */
-  onResponse(conn: Connection, res: ParsedResponse, doneNs: bigint): void;
+  onResponse(conn: Connection, res: ParsedResponse, doneMs: number): void;
   onFailure(conn: Connection, kind: ErrorKind, message: string): void;
 }
+
+/** Node's own stream write, to notice when something wraps it to watch writes. */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called
+const STREAM_WRITE = net.Socket.prototype._write;
+
+/** Largest VALUE a probe connection accepts (memcached's default item limit is 1 MiB). */
+const MAX_REPLY_VALUE_BYTES = 4 * 1024 * 1024;
 
 let nextId = 1;
 
@@ -44,8 +64,15 @@ export class Connection {
   closed = false;
   /** Bytes of the request in flight, for diagnostics. */
   inFlightVerb = "";
-  /** Time the in-flight command was handed to the kernel. */
-  writtenNs = 0n;
+  /** performance.now() when the in-flight command was handed to the kernel. */
+  writtenMs = 0;
+  /**
+   * When the connection really became free: the owner's estimate of when the
+   * last response arrived on the socket (≤ its handling time). The pool
+   * hands it to the next checkout, so a wait that outlasted a free connection
+   * can be told apart.
+   */
+  freedMs = 0;
   /** performance.now() deadline of the in-flight request; 0 when idle. */
   deadlineMs = 0;
   /** Opaque slot for the pool (the checkout being served). */
@@ -55,13 +82,28 @@ export class Connection {
   private readonly parser: ResponseParser;
   private handler: RequestHandler | undefined;
   private closeKind: ErrorKind = "closed";
+  /** Bytes read from the socket so far (stream offsets, as the parser counts them). */
+  private bytesRead = 0;
+  /** bytesRead when the in-flight request was written: a reply starting before this is stale. */
+  private requestAtByte = 0;
+  /** This connection's reused frame for probe gets. */
+  private framer: GetFramer | undefined;
+  /** The socket's file descriptor for direct writes; -1 where Node gives none. */
+  private readonly fd: number;
 
-  private constructor(socket: net.Socket, options: ConnectionOptions) {
+  private constructor(socket: net.Socket, options: ConnectionOptions, reader: SocketReader) {
     this.socket = socket;
     this.options = options;
     this.noDelay = options.noDelay;
-    this.parser = new ResponseParser((res) => this.onParsed(res));
-    socket.on("data", (chunk: Buffer) => this.parser.push(chunk));
+    const handle = (socket as unknown as { _handle?: { fd?: unknown } })._handle;
+    this.fd = typeof handle?.fd === "number" && handle.fd >= 0 ? handle.fd : -1;
+    this.parser = new ResponseParser((res) => this.onParsed(res), { maxValueBytes: MAX_REPLY_VALUE_BYTES });
+    reader.onBytes = (buf, n) => {
+      // Counted before parsing: a request written from inside a response
+      // callback (release → next send) must not claim bytes of this read.
+      this.bytesRead += n;
+      this.parser.pushRange(buf, 0, n);
+    };
     socket.on("error", (err: NodeJS.ErrnoException) => {
       this.closeKind = socketErrorKind(err, false);
     });
@@ -71,7 +113,23 @@ export class Connection {
   /** Opens a connection; rejects with `{ kind, message }` (an ErrorKind) on failure. */
   static open(options: ConnectionOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: options.host, port: options.port, noDelay: options.noDelay });
+      const reader = new SocketReader();
+      // Reads land in one buffer per connection and go straight to the
+      // parser (Node's `onread`): no Buffer and no stream bookkeeping per read.
+      // The parser copies whatever it carries over, so the buffer is free
+      // again when the callback returns.
+      const socket = net.connect({
+        host: options.host,
+        port: options.port,
+        noDelay: options.noDelay,
+        onread: {
+          buffer: reader.buffer,
+          callback: (n) => {
+            reader.onBytes(reader.buffer, n);
+            return true;
+          },
+        },
+      });
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
@@ -92,7 +150,7 @@ export class Connection {
         clearTimeout(timer);
         // Set explicitly, whatever the platform default: this is the switch under test.
         socket.setNoDelay(options.noDelay);
-        const conn = new Connection(socket, options);
+        const conn = new Connection(socket, options, reader);
         conn.noDelay = readNoDelay(socket, options.noDelay);
         resolve(conn);
       });
@@ -108,29 +166,115 @@ export class Connection {
    * exactly once: a response, or a failure (timeout, close, protocol error).
    */
   send(cmd: PreparedCommand, handler: RequestHandler, timeoutMs: number, nowMs: number): void {
+    this.transmit(cmd.verb, cmd.whole, cmd.tokens, cmd.key, handler, timeoutMs, nowMs);
+  }
+
+  /**
+   * Sends `get <prefix><index>`, framed into this connection's own buffer
+   * (nothing is allocated per request). Same contract as `send`.
+   */
+  sendGet(keys: KeySpace, index: number, handler: RequestHandler, timeoutMs: number, nowMs: number): void {
+    let f = this.framer;
+    if (f === undefined || f.keys !== keys) f = this.framer = new GetFramer(keys);
+    f.frame(index);
+    this.transmit("get", f.whole, f.tokens, f.key, handler, timeoutMs, nowMs);
+  }
+
+  private transmit(
+    verb: string,
+    whole: Buffer,
+    tokens: readonly Buffer[],
+    key: Buffer | undefined,
+    handler: RequestHandler,
+    timeoutMs: number,
+    nowMs: number,
+  ): void {
     if (this.closed) {
       handler.onFailure(this, this.closeKind, "connection already closed");
       return;
     }
     if (this.handler !== undefined) throw new Error(`connection ${this.id} already has a request in flight`);
     this.handler = handler;
-    this.inFlightVerb = cmd.verb;
+    this.inFlightVerb = verb;
     this.deadlineMs = nowMs + timeoutMs;
-    const s = this.socket;
-    this.writtenNs = process.hrtime.bigint();
+    this.requestAtByte = this.bytesRead;
+    this.parser.expectKey(key);
+    // The caller read the clock just before, on the same synchronous path.
+    this.writtenMs = nowMs;
     switch (this.options.write) {
       case "coalesced":
-        s.write(cmd.whole);
+        this.writeOut(whole);
         break;
       case "split":
-        for (let i = 0; i < cmd.tokens.length; i++) s.write(cmd.tokens[i]!);
+        for (let i = 0; i < tokens.length && !this.closed; i++) this.writeOut(tokens[i]!);
         break;
       case "corked":
-        s.cork();
-        for (let i = 0; i < cmd.tokens.length; i++) s.write(cmd.tokens[i]!);
-        s.uncork();
+        this.writeOutTogether(tokens);
         break;
     }
+  }
+
+  /**
+   * One write(2) of `buf`. Node's `socket.write` costs a WriteWrap, a tick and
+   * an info object per call (about 230 bytes, the bulk of what a probe request
+   * allocated); a write the kernel takes whole is the same syscall through the
+   * socket's own descriptor, with nothing allocated but a small context. A
+   * partial write, EAGAIN, or bytes already queued in the stream go through
+   * `socket.write`, so the order of bytes always holds.
+   */
+  private writeOut(buf: Buffer): void {
+    const s = this.socket;
+    if (!this.direct()) {
+      s.write(buf);
+      return;
+    }
+    let n: number;
+    try {
+      n = writeSync(this.fd, buf);
+    } catch (err) {
+      if (!this.writeFailed(err as NodeJS.ErrnoException)) s.write(buf);
+      return;
+    }
+    if (n < buf.length) s.write(buf.subarray(n));
+  }
+
+  /** The tokens in one writev(2), as `cork()`/`uncork()` would hand them to the kernel. */
+  private writeOutTogether(tokens: readonly Buffer[]): void {
+    const s = this.socket;
+    if (!this.direct()) {
+      s.cork();
+      for (let i = 0; i < tokens.length; i++) s.write(tokens[i]!);
+      s.uncork();
+      return;
+    }
+    let n = 0;
+    try {
+      n = writevSync(this.fd, tokens);
+    } catch (err) {
+      if (this.writeFailed(err as NodeJS.ErrnoException)) return;
+    }
+    let total = 0;
+    for (let i = 0; i < tokens.length; i++) total += tokens[i]!.length;
+    if (n < total) s.write(Buffer.concat(tokens).subarray(n));
+  }
+
+  /**
+   * Direct writes need a descriptor and an empty stream queue (order), and
+   * nobody watching the stream's writes: while `watchWrites` (or any tool
+   * that wraps `net.Socket.prototype._write`) is on, writes go through the
+   * stream so it sees them.
+   */
+  private direct(): boolean {
+    return this.fd >= 0 && this.socket.writableLength === 0 && net.Socket.prototype._write === STREAM_WRITE;
+  }
+
+  /** A direct write failed: true when the connection is done for (the in-flight request failed), false to retry through the stream. */
+  private writeFailed(err: NodeJS.ErrnoException): boolean {
+    if (err.code === "EAGAIN" || err.code === "EWOULDBLOCK") return false;
+    this.closeKind = socketErrorKind(err, false);
+    this.failInFlight(this.closeKind, `writing the ${this.inFlightVerb} failed: ${err.code ?? err.message}`);
+    this.destroy();
+    return true;
   }
 
   /** Fails the in-flight request if its deadline passed; the connection is then unusable. */
@@ -156,11 +300,24 @@ export class Connection {
     }
   }
 
+  /**
+   * A reply answers the request in flight only if it began after that request
+   * was written. Anything else (a reply with nothing in flight, a duplicate
+   * already read when the request left, garbage) means the stream is out of
+   * step: the request fails as a protocol error, the connection is closed, and
+   * the reply is never paired with a later request.
+   */
   private onParsed(res: ParsedResponse): void {
+    if (this.closed) return;
     const h = this.handler;
     if (h === undefined) {
-      // A response nobody asked for (late, after a timeout): the stream is out of step.
       this.destroy();
+      this.options.onStrayReply?.(
+        this,
+        res.kind === "protocol_error"
+          ? `${res.message} with no request in flight`
+          : `a '${res.kind}' reply arrived with no request in flight`,
+      );
       return;
     }
     if (res.kind === "protocol_error") {
@@ -168,10 +325,18 @@ export class Connection {
       this.destroy();
       return;
     }
-    const doneNs = process.hrtime.bigint();
+    if (res.startOffset < this.requestAtByte) {
+      this.failInFlight(
+        "protocol_error",
+        `a '${res.kind}' reply began before the ${this.inFlightVerb} was written (the server answered something twice)`,
+      );
+      this.destroy();
+      return;
+    }
+    const doneMs = performance.now();
     this.handler = undefined;
     this.deadlineMs = 0;
-    h.onResponse(this, res, doneNs);
+    h.onResponse(this, res, doneMs);
   }
 
   private onClose(): void {
@@ -187,6 +352,15 @@ export class Connection {
     h.onFailure(this, kind, message);
   }
 }
+
+/** The read buffer of one socket, and where its bytes go once the connection exists. */
+class SocketReader {
+  readonly buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  onBytes: (buf: Buffer, n: number) => void = () => {};
+}
+
+/** One read's worth: larger replies arrive over several reads and are carried by the parser. */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 export class ConnectError extends Error {
   constructor(

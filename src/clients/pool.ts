@@ -21,18 +21,28 @@ export interface PoolOptions {
   acquireTimeoutMs: number;
   /** Longest wait for a response (health check or request). */
   requestTimeoutMs: number;
+  /** Hears of replies that answered no request (each closes its connection). */
+  onStrayReply?: (conn: Connection, message: string) => void;
 }
 
 /**
  * A caller waiting for a connection. One object per caller, reused for every
- * checkout, so the hot path allocates nothing. The pool writes the timestamps.
+ * checkout, so the hot path allocates nothing. The pool writes the
+ * timestamps, all `performance.now()` milliseconds.
  */
 export interface Checkout {
-  askedNs: bigint;
-  gotNs: bigint;
-  /** 0n when no health check ran. */
-  hcSentNs: bigint;
-  hcDoneNs: bigint;
+  askedMs: number;
+  gotMs: number;
+  /**
+   * When the connection handed over had really become free (its last
+   * response's estimated arrival), if it came straight from a release while
+   * this caller waited; 0 otherwise. gotMs − max(askedMs, freedMs) is wait
+   * spent on a connection that was already free.
+   */
+  freedMs: number;
+  /** 0 when no health check ran. */
+  hcSentMs: number;
+  hcDoneMs: number;
   /** performance.now() at which the wait for a connection gives up. */
   acquireDeadlineMs: number;
   onConnection(conn: Connection): void;
@@ -41,10 +51,11 @@ export interface Checkout {
 
 /** A checkout's timestamps, zeroed; callers extend it with their handlers. */
 export abstract class TimedCheckout implements Checkout {
-  askedNs = 0n;
-  gotNs = 0n;
-  hcSentNs = 0n;
-  hcDoneNs = 0n;
+  askedMs = 0;
+  gotMs = 0;
+  freedMs = 0;
+  hcSentMs = 0;
+  hcDoneMs = 0;
   acquireDeadlineMs = 0;
   abstract onConnection(conn: Connection): void;
   abstract onCheckoutError(kind: ErrorKind, message: string): void;
@@ -135,9 +146,10 @@ export class Pool implements RequestHandler {
   /** Asks for a connection; the checkout hears back exactly once. */
   acquire(w: Checkout): void {
     const now = performance.now();
-    w.askedNs = process.hrtime.bigint();
-    w.hcSentNs = 0n;
-    w.hcDoneNs = 0n;
+    w.askedMs = now;
+    w.freedMs = 0;
+    w.hcSentMs = 0;
+    w.hcDoneMs = 0;
     w.acquireDeadlineMs = now + this.options.acquireTimeoutMs;
     if (this.closing) {
       w.onCheckoutError("closed", "pool is closing");
@@ -145,10 +157,10 @@ export class Pool implements RequestHandler {
     }
     const conn = this.takeIdle();
     if (conn !== undefined) {
-      this.checkout(conn, w);
+      this.checkout(conn, w, 0, now);
       return;
     }
-    this.account();
+    this.account(now);
     this.waiters.push(w);
     this.growIfNeeded();
   }
@@ -158,7 +170,8 @@ export class Pool implements RequestHandler {
    * the pool opens a replacement when a caller needs one.
    */
   release(conn: Connection, reusable = true): void {
-    this.account();
+    const now = performance.now();
+    this.account(now);
     this.busy--;
     conn.owner = undefined;
     if (!reusable || conn.closed || this.closing) {
@@ -167,7 +180,7 @@ export class Pool implements RequestHandler {
       return;
     }
     const w = this.waiters.shift();
-    if (w !== undefined) this.checkout(conn, w);
+    if (w !== undefined) this.checkout(conn, w, conn.freedMs, now);
     else this.idle.push(conn);
   }
 
@@ -207,14 +220,14 @@ export class Pool implements RequestHandler {
 
   // ---- health check responses (the pool is the handler) ----
 
-  onResponse(conn: Connection, res: ParsedResponse, doneNs: bigint): void {
+  onResponse(conn: Connection, res: ParsedResponse, doneMs: number): void {
     const w = conn.owner as Checkout;
     const ok =
       this.options.healthCheck === "version"
         ? res.kind === "version"
         : res.kind === "meta" && res.message.startsWith("MN");
     if (ok) {
-      w.hcDoneNs = doneNs;
+      w.hcDoneMs = doneMs;
       w.onConnection(conn);
       return;
     }
@@ -244,17 +257,19 @@ export class Pool implements RequestHandler {
     w.onCheckoutError(kind, message);
   }
 
-  private checkout(conn: Connection, w: Checkout): void {
-    this.account();
+  /** `now` is the caller's clock reading: one read per pool operation, no more. */
+  private checkout(conn: Connection, w: Checkout, freedMs: number, now: number): void {
+    this.account(now);
     this.busy++;
     conn.owner = w;
-    w.gotNs = process.hrtime.bigint();
+    w.gotMs = now;
+    w.freedMs = freedMs;
     if (this.hcCommand === undefined) {
       w.onConnection(conn);
       return;
     }
-    w.hcSentNs = process.hrtime.bigint();
-    conn.send(this.hcCommand, this, this.options.requestTimeoutMs, performance.now());
+    w.hcSentMs = now;
+    conn.send(this.hcCommand, this, this.options.requestTimeoutMs, now);
   }
 
   private takeIdle(): Connection | undefined {
@@ -288,10 +303,8 @@ export class Pool implements RequestHandler {
           this.noDelayReadBack ??= conn.noDelay;
           this.all.add(conn);
           const w = this.waiters.shift();
-          if (w !== undefined) {
-            this.account();
-            this.checkout(conn, w);
-          } else this.idle.push(conn);
+          if (w !== undefined) this.checkout(conn, w, 0, performance.now());
+          else this.idle.push(conn);
         },
         (err: unknown) => {
           this.connecting--;
@@ -317,8 +330,7 @@ export class Pool implements RequestHandler {
   }
 
   /** Adds the time since the last change to the busy/waiting areas. */
-  private account(): void {
-    const now = performance.now();
+  private account(now = performance.now()): void {
     const dt = now - this.lastChangeMs;
     if (dt > 0) {
       this.areaBusy += this.busy * dt;

@@ -2,14 +2,16 @@ import { performance } from "node:perf_hooks";
 import type { Connection, WriteStrategy } from "../clients/connection.js";
 import type { ErrorKind } from "../clients/errors.js";
 import { TimedCheckout, type HealthCheck, type Pool } from "../clients/pool.js";
-import type { PreparedCommand } from "../protocol/commands.js";
+import type { KeySpace } from "../protocol/get-frame.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
 import { formatEndpoint } from "../util/endpoint.js";
-import { getCommands, probeKeys } from "./keys.js";
+import { probeKeys } from "./keys.js";
 import { watchEvidence } from "./evidence.js";
 import { Recorder } from "./recorder.js";
+import { judgeRun } from "./health.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
-import { prepareEndpoint, probePool, warmUp } from "./setup.js";
+import { prepareEndpoint, probePool, untilAbortedOr, warmUp } from "./setup.js";
+import type { Slo } from "./slo.js";
 
 export interface ProbeOptions {
   host: string;
@@ -40,6 +42,10 @@ export interface ProbeOptions {
   signal?: AbortSignal;
   /** Read server `stats` and kernel counters before and after (default true). */
   evidence?: boolean;
+  /** Below this share of answered requests (0…1) the run is not healthy; default 0.99. */
+  minSuccessRatio?: number;
+  /** Objectives the run is judged by (latency from the users' start, every request). */
+  slos?: readonly Slo[];
 }
 
 export interface ProbeProgress {
@@ -68,18 +74,15 @@ export const PROBE_DEFAULTS = {
 
 /** The state shared by the callers of one closed-loop run. */
 class Run {
-  readonly rec: Recorder;
   started = 0;
   stopping = false;
 
   constructor(
     readonly pool: Pool,
-    readonly commands: PreparedCommand[],
+    readonly keys: KeySpace,
     readonly opts: ProbeOptions,
-  ) {
-    // Enough failures in a row that every pool slot has failed at least twice.
-    this.rec = new Recorder(opts.stallThresholdMs, Math.max(4, opts.poolSize * 2, opts.concurrency * 2));
-  }
+    readonly rec: Recorder,
+  ) {}
 
   mayStart(): boolean {
     if (this.stopping || this.rec.aborted !== undefined) return false;
@@ -92,12 +95,14 @@ class Run {
 /**
  * One closed-loop caller: acquire → (health check) → get → record → release,
  * again and again. Created once per concurrency slot and reused, so the loop
- * allocates nothing per request but the clock's bigints.
+ * allocates nothing per request.
  */
 class Caller extends TimedCheckout {
   private next = 0;
   private finished!: () => void;
   readonly done: Promise<void>;
+  /** True while a request of this caller is in flight (for the count of unfinished ones). */
+  busy = false;
 
   constructor(
     private readonly run: Run,
@@ -109,31 +114,33 @@ class Caller extends TimedCheckout {
   }
 
   start(): void {
-    if (this.run.mayStart()) this.run.pool.acquire(this);
+    this.busy = this.run.mayStart();
+    if (this.busy) this.run.pool.acquire(this);
     else this.finished();
   }
 
   onConnection(conn: Connection): void {
     const r = this.run;
-    const cmd = r.commands[this.next]!;
-    this.next = (this.next + 1) % r.commands.length;
-    conn.send(cmd, this, r.opts.timeoutMs, performance.now());
+    const index = this.next;
+    this.next = index + 1 === r.keys.count ? 0 : index + 1;
+    conn.sendGet(r.keys, index, this, r.opts.timeoutMs, this.hcDoneMs || this.gotMs);
   }
 
   onCheckoutError(kind: ErrorKind, message: string): void {
-    this.run.rec.checkoutFailed(this, kind, message);
+    this.run.rec.checkoutFailed(this, kind, message, performance.now());
     this.start();
   }
 
-  onResponse(conn: Connection, res: ParsedResponse, doneNs: bigint): void {
+  onResponse(conn: Connection, res: ParsedResponse, doneMs: number): void {
     const r = this.run;
-    r.pool.release(conn, r.rec.response(this, conn, res, doneNs));
+    conn.freedMs = doneMs;
+    r.pool.release(conn, r.rec.response(this, conn, res, doneMs));
     this.start();
   }
 
   onFailure(conn: Connection, kind: ErrorKind, message: string): void {
     const r = this.run;
-    r.rec.requestFailed(this, kind, message);
+    r.rec.requestFailed(this, kind, message, performance.now());
     r.pool.release(conn, false);
     this.start();
   }
@@ -154,32 +161,33 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
 
   await prepareEndpoint(opts, endpoint, keys, warnings);
 
-  const pool = probePool(opts);
-  const run = new Run(pool, getCommands(keys), opts);
+  // Enough failures in a row that every pool slot has failed at least twice.
+  const rec = new Recorder(opts.stallThresholdMs, Math.max(4, opts.poolSize * 2, opts.concurrency * 2));
+  const pool = probePool(opts, rec);
+  const run = new Run(pool, keys, opts, rec);
   let progressTimer: NodeJS.Timeout | undefined;
   let stopTimer: NodeJS.Timeout | undefined;
+  const onAbort = () => (run.stopping = true);
   try {
     await warmUp(
       pool,
-      run.commands,
+      keys,
       Math.min(opts.poolSize, opts.concurrency),
       opts.warmupPerConnection,
       opts.timeoutMs,
       endpoint,
+      opts.signal,
     );
 
     const evidence =
-      opts.evidence === false ? undefined : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
+      opts.evidence === false || opts.signal?.aborted
+        ? undefined
+        : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
     const callers: Caller[] = [];
-    for (let i = 0; i < opts.concurrency; i++) callers.push(new Caller(run, (i * 7) % run.commands.length));
+    for (let i = 0; i < opts.concurrency; i++) callers.push(new Caller(run, (i * 7) % keys.count));
     pool.resetAverages();
     const startMs = performance.now();
     if (opts.durationMs !== undefined) stopTimer = setTimeout(() => (run.stopping = true), opts.durationMs);
-    let interrupted = false;
-    const onAbort = () => {
-      run.stopping = true;
-      interrupted = true;
-    };
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     if (opts.onProgress) {
@@ -195,19 +203,34 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
       }, 500);
     }
     for (const c of callers) c.start();
-    await Promise.all(callers.map((c) => c.done));
-    const result = run.rec.result(
+    // Interrupted: the requests in flight get a short grace, then the run reports without them.
+    await untilAbortedOr(
+      Promise.all(callers.map((c) => c.done)),
+      opts.signal,
+      Math.min(opts.timeoutMs, INTERRUPT_GRACE_MS),
+    );
+    const interrupted = opts.signal?.aborted === true;
+    const unfinished = callers.filter((c) => c.busy).length;
+    if (interrupted && unfinished > 0) {
+      warnings.push(`${unfinished} requests still in flight when interrupted are not counted`);
+    }
+    const result = rec.result(
       opts,
-      { endpoint, concurrency: opts.concurrency, warnings },
+      { endpoint, concurrency: opts.concurrency, warnings, load: { kind: "closed", callers: opts.concurrency } },
       performance.now() - startMs,
       pool,
+      rec.totalOk,
     );
-    if (interrupted && result.aborted === undefined) result.aborted = "interrupted";
-    if (evidence !== undefined) result.evidence = await evidence();
-    return withLatencyHistogram(result, run.rec.total);
+    if (interrupted) result.interrupted = true;
+    if (evidence !== undefined && !interrupted) result.evidence = await evidence();
+    return judgeRun(withLatencyHistogram(result, rec.total), opts);
   } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
     if (stopTimer) clearTimeout(stopTimer);
     if (progressTimer) clearInterval(progressTimer);
     pool.close();
   }
 }
+
+/** After an interruption, how long requests in flight may still finish and be counted. */
+export const INTERRUPT_GRACE_MS = 500;

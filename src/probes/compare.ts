@@ -1,6 +1,7 @@
 import type { WriteStrategy } from "../clients/connection.js";
 import { runProbe, type ProbeOptions, type ProbeProgress } from "./closed-loop.js";
 import type { ProbeResult } from "./result.js";
+import type { ErrorCounts } from "../clients/errors.js";
 
 export interface ComparePattern {
   write: WriteStrategy;
@@ -29,12 +30,18 @@ export interface CompareFindings {
   clean: { write: WriteStrategy; noDelay: boolean; wireP50Us: number }[];
   /** True when only split writes with Nagle on stall: the story's signature. */
   nagleSignature: boolean;
+  /** Runs where every request failed: they prove nothing, and the comparison cannot be trusted. */
+  failed: { write: WriteStrategy; noDelay: boolean; errors: ErrorCounts }[];
+  /** Runs that got answers but are not healthy (success floor, stray replies): their figures are doubtful. */
+  unhealthy: { write: WriteStrategy; noDelay: boolean; problems: string[] }[];
 }
 
 export interface CompareResult {
   endpoint: string;
   runs: ProbeResult[];
   findings: CompareFindings;
+  /** Present when SIGINT/SIGTERM stopped the comparison: the runs so far, the last one partial. */
+  interrupted?: true;
 }
 
 export type CompareOptions = Omit<ProbeOptions, "write" | "noDelay" | "onProgress"> & {
@@ -62,7 +69,14 @@ export async function runCompare(opts: CompareOptions): Promise<CompareResult> {
     runs.push(r);
     opts.onRunDone?.(r);
   }
-  return { endpoint: runs[0]?.endpoint ?? "", runs, findings: findingsOf(runs) };
+  const result: CompareResult = { endpoint: runs[0]?.endpoint ?? "", runs, findings: findingsOf(runs) };
+  if (opts.signal?.aborted) result.interrupted = true;
+  return result;
+}
+
+/** Every request of the run failed. */
+export function allFailed(r: ProbeResult): boolean {
+  return r.requests > 0 && r.hits + r.misses === 0;
 }
 
 export function findingsOf(runs: ProbeResult[]): CompareFindings {
@@ -80,5 +94,9 @@ export function findingsOf(runs: ProbeResult[]): CompareFindings {
     .sort((a, b) => a.wireP50Us - b.wireP50Us);
   const nagleSignature =
     stalling.length > 0 && stalling.every((s) => s.write === "split" && !s.noDelay) && clean.length > 0;
-  return { stalling, clean, nagleSignature };
+  const failed = runs.filter(allFailed).map((r) => ({ write: r.write, noDelay: r.noDelay, errors: r.errors }));
+  const unhealthy = runs
+    .filter((r) => !r.healthy && !allFailed(r))
+    .map((r) => ({ write: r.write, noDelay: r.noDelay, problems: r.problems }));
+  return { stalling, clean, nagleSignature, failed, unhealthy };
 }

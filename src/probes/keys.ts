@@ -1,18 +1,16 @@
-import { getCommand, setCommand, type PreparedCommand } from "../protocol/commands.js";
-import { assertValidKey } from "../protocol/keys.js";
+import { getCommand, type PreparedCommand } from "../protocol/commands.js";
+import { keyAt, keySpace, type KeySpace } from "../protocol/get-frame.js";
 
 /** The probe's own keys: `<prefix><index>`; it never touches keys outside its prefix. */
-export function probeKeys(prefix: string, count: number): string[] {
-  assertValidKey(prefix + "0", "--key-prefix");
-  assertValidKey(prefix + String(count - 1), "--key-prefix");
-  const keys: string[] = [];
-  for (let i = 0; i < count; i++) keys.push(prefix + String(i));
-  return keys;
+export function probeKeys(prefix: string, count: number): KeySpace {
+  return keySpace(prefix, count);
 }
 
-/** `get` commands built once per key and reused for every request. */
-export function getCommands(keys: readonly string[]): PreparedCommand[] {
-  return keys.map((k) => getCommand(k));
+/** Get commands for the first few keys, for warm-up (the measured loop frames its own). */
+export function warmUpCommands(keys: KeySpace, count: number): PreparedCommand[] {
+  const out: PreparedCommand[] = [];
+  for (let i = 0; i < Math.min(count, keys.count); i++) out.push(getCommand(keyAt(keys, i)));
+  return out;
 }
 
 /** A recognisable value of `size` bytes, so a dump shows who wrote it. */
@@ -21,8 +19,4 @@ export function seedValue(size: number): Buffer {
   const out = Buffer.allocUnsafe(size);
   for (let i = 0; i < size; i++) out[i] = pattern[i % pattern.length]!;
   return out;
-}
-
-export function setCommands(keys: readonly string[], value: Buffer): PreparedCommand[] {
-  return keys.map((k) => setCommand(k, value));
 }

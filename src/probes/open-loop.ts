@@ -2,16 +2,17 @@ import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import type { Connection } from "../clients/connection.js";
 import type { ErrorKind } from "../clients/errors.js";
 import { TimedCheckout, type Pool } from "../clients/pool.js";
-import type { PreparedCommand } from "../protocol/commands.js";
+import type { KeySpace } from "../protocol/get-frame.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
-import { newHistogram, recordNs, summarize, type Histogram, type LatencySummaryUs } from "../metrics/histogram.js";
+import { newHistogram, summarize, type Histogram, type LatencySummaryUs } from "../metrics/histogram.js";
 import { formatEndpoint } from "../util/endpoint.js";
-import type { ProbeOptions, ProbeProgress } from "./closed-loop.js";
-import { getCommands, probeKeys } from "./keys.js";
+import { INTERRUPT_GRACE_MS, type ProbeOptions, type ProbeProgress } from "./closed-loop.js";
+import { probeKeys } from "./keys.js";
 import { watchEvidence } from "./evidence.js";
+import { judgeRun } from "./health.js";
 import { Recorder } from "./recorder.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
-import { prepareEndpoint, probePool, warmUp } from "./setup.js";
+import { prepareEndpoint, probePool, untilAbortedOr, warmUp } from "./setup.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
   /** Requests per second, issued on a fixed schedule whatever the responses do. */
@@ -24,98 +25,160 @@ export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "
 export interface RateProbeResult extends ProbeResult {
   mode: "rate";
   requestedRate: number;
-  /** Requests actually issued per second of the schedule. */
+  /** Requests actually issued per second of the schedule (the time it really ran, when interrupted). */
   achievedRate: number;
-  /** Answered / issued. */
-  successRatio: number;
-  /** From the intended start on the schedule to the response: what a user waits, queueing included. */
+  /** Requests the schedule held for the time it ran, and how many were issued. */
+  scheduled: number;
+  issued: number;
+  /** From the intended start on the schedule to the response or failure: what a user waits, queueing included. */
   latencyUs: LatencySummaryUs;
   /** From the command handed to the kernel to the response: the service time (same as wireUs). */
   serviceUs: LatencySummaryUs;
   /** How late each request was issued against its schedule: the generator's own lag. */
   schedulerLagUs: LatencySummaryUs;
+  /** From a response's arrival on the socket (estimated: the event loop's previous turn) to its handling. */
+  responseDelayUs: LatencySummaryUs;
+  /** Pool wait after the connection had become free but before its release was processed. */
+  freeConnectionWaitUs: LatencySummaryUs;
+  /** Per request, the part of the users' latency that is mcdiag itself: lag + free-connection wait + response delay. */
+  generatorUs: LatencySummaryUs;
+  /** Sum of generatorUs over the sum of latencyUs: mcdiag's share of what users waited (0…1). */
+  generatorShare: number;
+  /** CPU the process used while the schedule ran, % of one core (the clock is polled near each deadline). */
+  generatorCpuPercent: number;
   eventLoopDelayP99Us: number;
   /** After the schedule ended, until the last request in flight finished. */
   drainMs: number;
-  /** Set when the generator could not keep its schedule. */
+  /** Set when the generator could not keep its schedule, or is a large part of the latency. */
   generatorWarning?: string;
 }
 
 const LOOP_SAMPLE_MS = 10;
 
-/** Scheduling granularity: requests due within this window are issued together. */
-const TICK_MS = 1;
+/**
+ * Within this much of the next due time, and while any request is in flight,
+ * the generator polls the clock once per event-loop turn (setImmediate):
+ * Node's timers have millisecond granularity and would release requests up
+ * to a millisecond late, in bursts. Polling lets the loop handle socket
+ * events between two checks, so responses are read as promptly as requests
+ * are sent. Longer idle gaps sleep in a timer; short ones with nothing in
+ * flight sleep in Atomics.wait, which has sub-millisecond resolution.
+ */
+const SPIN_WINDOW_MS = 2;
+/** A short sleep wakes up to this late (timer slack); the rest of the wait is polled. */
+const SLEEP_SLACK_MS = 0.15;
+/** What the short sleeps wait on: nothing ever notifies it, so they always time out. */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+/** Requests issued in one turn at most: a late turn catches up without stalling the loop. */
+const MAX_BATCH = 1000;
+/** Requests in flight (queued for the pool included) at most: beyond it the schedule waits, and says so. */
+const MAX_OUTSTANDING = 100_000;
+/** Scheduling lag p99 (µs) above which the report warns. */
+const LATE_WARN_US = 10_000;
+/**
+ * mcdiag's own share of the users' latency above which the report warns: for
+ * the typical request (medians), when mcdiag's part is also at least
+ * GENERATOR_MEAN_WARN_US (a few µs on a 20 µs cache is not worth a warning);
+ * or overall (sums), at twice the share and ten times that size. Rare late
+ * issues have their own warning (LATE_WARN_US).
+ */
+const GENERATOR_SHARE_WARN = 0.25;
+const GENERATOR_MEAN_WARN_US = 100;
 
 /**
  * One scheduled request. Objects are recycled through a free list, so a run
  * at any rate allocates only as many as are in flight at once.
  */
 class ScheduledRequest extends TimedCheckout {
-  intendedNs = 0n;
-  cmd!: PreparedCommand;
+  intendedMs = 0;
+  lagMs = 0;
+  /** The key this request reads. */
+  index = 0;
 
   constructor(private readonly run: RateRun) {
     super();
   }
 
   onConnection(conn: Connection): void {
-    conn.send(this.cmd, this, this.run.timeoutMs, performance.now());
+    conn.sendGet(this.run.keys, this.index, this, this.run.timeoutMs, this.hcDoneMs || this.gotMs);
   }
 
   onCheckoutError(kind: ErrorKind, message: string): void {
-    this.run.rec.checkoutFailed(this, kind, message);
-    this.run.finished(this);
+    const now = performance.now();
+    this.run.rec.checkoutFailed(this, kind, message, now);
+    this.run.finished(this, now, false, 0);
   }
 
-  onResponse(conn: Connection, res: ParsedResponse, doneNs: bigint): void {
+  onResponse(conn: Connection, res: ParsedResponse, doneMs: number): void {
     const r = this.run;
-    const ok = r.rec.response(this, conn, res, doneNs);
-    if (res.kind === "values") recordNs(r.latency, doneNs - this.intendedNs);
+    // The bytes arrived after the loop's previous turn at the earliest this
+    // estimate allows, and not before the request left.
+    const delayMs = Math.max(0, doneMs - Math.max(r.turnMs, conn.writtenMs));
+    conn.freedMs = doneMs - delayMs;
+    const ok = r.rec.response(this, conn, res, doneMs);
     r.pool.release(conn, ok);
-    r.finished(this);
+    r.finished(this, doneMs, res.kind === "values", delayMs);
   }
 
   onFailure(conn: Connection, kind: ErrorKind, message: string): void {
     const r = this.run;
-    r.rec.requestFailed(this, kind, message);
+    const now = performance.now();
+    r.rec.requestFailed(this, kind, message, now);
     r.pool.release(conn, false);
-    r.finished(this);
+    r.finished(this, now, false, 0);
   }
 }
 
 class RateRun {
-  readonly rec: Recorder;
+  /** From the intended start, every request. */
   readonly latency: Histogram = newHistogram();
+  readonly latencyOk: Histogram = newHistogram();
   readonly lag: Histogram = newHistogram();
+  readonly responseDelay: Histogram = newHistogram();
+  readonly freeWait: Histogram = newHistogram();
+  readonly generator: Histogram = newHistogram();
   private readonly free: ScheduledRequest[] = [];
+  latencyMsSum = 0;
+  generatorMsSum = 0;
   inFlight = 0;
   issued = 0;
   lastDoneMs = 0;
+  /** performance.now() at the start of the event loop's last turn, while polling. */
+  turnMs = 0;
   private onIdle: (() => void) | undefined;
 
   constructor(
     readonly pool: Pool,
-    readonly commands: PreparedCommand[],
+    readonly rec: Recorder,
+    readonly keys: KeySpace,
     readonly timeoutMs: number,
-    stallThresholdMs: number,
-    poolSize: number,
-  ) {
-    this.rec = new Recorder(stallThresholdMs, Math.max(4, poolSize * 2));
-  }
+  ) {}
 
-  issue(intendedNs: bigint, nowNs: bigint): void {
+  issue(intendedMs: number, nowMs: number): void {
     const req = this.free.pop() ?? new ScheduledRequest(this);
-    req.intendedNs = intendedNs;
-    req.cmd = this.commands[this.issued % this.commands.length]!;
-    recordNs(this.lag, nowNs - intendedNs);
+    req.intendedMs = intendedMs;
+    req.lagMs = nowMs - intendedMs;
+    req.index = this.issued % this.keys.count;
+    this.rec.recordMs(this.lag, req.lagMs);
     this.issued++;
     this.inFlight++;
     this.pool.acquire(req);
   }
 
-  finished(req: ScheduledRequest): void {
+  /** A request ended (answered or failed) at `endMs`; records what the user waited and mcdiag's part of it. */
+  finished(req: ScheduledRequest, endMs: number, ok: boolean, responseDelayMs: number): void {
+    const userMs = endMs - req.intendedMs;
+    const freeWaitMs = req.freedMs > 0 ? Math.max(0, req.gotMs - Math.max(req.askedMs, req.freedMs)) : 0;
+    const selfMs = req.lagMs + freeWaitMs + responseDelayMs;
+    this.rec.recordMs(this.latency, userMs);
+    if (ok) this.rec.recordMs(this.latencyOk, userMs);
+    this.rec.recordMs(this.responseDelay, responseDelayMs);
+    this.rec.recordMs(this.freeWait, freeWaitMs);
+    this.rec.recordMs(this.generator, selfMs);
+    this.latencyMsSum += userMs;
+    this.generatorMsSum += selfMs;
     this.inFlight--;
-    this.lastDoneMs = performance.now();
+    this.lastDoneMs = endMs;
     this.free.push(req);
     if (this.inFlight === 0 && this.onIdle) this.onIdle();
   }
@@ -129,7 +192,10 @@ class RateRun {
  * Constant-rate (open-loop) probe: request i is due at t0 + i/rate and is
  * issued then, whether or not earlier ones were answered, so a slow server
  * shows as queueing in the latency from the intended start (no coordinated
- * omission). The generator measures its own lag against the schedule.
+ * omission). Like vegeta's pacer it keeps no tick: each turn it issues what
+ * is due and computes the next due time. The generator measures its own
+ * part of the latency: scheduling lag, the delay before a response is
+ * handled, and pool waits on a connection already freed.
  */
 export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeResult> {
   if (!(opts.ratePerSec > 0)) throw new RangeError("rate must be above zero");
@@ -137,84 +203,180 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   const keys = probeKeys(opts.keyPrefix, opts.keyCount);
   const warnings: string[] = [];
   await prepareEndpoint(opts, endpoint, keys, warnings);
-  const pool = probePool(opts);
-  const run = new RateRun(pool, getCommands(keys), opts.timeoutMs, opts.stallThresholdMs, opts.poolSize);
+  const rec = new Recorder(opts.stallThresholdMs, Math.max(4, opts.poolSize * 2));
+  const pool = probePool(opts, rec);
+  const run = new RateRun(pool, rec, keys, opts.timeoutMs);
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
+  let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
+  let progressTimer: NodeJS.Timeout | undefined;
+  let pumping = false;
   try {
     // Warm every connection the rate is likely to need (the whole pool at most).
-    await warmUp(pool, run.commands, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint);
+    await warmUp(pool, keys, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint, opts.signal);
     const evidence =
-      opts.evidence === false ? undefined : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
+      opts.evidence === false || opts.signal?.aborted
+        ? undefined
+        : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
     pool.resetAverages();
     loopDelay.enable();
     const total = Math.max(1, Math.round((opts.ratePerSec * opts.durationMs) / 1000));
-    const intervalNs = 1e9 / opts.ratePerSec;
-    const startMs = performance.now();
-    const t0 = process.hrtime.bigint();
+    const intervalMs = 1000 / opts.ratePerSec;
+    // A generator that falls far behind stops issuing here; the rest count as not issued.
+    const hardEndMs = opts.durationMs + Math.max(1000, opts.durationMs / 10);
+    const cpuBefore = process.cpuUsage();
+    const t0 = performance.now();
     let next = 0;
-    await new Promise<void>((scheduleDone) => {
-      const tick = () => {
-        if (opts.signal?.aborted || run.rec.aborted !== undefined) return scheduleDone();
-        const now = process.hrtime.bigint();
-        const due = Math.min(total, Math.floor(Number(now - t0) / intervalNs) + 1);
-        while (next < due) {
-          run.issue(t0 + BigInt(Math.round(next * intervalNs)), now);
-          next++;
+    let scheduleEndMs = 0;
+    let scheduleDone = false;
+    let stoppedEarly = false;
+    let resolveSchedule!: () => void;
+    const schedule = new Promise<void>((r) => (resolveSchedule = r));
+
+    const pump = (): void => {
+      timer = undefined;
+      immediate = undefined;
+      if (!pumping) return;
+      const now = performance.now();
+      run.turnMs = now;
+      if (!scheduleDone) {
+        if (opts.signal?.aborted || rec.aborted !== undefined || now - t0 > hardEndMs) {
+          stoppedEarly = true;
+        } else {
+          for (let batch = 0; batch < MAX_BATCH && next < total && run.inFlight < MAX_OUTSTANDING; batch++) {
+            const due = t0 + next * intervalMs;
+            if (due > now) break;
+            run.issue(due, now);
+            next++;
+          }
         }
-        if (next >= total) return scheduleDone();
-        const waitMs = (next * intervalNs - Number(process.hrtime.bigint() - t0)) / 1e6;
-        setTimeout(tick, Math.max(0, Math.min(TICK_MS, waitMs)));
-      };
-      tick();
-      if (opts.onProgress) {
-        const report = opts.onProgress;
-        const timer = setInterval(() => {
-          if (next >= total) return clearInterval(timer);
-          report({
-            elapsedMs: performance.now() - startMs,
-            plannedMs: opts.durationMs,
-            completed: run.rec.completed,
-            plannedRequests: total,
-            errors: run.rec.failed,
-          });
-        }, 500);
+        if (stoppedEarly || next >= total) {
+          scheduleDone = true;
+          scheduleEndMs = performance.now();
+          resolveSchedule();
+        }
       }
-    });
-    const scheduleEndMs = performance.now();
-    await run.drained();
+      if (scheduleDone) {
+        // Keep turning while requests drain, so their handling delay stays measured and small.
+        if (run.inFlight > 0) immediate = setImmediate(pump);
+        else pumping = false;
+        return;
+      }
+      const waitMs = t0 + next * intervalMs - performance.now();
+      if (run.inFlight === 0) {
+        if (waitMs > SPIN_WINDOW_MS) {
+          timer = setTimeout(pump, waitMs - SPIN_WINDOW_MS);
+          return;
+        }
+        // Nothing in flight, so no response can be kept waiting: sleep (not
+        // poll) until just before the due time. The CPU is left to others,
+        // and a process that sleeps is scheduled promptly when it wakes.
+        if (waitMs > SLEEP_SLACK_MS) Atomics.wait(SLEEP_CELL, 0, 0, waitMs - SLEEP_SLACK_MS);
+      }
+      immediate = setImmediate(pump);
+    };
+    pumping = true;
+    pump();
+    if (opts.onProgress) {
+      const report = opts.onProgress;
+      progressTimer = setInterval(() => {
+        report({
+          elapsedMs: performance.now() - t0,
+          plannedMs: opts.durationMs,
+          completed: rec.completed,
+          plannedRequests: total,
+          errors: rec.failed,
+        });
+      }, 500);
+    }
+    await schedule;
+    await untilAbortedOr(run.drained(), opts.signal, Math.min(opts.timeoutMs, INTERRUPT_GRACE_MS));
+    pumping = false;
     const endMs = Math.max(performance.now(), scheduleEndMs);
+    const cpu = process.cpuUsage(cpuBefore);
     loopDelay.disable();
-    const scheduleMs = scheduleEndMs - startMs;
-    // An open loop has no fixed number of callers: concurrency is reported as 0.
-    const base = run.rec.result(opts, { endpoint, concurrency: 0, warnings }, endMs - startMs, pool);
-    const achievedRate = scheduleMs > 0 ? run.issued / (Math.max(scheduleMs, opts.durationMs) / 1000) : 0;
+    const interrupted = opts.signal?.aborted === true;
+    if (interrupted && run.inFlight > 0) {
+      warnings.push(`${run.inFlight} requests still in flight when interrupted are not counted`);
+    }
+    const scheduleMs = scheduleEndMs - t0;
+    // Over the time the schedule really ran: an interrupted run is not a slow one.
+    const spanMs = Math.max(scheduleMs, run.issued * intervalMs);
+    const achievedRate = spanMs > 0 ? run.issued / (spanMs / 1000) : 0;
+    const scheduled = stoppedEarly ? Math.min(total, Math.floor(scheduleMs / intervalMs) + 1) : total;
+    const base = rec.result(
+      opts,
+      { endpoint, concurrency: 0, warnings, load: { kind: "open", offeredPerSec: achievedRate } },
+      endMs - t0,
+      pool,
+      run.latencyOk,
+    );
     const lag = summarize(run.lag);
+    const generator = summarize(run.generator);
+    const generatorShare = run.latencyMsSum > 0 ? run.generatorMsSum / run.latencyMsSum : 0;
     const result: RateProbeResult = {
       ...base,
       mode: "rate",
       requestedRate: opts.ratePerSec,
       achievedRate: Math.round(achievedRate * 10) / 10,
-      successRatio: run.issued > 0 ? Math.round((run.rec.answered / run.issued) * 1e6) / 1e6 : 0,
+      scheduled,
+      issued: run.issued,
       latencyUs: summarize(run.latency),
       serviceUs: base.wireUs,
       schedulerLagUs: lag,
+      responseDelayUs: summarize(run.responseDelay),
+      freeConnectionWaitUs: summarize(run.freeWait),
+      generatorUs: generator,
+      generatorShare: Math.round(generatorShare * 10000) / 10000,
+      generatorCpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, endMs - t0)) * 1000) / 10,
       // The monitor's samples include its own interval: subtract it to get the delay.
       eventLoopDelayP99Us: Math.max(0, Math.round(loopDelay.percentile(99) / 1000) - LOOP_SAMPLE_MS * 1000),
       drainMs: Math.round((run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0) * 10) / 10,
     };
-    if (run.issued < total && !opts.signal?.aborted && run.rec.aborted === undefined) {
-      result.generatorWarning = `issued ${run.issued} of ${total} scheduled requests`;
-    } else if (achievedRate < opts.ratePerSec * 0.99 || lag.p99 > 10_000) {
-      result.generatorWarning =
-        `the generator could not keep its schedule: achieved ${result.achievedRate}/s of ${opts.ratePerSec}/s, ` +
-        `scheduling lag p99 ${(lag.p99 / 1000).toFixed(1)} ms (event-loop delay p99 ${(result.eventLoopDelayP99Us / 1000).toFixed(1)} ms); ` +
-        "the client machine, not the server, may be the limit";
-    }
-    if (opts.signal?.aborted && result.aborted === undefined) result.aborted = "interrupted";
-    if (evidence !== undefined) result.evidence = await evidence();
-    return withLatencyHistogram(result, run.latency);
+    const generatorWarning = warnAboutGenerator(result, interrupted || rec.aborted !== undefined);
+    if (generatorWarning !== undefined) result.generatorWarning = generatorWarning;
+    if (interrupted) result.interrupted = true;
+    if (evidence !== undefined && !interrupted) result.evidence = await evidence();
+    return judgeRun(withLatencyHistogram(result, run.latency), opts);
   } finally {
+    pumping = false;
+    if (timer !== undefined) clearTimeout(timer);
+    if (immediate !== undefined) clearImmediate(immediate);
+    if (progressTimer !== undefined) clearInterval(progressTimer);
     loopDelay.disable();
     pool.close();
   }
+}
+
+/** Why the figures may describe mcdiag rather than the server, or undefined. */
+function warnAboutGenerator(r: RateProbeResult, stoppedOnPurpose: boolean): string | undefined {
+  const lagMs = (r.schedulerLagUs.p99 / 1000).toFixed(1);
+  if (r.issued < r.scheduled && !stoppedOnPurpose) {
+    return `issued ${r.issued} of ${r.scheduled} scheduled requests: the generator fell behind (scheduling lag p99 ${lagMs} ms); the client machine, not the server, may be the limit`;
+  }
+  const loop = `event-loop delay p99 ${(r.eventLoopDelayP99Us / 1000).toFixed(1)} ms`;
+  if (r.issued > 0 && r.achievedRate < r.requestedRate * 0.99) {
+    return (
+      `the generator could not keep its rate: achieved ${r.achievedRate}/s of ${r.requestedRate}/s ` +
+      `(scheduling lag p99 ${lagMs} ms, ${loop}); the client machine, not the server, may be the limit`
+    );
+  }
+  if (r.schedulerLagUs.p99 > LATE_WARN_US) {
+    return (
+      `the generator issued requests late: scheduling lag p99 ${lagMs} ms (${loop}), and that lag is in the users' latency; ` +
+      "the client machine (CPU, other processes), not the server, may be the limit"
+    );
+  }
+  // A typical request (medians) that is largely mcdiag, or a mean that is mostly mcdiag and large.
+  const typical =
+    r.generatorUs.p50 >= GENERATOR_MEAN_WARN_US && r.generatorUs.p50 >= r.latencyUs.p50 * GENERATOR_SHARE_WARN;
+  const overall = r.generatorShare >= 2 * GENERATOR_SHARE_WARN && r.generatorUs.mean >= 10 * GENERATOR_MEAN_WARN_US;
+  if (typical || overall) {
+    return (
+      `mcdiag itself is ${Math.round(r.generatorShare * 100)} % of the users' latency ` +
+      `(mean ${Math.round(r.generatorUs.mean)} µs per request: scheduling lag, late response handling, waits on freed connections); ` +
+      "the client machine, not the server, may be the limit"
+    );
+  }
+  return undefined;
 }

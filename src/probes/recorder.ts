@@ -2,40 +2,65 @@ import type { Connection } from "../clients/connection.js";
 import { type ErrorCounts, type ErrorKind, isConnectionFailure } from "../clients/errors.js";
 import type { Checkout, Pool } from "../clients/pool.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
-import { newHistogram, recordNs, summarize, type Histogram } from "../metrics/histogram.js";
-import { meanWaitMs } from "../metrics/erlang.js";
+import { newHistogram, recordClampedUs, summarize, type Histogram } from "../metrics/histogram.js";
+import { finiteSourceModel, poolModel } from "../metrics/erlang.js";
 import { littlesLaw } from "../metrics/littles-law.js";
-import type { ProbeResult } from "./result.js";
+import type { PoolModelResult, ProbeResult } from "./result.js";
+
+/** The mean wait the pool model sizes for, as `pool-size --target-wait` does by default. */
+export const MODEL_TARGET_WAIT_MS = 1;
+
+/** How the load reached the pool, for the queueing model that fits it. */
+export type LoadShape =
+  /** A closed loop: this many callers, each waiting for its answer before asking again. */
+  | { kind: "closed"; callers: number }
+  /** An open loop: requests offered at this rate whatever the answers do. */
+  | { kind: "open"; offeredPerSec: number };
 
 /**
  * The measured state of one run, shared by its callers: per-phase
  * histograms (µs), outcome counts and the error set. Closed-loop and
- * constant-rate probes record through the same methods.
+ * constant-rate probes record through the same methods. Every request that
+ * was issued counts: a failure is recorded at its time to failure.
+ * Times are `performance.now()` milliseconds.
  */
 export class Recorder {
   readonly wire: Histogram = newHistogram();
   readonly poolWait: Histogram = newHistogram();
   readonly healthCheck: Histogram = newHistogram();
+  /** Asked for a connection → answer or failure, every request. */
   readonly total: Histogram = newHistogram();
+  /** The same for answered requests alone. */
+  readonly totalOk: Histogram = newHistogram();
   readonly errors: ErrorCounts = {};
   readonly errorSamples: Partial<Record<ErrorKind, string>> = {};
   hits = 0;
   misses = 0;
   failed = 0;
   stalled = 0;
-  holdNsSum = 0;
+  holdMsSum = 0;
+  /** Checkouts that got a connection. */
   holds = 0;
+  /** Checkouts that never got one. */
+  checkoutFailures = 0;
+  /** Replies that answered no request (each closed its connection). */
+  strayReplies = 0;
+  strayReplySample: string | undefined;
+  /** Durations outside the histograms' range (clamped, and said). */
+  clamped = 0;
   private consecutiveConnFailures = 0;
   /** Set when every connection keeps failing; the run should stop. */
   aborted: string | undefined;
-  private readonly stallThresholdNs: number;
+  /** After the result was taken: late callbacks (a pool closing) change nothing. */
+  private sealed = false;
+  private readonly stallThresholdMs: number;
 
   constructor(
     stallThresholdMs: number,
     /** Connection failures in a row (with no success between) that abort the run. */
     private readonly abortAfter: number,
   ) {
-    this.stallThresholdNs = stallThresholdMs * 1e6;
+    this.stallThresholdMs = stallThresholdMs;
   }
 
   get completed(): number {
@@ -46,23 +71,30 @@ export class Recorder {
     return this.hits + this.misses;
   }
 
+  /** Records a duration in ms into a µs histogram, counting clamped values. */
+  recordMs(h: Histogram, ms: number): void {
+    if (recordClampedUs(h, ms * 1000)) this.clamped++;
+  }
+
   /**
    * A response to the get arrived. Returns whether the connection may be
    * reused (false after a reply that leaves the stream in doubt).
    */
-  response(w: Checkout, conn: Connection, res: ParsedResponse, doneNs: bigint): boolean {
-    this.holdNsSum += Number(doneNs - w.gotNs);
+  response(w: Checkout, conn: Connection, res: ParsedResponse, doneMs: number): boolean {
+    if (this.sealed) return false;
+    this.holdMsSum += doneMs - w.gotMs;
     this.holds++;
+    this.recordMs(this.poolWait, w.gotMs - w.askedMs);
+    if (w.hcSentMs !== 0) this.recordMs(this.healthCheck, w.hcDoneMs - w.hcSentMs);
+    this.recordMs(this.total, doneMs - w.askedMs);
     if (res.kind === "values") {
       if (res.values > 0) this.hits++;
       else this.misses++;
       this.consecutiveConnFailures = 0;
-      const wireNs = doneNs - conn.writtenNs;
-      recordNs(this.wire, wireNs);
-      recordNs(this.poolWait, w.gotNs - w.askedNs);
-      if (w.hcSentNs !== 0n) recordNs(this.healthCheck, w.hcDoneNs - w.hcSentNs);
-      recordNs(this.total, doneNs - w.askedNs);
-      if (Number(wireNs) >= this.stallThresholdNs) this.stalled++;
+      const wireMs = doneMs - conn.writtenMs;
+      this.recordMs(this.wire, wireMs);
+      this.recordMs(this.totalOk, doneMs - w.askedMs);
+      if (wireMs >= this.stallThresholdMs) this.stalled++;
       return true;
     }
     const kind: ErrorKind =
@@ -72,16 +104,29 @@ export class Recorder {
   }
 
   /** The request failed after a connection was checked out. */
-  requestFailed(w: Checkout, kind: ErrorKind, message: string): void {
-    this.holdNsSum += Number(process.hrtime.bigint() - w.gotNs);
+  requestFailed(w: Checkout, kind: ErrorKind, message: string, nowMs: number): void {
+    if (this.sealed) return;
+    this.holdMsSum += nowMs - w.gotMs;
     this.holds++;
+    this.recordMs(this.poolWait, w.gotMs - w.askedMs);
+    this.recordMs(this.total, nowMs - w.askedMs);
     this.error(kind, message);
   }
 
   /** No connection could be checked out. */
-  checkoutFailed(w: Checkout, kind: ErrorKind, message: string): void {
-    recordNs(this.poolWait, process.hrtime.bigint() - w.askedNs);
+  checkoutFailed(w: Checkout, kind: ErrorKind, message: string, nowMs: number): void {
+    if (this.sealed) return;
+    this.checkoutFailures++;
+    this.recordMs(this.poolWait, nowMs - w.askedMs);
+    this.recordMs(this.total, nowMs - w.askedMs);
     this.error(kind, message);
+  }
+
+  /** A reply that answered no request: the server is out of step. */
+  strayReply(message: string): void {
+    if (this.sealed) return;
+    this.strayReplies++;
+    this.strayReplySample ??= message;
   }
 
   private error(kind: ErrorKind, message: string): void {
@@ -93,62 +138,119 @@ export class Recorder {
     }
   }
 
-  /** The run's result record, with Little's law over the measured window. */
+  /**
+   * The run's result record, with Little's law and the pool model over the
+   * measured window. Callbacks after this change nothing.
+   */
   result(
     opts: Pick<ProbeResult, "write" | "noDelay" | "healthCheck" | "poolSize" | "stallThresholdMs">,
-    run: { endpoint: string; concurrency: number; warnings: string[] },
+    run: { endpoint: string; concurrency: number; warnings: string[]; load: LoadShape },
     windowMs: number,
     pool: Pool,
+    successLatency: Histogram,
   ): ProbeResult {
-    const base = {
+    this.sealed = true;
+    const avg = pool.averages();
+    const answered = this.answered;
+    const meanHoldUs = this.holds > 0 ? (this.holdMsSum / this.holds) * 1000 : 0;
+    const meanPoolWaitUs = this.poolWait.totalCount > 0 ? this.poolWait.mean : 0;
+    const ll = littlesLaw({
+      checkouts: this.holds,
+      waitArrivals: this.holds + this.checkoutFailures,
+      windowMs,
+      meanHoldUs,
+      meanPoolWaitUs,
+      poolSize: opts.poolSize,
+      sampledBusy: avg.busy,
+      sampledWaiting: avg.waiting,
+    });
+    const result: ProbeResult = {
       endpoint: run.endpoint,
       write: opts.write,
       noDelay: pool.noDelayReadBack ?? opts.noDelay,
       healthCheck: opts.healthCheck,
       poolSize: opts.poolSize,
       concurrency: run.concurrency,
-      stallThresholdMs: opts.stallThresholdMs,
-      warnings: run.warnings,
-    };
-    const avg = pool.averages();
-    const answered = this.answered;
-    const meanHoldUs = this.holds > 0 ? this.holdNsSum / this.holds / 1000 : 0;
-    const meanPoolWaitUs = this.poolWait.totalCount > 0 ? this.poolWait.mean : 0;
-    const ll = littlesLaw({
-      completed: this.holds,
-      windowMs,
-      meanHoldUs,
-      meanPoolWaitUs,
-      poolSize: base.poolSize,
-      sampledBusy: avg.busy,
-      sampledWaiting: avg.waiting,
-    });
-    const predicted = meanWaitMs(base.poolSize, ll.arrivalPerSec, meanHoldUs / 1000);
-    const result: ProbeResult = {
-      ...base,
       durationMs: Math.round(windowMs),
       requests: this.completed,
       hits: this.hits,
       misses: this.misses,
+      successRatio: this.completed > 0 ? Math.round((answered / this.completed) * 1e6) / 1e6 : 0,
       errors: this.errors,
       errorSamples: this.errorSamples,
+      strayReplies: this.strayReplies,
       stalled: this.stalled,
       stalledRatio: answered > 0 ? Math.round((this.stalled / answered) * 10000) / 10000 : 0,
+      stallThresholdMs: opts.stallThresholdMs,
       typicalStallMs: typicalStallMs(this.wire, this.stalled),
       wireUs: summarize(this.wire),
       poolWaitUs: summarize(this.poolWait),
       healthCheckUs: summarize(this.healthCheck),
       totalUs: summarize(this.total),
+      successLatencyUs: summarize(successLatency),
       throughputPerSec: windowMs > 0 ? Math.round((answered / (windowMs / 1000)) * 10) / 10 : 0,
       littlesLaw: ll,
-      poolModel: {
-        predictedMeanWaitMs: predicted === null ? null : Math.round(predicted * 1000) / 1000,
-        measuredMeanWaitMs: Math.round(meanPoolWaitUs) / 1000,
-      },
+      poolModel: modelFor(run.load, opts.poolSize, meanHoldUs / 1000, meanPoolWaitUs / 1000, ll.waitArrivalPerSec),
+      healthy: true,
+      problems: [],
+      warnings: run.warnings,
     };
+    if (this.strayReplySample !== undefined) result.errorSamples.protocol_error ??= this.strayReplySample;
+    if (this.clamped > 0) {
+      run.warnings.push(`${this.clamped} durations were outside the histograms' range (1 µs … 1 h) and were clamped`);
+    }
     if (this.aborted !== undefined) result.aborted = this.aborted;
     return result;
   }
+}
+
+/**
+ * The queueing model that fits the load. An open loop offers λ whatever the
+ * pool does: M/M/c, and when λ·T reaches the pool size the queue is
+ * unstable, has no mean wait, and grows at λ − c/T. A closed loop has only
+ * N callers: the finite-source model, with the think time Z read off the
+ * cycle N = X·(Z + W + T).
+ */
+function modelFor(
+  load: LoadShape,
+  pool: number,
+  holdMs: number,
+  measuredWaitMs: number,
+  checkoutsPerSec: number,
+): PoolModelResult {
+  const measuredMeanWaitMs = round3(measuredWaitMs);
+  if (load.kind === "closed") {
+    const cycleMs = checkoutsPerSec > 0 ? (load.callers / checkoutsPerSec) * 1000 : 0;
+    const thinkMs = Math.max(0, cycleMs - measuredWaitMs - holdMs);
+    const m = finiteSourceModel(load.callers, pool, holdMs, thinkMs);
+    return {
+      model: "finite-source",
+      predictedMeanWaitMs: round3(m.meanWaitMs),
+      measuredMeanWaitMs,
+      offeredLoad: round3(m.busyConnections),
+      stable: true,
+      callers: load.callers,
+      thinkMs: round3(thinkMs),
+    };
+  }
+  const m = poolModel(load.offeredPerSec, holdMs, pool, MODEL_TARGET_WAIT_MS);
+  const stable = m.meanWaitMs !== null;
+  const out: PoolModelResult = {
+    model: "M/M/c",
+    predictedMeanWaitMs: stable ? round3(m.meanWaitMs!) : null,
+    measuredMeanWaitMs,
+    offeredLoad: round3(m.busyConnections),
+    stable,
+    minimumPool: m.minimumPool,
+    requiredPool: m.requiredPool,
+    targetWaitMs: MODEL_TARGET_WAIT_MS,
+  };
+  if (m.queueGrowthPerSec !== null) out.queueGrowthPerSec = m.queueGrowthPerSec;
+  return out;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }
 
 /** Median of the slowest `stalled` wire times, read off the histogram. */

@@ -2,9 +2,11 @@ import { Connection, ConnectError } from "../clients/connection.js";
 import { Pool, type HealthCheck } from "../clients/pool.js";
 import type { WriteStrategy } from "../clients/connection.js";
 import { requestOnce, RequestError } from "../clients/request.js";
-import type { PreparedCommand } from "../protocol/commands.js";
 import { McdiagError } from "../util/errors.js";
-import { seedValue, setCommands } from "./keys.js";
+import { seedValue, warmUpCommands } from "./keys.js";
+import { setCommand } from "../protocol/commands.js";
+import { keyAt, type KeySpace } from "../protocol/get-frame.js";
+import type { Recorder } from "./recorder.js";
 
 export interface SetupOptions {
   host: string;
@@ -13,13 +15,19 @@ export interface SetupOptions {
   timeoutMs: number;
   seed: boolean;
   valueSizeBytes: number;
+  /** Seeding stops at the next key once this is aborted. */
+  signal?: AbortSignal;
 }
 
-/** Checks the endpoint answers at all, and seeds the probe's keys. */
+/**
+ * Checks the endpoint answers at all, and seeds the probe's keys: one `set`
+ * built and sent at a time, so memory holds one value whatever --keys ×
+ * --value-size is, and Ctrl-C stops it between two keys.
+ */
 export async function prepareEndpoint(
   opts: SetupOptions,
   endpoint: string,
-  keys: string[],
+  keys: KeySpace,
   warnings: string[],
 ): Promise<void> {
   let conn: Connection;
@@ -36,8 +44,10 @@ export async function prepareEndpoint(
   }
   try {
     if (!opts.seed) return;
-    for (const cmd of setCommands(keys, seedValue(opts.valueSizeBytes))) {
-      const res = await requestOnce(conn, cmd, opts.timeoutMs);
+    const value = seedValue(opts.valueSizeBytes);
+    for (let i = 0; i < keys.count; i++) {
+      if (opts.signal?.aborted) break;
+      const res = await requestOnce(conn, setCommand(keyAt(keys, i), value), opts.timeoutMs);
       if (res.kind !== "stored") {
         warnings.push(
           `seeding: ${endpoint} answered '${res.kind}${res.message ? " " + res.message : ""}' to set; gets may miss`,
@@ -58,17 +68,19 @@ export async function prepareEndpoint(
 }
 
 /**
- * Opens `count` pooled connections and sends a few unmeasured gets on each,
+ * Opens `count` pooled connections and sends a few unmeasured gets on each
+ * (of the first keys),
  * so the measured run sees connections past Linux's quick-ack phase, as
  * long-lived pooled connections are in production.
  */
 export async function warmUp(
   pool: Pool,
-  commands: PreparedCommand[],
+  keys: KeySpace,
   count: number,
   rounds: number,
   timeoutMs: number,
   endpoint: string,
+  signal?: AbortSignal,
 ): Promise<void> {
   let conns: Connection[];
   try {
@@ -78,9 +90,10 @@ export async function warmUp(
       endpoint,
     });
   }
+  const commands = warmUpCommands(keys, 16);
   await Promise.all(
     conns.map(async (conn, i) => {
-      for (let k = 0; k < rounds && !conn.closed; k++) {
+      for (let k = 0; k < rounds && !conn.closed && signal?.aborted !== true; k++) {
         try {
           await requestOnce(conn, commands[(i + k) % commands.length]!, timeoutMs);
         } catch {
@@ -106,8 +119,12 @@ export interface ProbePoolOptions {
   timeoutMs: number;
 }
 
-/** The pool a probe measures through: `--timeout` bounds both the wait for a connection and each request. */
-export function probePool(opts: ProbePoolOptions): Pool {
+/**
+ * The pool a probe measures through: `--timeout` bounds both the wait for a
+ * connection and each request. Replies that answered no request are counted
+ * by the recorder.
+ */
+export function probePool(opts: ProbePoolOptions, rec: Recorder): Pool {
   return new Pool({
     host: opts.host,
     port: opts.port,
@@ -118,5 +135,49 @@ export function probePool(opts: ProbePoolOptions): Pool {
     connectTimeoutMs: opts.connectTimeoutMs,
     acquireTimeoutMs: opts.timeoutMs,
     requestTimeoutMs: opts.timeoutMs,
+    onStrayReply: (_conn, message) => rec.strayReply(message),
+  });
+}
+
+/**
+ * Resolves when `work` does, or `graceMs` after `signal` aborts, whichever
+ * comes first: an interrupted run stops waiting for requests that may never
+ * finish. Leaves no timer or listener behind.
+ */
+export function untilAbortedOr(
+  work: Promise<unknown>,
+  signal: AbortSignal | undefined,
+  graceMs: number,
+): Promise<void> {
+  if (signal === undefined) return work.then(() => undefined);
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      if (timer !== undefined) clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      timer ??= setTimeout(done, graceMs);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    work.then(done, done);
+  });
+}
+
+/** A pause that ends early (resolving) when `signal` aborts, leaving no timer behind. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -1,3 +1,4 @@
+import { percentileUs, type Histogram } from "../metrics/histogram.js";
 import { McdiagError } from "../util/errors.js";
 
 /**
@@ -81,6 +82,47 @@ function percent(n: number): number {
 
 function bad(option: string, text: string, why: string): McdiagError {
   return new McdiagError("BAD_OPTION", `${option}: cannot read '${text}': ${why}`, { option, value: text });
+}
+
+export interface SloResult {
+  slo: string;
+  /** Latency in µs, ratios in 0…1, counts. */
+  value: number;
+  met: boolean;
+}
+
+/** What a run's counts give the SLOs beside its latency histogram. */
+export interface SloCounts {
+  requests: number;
+  answered: number;
+  stalledRatio: number;
+}
+
+/**
+ * Judges each SLO. Latency terms read `latency`, the users' latency of every
+ * request (a failure at its time to failure); with no request at all they
+ * fail.
+ */
+export function evaluateSlos(slos: readonly Slo[], latency: Histogram, c: SloCounts): SloResult[] {
+  const none = latency.totalCount === 0;
+  const errors = c.requests - c.answered;
+  const input: SloInput = {
+    latencyAt: (p: number) => (none ? Infinity : percentileUs(latency, p)),
+    meanUs: none ? Infinity : latency.mean,
+    maxUs: none ? Infinity : latency.maxValue,
+    successRatio: c.requests > 0 ? c.answered / c.requests : 0,
+    errors,
+    errorRatio: errors / Math.max(1, c.requests),
+    stalledRatio: c.stalledRatio,
+  };
+  return slos.map((s) => {
+    const value = sloValue(s, input);
+    return {
+      slo: s.text,
+      value: Number.isFinite(value) ? Math.round(value * 1e6) / 1e6 : value,
+      met: sloMet(s, value),
+    };
+  });
 }
 
 export function sloValue(s: Slo, m: SloInput): number {

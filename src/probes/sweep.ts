@@ -1,24 +1,16 @@
 import type { ErrorCounts } from "../clients/errors.js";
-import { percentileUs } from "../metrics/histogram.js";
 import { runRateProbe, type RateProbeOptions, type RateProbeResult } from "./open-loop.js";
-import { latencyHistogramOf } from "./result.js";
-import { sloMet, sloValue, type Slo } from "./slo.js";
 import type { ProbeProgress } from "./closed-loop.js";
+import type { PoolModelResult } from "./result.js";
+import { sleep } from "./setup.js";
+import type { SloResult } from "./slo.js";
 
 export interface SweepOptions extends Omit<RateProbeOptions, "ratePerSec" | "durationMs" | "onProgress"> {
   rates: number[];
   stepDurationMs: number;
   pauseMs: number;
-  slos: Slo[];
   onStep?: (step: SweepStep, index: number, of: number) => void;
   onProgress?: (rate: number, index: number, of: number, p: ProbeProgress) => void;
-}
-
-export interface SloResult {
-  slo: string;
-  /** Latency in µs, ratios in 0…1, counts. */
-  value: number;
-  met: boolean;
 }
 
 export interface SweepStep {
@@ -26,15 +18,24 @@ export interface SweepStep {
   achievedRate: number;
   throughputPerSec: number;
   successRatio: number;
+  /** Requests the step issued and finished: the latency percentiles cover every one of them. */
+  requests: number;
+  /** Users' latency from the intended start, every request (a failure at its time to failure). */
   latencyUs: { p50: number; p90: number; p95: number; p99: number; max: number };
   poolWaitUs: { p99: number };
   stalledRatio: number;
   errors: ErrorCounts;
   drainMs: number;
-  /** M/M/c predicted mean pool wait beside the measured one, ms. */
-  poolModel: { predictedMeanWaitMs: number | null; measuredMeanWaitMs: number };
+  poolModel: PoolModelResult;
+  /** Every SLO met, and the step healthy (success at or above the floor, no stray replies). */
   sloMet: boolean;
   slos: SloResult[];
+  /** Why the step is not healthy or broke an SLO (empty when it met everything). */
+  problems: string[];
+  /** True when every request of the step failed: its latency describes failures only. */
+  failed: boolean;
+  /** Present on the step that SIGINT/SIGTERM cut short. */
+  interrupted?: true;
   generatorWarning?: string;
 }
 
@@ -45,6 +46,10 @@ export interface SweepResult {
   maxRateMeetingSlo: number | null;
   /** The SLO broken first, at the first failing step (null when every step met them). */
   firstBrokenSlo: string | null;
+  /** Rates whose every request failed: the sweep cannot be trusted there. */
+  failedRates: number[];
+  /** Present when SIGINT/SIGTERM stopped the sweep: the steps run so far, the last one partial. */
+  interrupted?: true;
   /** The full probe records, for --json consumers who want every field. */
   runs: RateProbeResult[];
 }
@@ -52,16 +57,22 @@ export interface SweepResult {
 /** Evenly spaced rates from `from` to `to` (inclusive), `steps` of them. */
 export function rateSteps(from: number, to: number, steps: number): number[] {
   if (steps <= 1) return [from];
-  return Array.from({ length: steps }, (_, i) => Math.round(from + ((to - from) * i) / (steps - 1)));
+  // Whole rates when the steps allow it; below one request per second, three decimals (never 0).
+  const digits = (to - from) / (steps - 1) >= 1 && from >= 1 ? 1 : 1000;
+  return Array.from(
+    { length: steps },
+    (_, i) => Math.round((from + ((to - from) * i) / (steps - 1)) * digits) / digits,
+  );
 }
 
-/** One constant-rate step per rate, with a pause between, each judged by the SLOs. */
+/** One constant-rate step per rate, with a pause between, each judged by the SLOs and the success floor. */
 export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const steps: SweepStep[] = [];
   const runs: RateProbeResult[] = [];
   for (let i = 0; i < opts.rates.length; i++) {
     if (opts.signal?.aborted) break;
-    if (i > 0 && opts.pauseMs > 0) await new Promise((r) => setTimeout(r, opts.pauseMs));
+    if (i > 0 && opts.pauseMs > 0) await sleep(opts.pauseMs, opts.signal);
+    if (opts.signal?.aborted) break;
     const rate = opts.rates[i]!;
     const progress = opts.onProgress;
     const r = await runRateProbe({
@@ -72,49 +83,43 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       onProgress: progress ? (p) => progress(rate, i, opts.rates.length, p) : undefined,
     });
     runs.push(r);
-    const step = stepOf(r, opts.slos);
+    const step = stepOf(r);
     steps.push(step);
     opts.onStep?.(step, i, opts.rates.length);
   }
-  const firstFail = steps.findIndex((s) => !s.sloMet);
-  const met = firstFail < 0 ? steps : steps.slice(0, firstFail);
-  return {
+  // An interrupted step is partial: it neither proves nor breaks the SLOs.
+  const judged = runs.filter((r) => r.interrupted === undefined);
+  const firstFail = judged.findIndex((r) => !r.healthy);
+  const met = firstFail < 0 ? judged : judged.slice(0, firstFail);
+  const result: SweepResult = {
     endpoint: runs[0]?.endpoint ?? "",
     steps,
-    maxRateMeetingSlo: met.length > 0 ? Math.max(...met.map((s) => s.requestedRate)) : null,
-    firstBrokenSlo: firstFail < 0 ? null : (steps[firstFail]!.slos.find((x) => !x.met)?.slo ?? null),
+    maxRateMeetingSlo: met.length > 0 ? Math.max(...met.map((r) => r.requestedRate)) : null,
+    firstBrokenSlo: firstFail < 0 ? null : firstBroken(judged[firstFail]!),
+    failedRates: steps.filter((s) => s.failed).map((s) => s.requestedRate),
     runs,
   };
+  if (opts.signal?.aborted) result.interrupted = true;
+  return result;
 }
 
-function stepOf(r: RateProbeResult, slos: Slo[]): SweepStep {
-  const h = latencyHistogramOf(r);
-  const issued = Math.max(1, r.requests);
-  const errorCount = r.requests - r.hits - r.misses;
-  // Latency SLOs judge what users waited (from the intended start); with no answer at all they fail.
-  const none = h.totalCount === 0;
-  const input = {
-    latencyAt: (p: number) => (none ? Infinity : percentileUs(h, p)),
-    meanUs: none ? Infinity : h.mean,
-    maxUs: none ? Infinity : h.maxValue,
-    successRatio: r.successRatio,
-    errors: errorCount,
-    errorRatio: errorCount / issued,
-    stalledRatio: r.stalledRatio,
-  };
-  const results = slos.map((s) => {
-    const value = sloValue(s, input);
-    return {
-      slo: s.text,
-      value: Number.isFinite(value) ? Math.round(value * 1e6) / 1e6 : value,
-      met: sloMet(s, value),
-    };
-  });
+/** The first SLO a step broke; else the success floor, written as an SLO; else its first problem. */
+function firstBroken(r: RateProbeResult): string {
+  const slo = r.slos?.find((x) => !x.met)?.slo;
+  if (slo !== undefined) return slo;
+  if (r.minSuccessRatio !== undefined && r.successRatio < r.minSuccessRatio) {
+    return `success>=${Math.round(r.minSuccessRatio * 1e6) / 1e4}% (the success floor)`;
+  }
+  return r.problems[0] ?? "unhealthy";
+}
+
+function stepOf(r: RateProbeResult): SweepStep {
   const step: SweepStep = {
     requestedRate: r.requestedRate,
     achievedRate: r.achievedRate,
     throughputPerSec: r.throughputPerSec,
     successRatio: r.successRatio,
+    requests: r.requests,
     latencyUs: {
       p50: r.latencyUs.p50,
       p90: r.latencyUs.p90,
@@ -127,9 +132,12 @@ function stepOf(r: RateProbeResult, slos: Slo[]): SweepStep {
     errors: r.errors,
     drainMs: r.drainMs,
     poolModel: r.poolModel,
-    sloMet: results.every((x) => x.met),
-    slos: results,
+    sloMet: r.healthy,
+    slos: r.slos ?? [],
+    problems: r.problems,
+    failed: r.requests > 0 && r.hits + r.misses === 0,
   };
+  if (r.interrupted) step.interrupted = true;
   if (r.generatorWarning) step.generatorWarning = r.generatorWarning;
   return step;
 }

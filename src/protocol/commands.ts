@@ -11,6 +11,8 @@ export interface PreparedCommand {
   readonly verb: string;
   readonly whole: Buffer;
   readonly tokens: readonly Buffer[];
+  /** For a single-key retrieval: the key's bytes (a view into `whole`), which a VALUE reply must carry. */
+  readonly key?: Buffer;
 }
 
 const CRLF = "\r\n";
@@ -44,7 +46,8 @@ export function getCommand(keys: string | readonly string[], verb: "get" | "gets
   const pieces: string[] = [verb + " "];
   list.forEach((k, i) => pieces.push(i === 0 ? k : " " + k));
   pieces.push(CRLF);
-  return prepare(verb, pieces);
+  const cmd = prepare(verb, pieces);
+  return list.length === 1 ? { ...cmd, key: cmd.tokens[1]! } : cmd;
 }
 
 export function getsCommand(keys: string | readonly string[]): PreparedCommand {

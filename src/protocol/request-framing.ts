@@ -100,12 +100,3 @@ function nthArg(buf: Buffer, from: number, lineEnd: number, n: number): number {
   }
   return -1;
 }
-
-/** Splits the line's arguments after the verb into strings (not for hot paths). */
-export function lineArgs(buf: Buffer, f: CommandFrame): string[] {
-  if (f.verbEnd >= f.lineEnd) return [];
-  return buf
-    .toString("latin1", f.verbEnd + 1, f.lineEnd)
-    .split(" ")
-    .filter((s) => s !== "");
-}

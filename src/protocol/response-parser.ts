@@ -45,6 +45,13 @@ export interface ParsedResponse {
   items: ValueItem[];
   /** Only with `collect: true`: STAT name → value. */
   stats: Record<string, string>;
+  /**
+   * Offset in the whole stream (bytes pushed since the parser was made) of the
+   * response's first byte. A client compares it with how many bytes it had
+   * read when it wrote its request: a reply that began before then cannot
+   * answer that request.
+   */
+  startOffset: number;
 }
 
 export interface ResponseParserOptions {
@@ -73,6 +80,7 @@ export class ResponseParser {
     message: "",
     items: [],
     stats: {},
+    startOffset: 0,
   };
   private readonly collect: boolean;
   private readonly maxValueBytes: number;
@@ -86,6 +94,12 @@ export class ResponseParser {
   private pendingFlags = 0;
   private pendingCas: string | undefined;
   private broken = false;
+  /** Stream offset of input.start: every byte consumed or dropped so far. */
+  private consumed = 0;
+  /** Stream offset where the response being read began; -1 between responses. */
+  private responseStart = -1;
+  /** The key a VALUE line must name, when the request was a single-key get. */
+  private expectedKey: Buffer | undefined;
 
   constructor(
     private readonly onResponse: (r: ParsedResponse) => void,
@@ -102,13 +116,29 @@ export class ResponseParser {
     return this.broken;
   }
 
+  /** Bytes held over for the next push (a partial line or data block); bounded by the limits. */
+  get bufferedBytes(): number {
+    return this.input.available;
+  }
+
   /** True while part of a response has arrived but not all of it. */
   get midResponse(): boolean {
     return this.inMulti || this.dataNeeded >= 0 || this.input.available > 0;
   }
 
+  /**
+   * The key the next VALUE lines must carry (a single-key get), or undefined
+   * for no check. A VALUE for another key is a protocol error: the reply
+   * answers some other request. The buffer is read, never kept past the next
+   * call.
+   */
+  expectKey(key: Buffer | undefined): void {
+    this.expectedKey = key;
+  }
+
   /** Forget any partial response (after the owner dropped the connection state). */
   reset(): void {
+    this.consumed += this.input.available;
     this.input.clear();
     this.dataNeeded = -1;
     this.metaValue = false;
@@ -140,7 +170,9 @@ export class ResponseParser {
       }
       const lineEnd = lf > c.start && buf[lf - 1] === CR ? lf - 1 : lf;
       const start = c.start;
+      if (this.responseStart < 0) this.responseStart = this.consumed;
       c.consume(lf + 1 - start);
+      this.consumed += lf + 1 - start;
       this.line(buf, start, lineEnd);
     }
     c.settle();
@@ -163,6 +195,7 @@ export class ResponseParser {
       this.res.items.push(item);
     }
     c.consume(n + 2);
+    this.consumed += n + 2;
     this.dataNeeded = -1;
     if (this.metaValue) {
       this.metaValue = false;
@@ -235,6 +268,12 @@ export class ResponseParser {
       return this.fail(`VALUE announces ${bytes} bytes, above the limit of ${this.maxValueBytes}`);
     }
     if (this.statsMode) return this.fail("VALUE inside a stats response");
+    const want = this.expectedKey;
+    if (want !== undefined && !sameBytes(buf, at, keyEnd, want)) {
+      return this.fail(
+        `VALUE for key '${preview(buf, at, keyEnd)}' in reply to a get of '${preview(want, 0, want.length)}'`,
+      );
+    }
     this.inMulti = true;
     this.res.values++;
     this.res.valueBytes += bytes;
@@ -283,6 +322,7 @@ export class ResponseParser {
 
   private complete(kind: ResponseKind): void {
     this.res.kind = kind;
+    this.res.startOffset = this.responseStart;
     this.onResponse(this.res);
     this.clearResponse();
   }
@@ -298,10 +338,13 @@ export class ResponseParser {
     }
     this.inMulti = false;
     this.statsMode = false;
+    this.responseStart = -1;
   }
 
   private fail(message: string): void {
     this.broken = true;
+    this.res.startOffset = this.responseStart < 0 ? this.consumed : this.responseStart;
+    this.consumed += this.input.available;
     this.input.clear();
     this.dataNeeded = -1;
     this.res.message = message;
@@ -309,6 +352,13 @@ export class ResponseParser {
     this.onResponse(this.res);
     this.clearResponse();
   }
+}
+
+/** buf[from, to) holds exactly the bytes of `want`. */
+function sameBytes(buf: Buffer, from: number, to: number, want: Buffer): boolean {
+  if (to - from !== want.length) return false;
+  for (let i = 0; i < want.length; i++) if (buf[from + i] !== want[i]) return false;
+  return true;
 }
 
 /** `word` at `at`, followed by the line end or a space. */

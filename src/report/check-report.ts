@@ -14,7 +14,7 @@ export function renderCheck(r: CheckResult, opts: { showKeys: boolean }): string
         : "writes in this process";
   out.push(
     `${r.verdict === "pass" ? "PASS" : "FAIL"}: ${r.commands} commands checked by ${how}` +
-      (r.endpoint ? ` (server ${r.endpoint})` : "") +
+      (r.endpoint ? ` (server ${r.endpoint}${r.upstream ? `, relaying to memcached at ${r.upstream}` : ""})` : "") +
       (r.childExitCode !== null ? `, command exited ${r.childExitCode}` : "") +
       (r.violations.length > 0 ? `; ${r.violations.length} violations` : ""),
   );

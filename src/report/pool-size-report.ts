@@ -1,5 +1,5 @@
 import type { PoolModel } from "../metrics/erlang.js";
-import { fmtMs, fmtNum, fmtPct } from "./format.js";
+import { fmtCount, fmtMs, fmtNum, fmtPct } from "./format.js";
 
 /** The pool arithmetic in plain words. */
 export function renderPoolModel(m: PoolModel, compare?: PoolModel): string {
@@ -9,7 +9,11 @@ export function renderPoolModel(m: PoolModel, compare?: PoolModel): string {
   let first = `${fmtNum(m.rate, m.rate % 1 === 0 ? 0 : 2)}/s × ${fmtMs(m.holdMs)} = ${busyText} busy connections on average`;
   if (m.meanWaitMs === null) {
     const factor = busy / m.pool;
-    first += `; a pool of ${m.pool} is ${factor >= 10 ? Math.round(factor) : fmtNum(factor, 1)}× too small: callers queue without bound`;
+    first +=
+      `; a pool of ${m.pool} is ${factor >= 10 ? Math.round(factor) : fmtNum(factor, 1)}× too small: callers queue without bound` +
+      (m.queueGrowthPerSec !== null
+        ? ` (the queue grows by ${fmtCount(Math.round(m.queueGrowthPerSec))} callers per second)`
+        : "");
   } else {
     first += ` of a pool of ${m.pool} (utilisation ${fmtPct(m.utilization)})`;
   }
@@ -19,7 +23,10 @@ export function renderPoolModel(m: PoolModel, compare?: PoolModel): string {
       `with random arrivals (M/M/${m.pool}): ${fmtPct(m.waitProbability)} of callers wait for a connection, ${fmtMs(m.meanWaitMs)} on average`,
     );
   }
-  out.push(`a pool of ${m.requiredPool} keeps the mean wait under ${fmtMs(m.targetWaitMs)}`);
+  out.push(
+    `a pool of ${fmtCount(m.requiredPool)} keeps the mean wait under ${fmtMs(m.targetWaitMs)}` +
+      (m.minimumPool < m.requiredPool ? ` (${fmtCount(m.minimumPool)} just keep up)` : ""),
+  );
   if (compare) {
     out.push(
       `with ${fmtMs(compare.holdMs)} per request: ${fmtNum(compare.busyConnections, 2)} busy connections; ${compare.requiredPool} ${compare.requiredPool === 1 ? "connection suffices" : "connections suffice"}`,

@@ -1,6 +1,7 @@
 import { newTable } from "./table.js";
 import type { ErrorCounts } from "../clients/errors.js";
 import type { LatencySummaryUs } from "../metrics/histogram.js";
+import { DISAGREEMENT_LIMIT, disagreement } from "../metrics/littles-law.js";
 import type { Evidence } from "../probes/evidence.js";
 import type { RateProbeResult } from "../probes/open-loop.js";
 import type { ProbeResult } from "../probes/result.js";
@@ -11,50 +12,58 @@ export function renderProbe(r: ProbeResult): string {
   const out: string[] = [];
   out.push(
     `mcdiag probe ${r.endpoint}: ${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, ` +
-      `pool ${r.poolSize}, concurrency ${r.concurrency}, ${fmtMs(r.durationMs)}`,
+      `pool ${r.poolSize}, concurrency ${r.concurrency}, ${fmtMs(r.durationMs)}${r.interrupted ? " (interrupted)" : ""}`,
   );
+  out.push(...verdictLines(r));
   const t = newTable(["phase", "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
   const row = (name: string, s: LatencySummaryUs) => t.push(latencyRow(name, s));
   row("pool wait", r.poolWaitUs);
   if (r.healthCheckUs.count > 0) row("health check", r.healthCheckUs);
   row("wire", r.wireUs);
-  row("total", r.totalUs);
+  row("total (every request)", r.totalUs);
+  if (r.successLatencyUs.count !== r.totalUs.count) row("total (answered only)", r.successLatencyUs);
   out.push(t.toString());
+  if (r.requests > r.hits + r.misses) out.push(FAILURE_LEGEND);
   out.push(
     `requests ${fmtCount(r.requests)}: ${fmtCount(r.hits)} hits, ${fmtCount(r.misses)} misses, ` +
-      `${fmtCount(errorTotal(r.errors))} errors${errorList(r.errors)}; throughput ${fmtRate(r.throughputPerSec)}`,
+      `${fmtCount(errorTotal(r.errors))} errors; success ${fmtPct(r.successRatio)}; throughput ${fmtRate(r.throughputPerSec)}`,
   );
   out.push(
     `stalled (wire ≥ ${r.stallThresholdMs} ms): ${fmtCount(r.stalled)} of ${fmtCount(r.hits + r.misses)} (${fmtPct(r.stalledRatio)})` +
       (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
   );
   out.push(littlesLawLines(r));
-  out.push(poolModelLine(r));
+  out.push(poolModelLines(r));
   if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
-  for (const [kind, msg] of Object.entries(r.errorSamples)) out.push(`  first ${kind}: ${msg}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
-  if (r.aborted) out.push(`run stopped early: ${r.aborted}`);
   if (r.stalledRatio >= 0.05) out.push(adviceForStalls(r));
   return out.join("\n") + "\n";
 }
 
-/** The constant-rate report: the closed-loop one plus schedule, queueing and drain. */
+/** The constant-rate report: the closed-loop one plus schedule, queueing, drain and the generator's own part. */
 export function renderRateProbe(r: RateProbeResult): string {
   const out: string[] = [];
   out.push(
     `mcdiag probe ${r.endpoint}: constant rate ${fmtRate(r.requestedRate)} (achieved ${fmtRate(r.achievedRate)}), ` +
-      `${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, pool ${r.poolSize}`,
+      `${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, pool ${r.poolSize}` +
+      (r.interrupted ? `, interrupted after ${fmtMs(r.durationMs)}` : ""),
   );
+  out.push(...verdictLines(r));
   const t = newTable(["latency", "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
   const row = (name: string, s: LatencySummaryUs) => t.push(latencyRow(name, s));
   row("from intended start (users)", r.latencyUs);
+  if (r.successLatencyUs.count !== r.latencyUs.count) row("users, answered only", r.successLatencyUs);
   row("pool wait", r.poolWaitUs);
   if (r.healthCheckUs.count > 0) row("health check", r.healthCheckUs);
   row("service (wire)", r.serviceUs);
   row("scheduler lag", r.schedulerLagUs);
+  row("response handling delay", r.responseDelayUs);
+  row("wait on a freed connection", r.freeConnectionWaitUs);
+  row("mcdiag itself", r.generatorUs);
   out.push(t.toString());
+  if (r.requests > r.hits + r.misses) out.push(FAILURE_LEGEND);
   out.push(
-    `requests ${fmtCount(r.requests)}: success ${fmtPct(r.successRatio)}, ${fmtCount(errorTotal(r.errors))} errors${errorList(r.errors)}; ` +
+    `requests ${fmtCount(r.requests)} of ${fmtCount(r.issued)} issued: success ${fmtPct(r.successRatio)}, ${fmtCount(errorTotal(r.errors))} errors; ` +
       `throughput ${fmtRate(r.throughputPerSec)}; queue drained ${fmtMs(r.drainMs)} after the schedule ended`,
   );
   out.push(
@@ -62,23 +71,54 @@ export function renderRateProbe(r: RateProbeResult): string {
       (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
   );
   out.push(littlesLawLines(r));
-  out.push(poolModelLine(r));
+  out.push(poolModelLines(r));
   if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
   out.push(
-    `generator: scheduling lag p99 ${fmtUs(r.schedulerLagUs.p99)}, event-loop delay p99 ${fmtUs(r.eventLoopDelayP99Us)}`,
+    `generator: mcdiag itself is ${fmtPct(r.generatorShare)} of the users' latency (mean ${fmtUs(r.generatorUs.mean)}: ` +
+      `scheduling lag p50 ${fmtUs(r.schedulerLagUs.p50)} p99 ${fmtUs(r.schedulerLagUs.p99)}, ` +
+      `response handling p99 ${fmtUs(r.responseDelayUs.p99)}, waits on freed connections p99 ${fmtUs(r.freeConnectionWaitUs.p99)}); ` +
+      `CPU ${r.generatorCpuPercent.toFixed(0)} % of one core (it polls the clock near each deadline); event-loop delay p99 ${fmtUs(r.eventLoopDelayP99Us)}`,
   );
   if (r.generatorWarning) out.push(`warning: ${r.generatorWarning}`);
-  for (const [kind, msg] of Object.entries(r.errorSamples)) out.push(`  first ${kind}: ${msg}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
-  if (r.aborted) out.push(`run stopped early: ${r.aborted}`);
   return out.join("\n") + "\n";
 }
 
-function poolModelLine(r: ProbeResult): string {
-  const m = r.poolModel;
-  const predicted =
-    m.predictedMeanWaitMs === null ? "unbounded (the pool cannot keep up)" : fmtMs(m.predictedMeanWaitMs);
-  return `  pool model (M/M/${r.poolSize}, random arrivals): predicted mean wait ${predicted}; measured ${fmtMs(m.measuredMeanWaitMs)}`;
+const FAILURE_LEGEND =
+  "(failed requests count at their time to failure, a lower bound of what their users waited; the answered-only row leaves them out)";
+
+/**
+ * What a reader must see before any number: failures by kind, a stopped run,
+ * replies that answered nothing, the success floor and the SLOs.
+ */
+function verdictLines(r: ProbeResult): string[] {
+  const out: string[] = [];
+  const failed = r.requests - r.hits - r.misses;
+  if (!r.healthy) out.push(`NOT HEALTHY: ${r.problems.join("; ")}`);
+  if (failed > 0) {
+    out.push(
+      `failures: ${fmtCount(failed)} of ${fmtCount(r.requests)} requests (${fmtPct(failed / r.requests)}): ${errorList(r.errors)}`,
+    );
+  }
+  if (r.strayReplies > 0)
+    out.push(`stray replies: ${fmtCount(r.strayReplies)} answered no request (each closed its connection)`);
+  for (const [kind, msg] of Object.entries(r.errorSamples)) out.push(`  first ${kind}: ${msg}`);
+  if (r.aborted) out.push(`run stopped early: ${r.aborted}`);
+  if (r.slos) {
+    out.push(
+      `SLO (every request, from the users' start): ${r.slos
+        .map((x) => `${x.slo} ${x.met ? "met" : "BROKEN"} (${sloValueText(x.slo, x.value)})`)
+        .join(", ")}`,
+    );
+  }
+  return out;
+}
+
+/** An SLO's measured value in the SLO's own terms. */
+function sloValueText(slo: string, value: number): string {
+  if (/^(success|stalled)/.test(slo) || (/^errors/.test(slo) && slo.endsWith("%"))) return fmtPct(value);
+  if (/^errors/.test(slo)) return fmtCount(value);
+  return fmtUs(value);
 }
 
 /** One table row of a latency summary: p50 p90 p99 p99.9 max mean count. */
@@ -118,13 +158,42 @@ export function evidenceLines(e: Evidence, stalled: number): string {
 export function littlesLawLines(r: ProbeResult): string {
   const l = r.littlesLaw;
   const lines = [
-    `Little's law: ${fmtRate(l.arrivalPerSec)} × ${fmtUs(l.meanHoldUs)} held = ${fmtNum(l.busyConnections)} busy connections ` +
-      `of ${l.poolSize} (${fmtPct(l.utilization)}); pool's own average ${fmtNum(l.sampledBusy)}`,
-    `  waiting for a connection: λ × mean wait = ${fmtNum(l.meanWaiting)} callers; pool's own average ${fmtNum(l.sampledWaiting)}`,
+    `Little's law, busy connections: ${fmtRate(l.arrivalPerSec)} got a connection × ${fmtUs(l.meanHoldUs)} held = ` +
+      `${fmtNum(l.busyConnections)} of ${l.poolSize} (${fmtPct(l.utilization)}); pool's own average ${fmtNum(l.sampledBusy)}` +
+      disagreementNote(l.busyConnections, l.sampledBusy),
+    `  waiting callers: ${fmtRate(l.waitArrivalPerSec)} started waiting × ${fmtUs(l.meanPoolWaitUs)} mean wait = ` +
+      `${fmtNum(l.meanWaiting)}; pool's own average ${fmtNum(l.sampledWaiting)}` +
+      disagreementNote(l.meanWaiting, l.sampledWaiting),
   ];
   if (l.utilization >= 0.95)
     lines.push(`  the pool is saturated: callers queue for connections; pool wait is part of the latency`);
   return lines.join("\n");
+}
+
+function disagreementNote(model: number, measured: number): string {
+  const d = disagreement(model, measured);
+  return d !== null && d > DISAGREEMENT_LIMIT ? ` (model and measurement disagree by ${fmtPct(d)})` : "";
+}
+
+function poolModelLines(r: ProbeResult): string {
+  const m = r.poolModel;
+  const measured = `measured ${fmtMs(m.measuredMeanWaitMs)}`;
+  if (m.model === "finite-source") {
+    return (
+      `  pool model (finite source: ${m.callers} callers, ${fmtMs(m.thinkMs ?? 0)} away between checkouts, ` +
+      `${fmtUs(r.littlesLaw.meanHoldUs)} held, ${r.poolSize} connections): predicted mean wait ${fmtMs(m.predictedMeanWaitMs ?? 0)}; ${measured}`
+    );
+  }
+  const rate = "achievedRate" in r ? (r as RateProbeResult).achievedRate : r.littlesLaw.waitArrivalPerSec;
+  if (m.stable) {
+    return `  pool model (M/M/${r.poolSize}, random arrivals at ${fmtRate(rate)}): predicted mean wait ${fmtMs(m.predictedMeanWaitMs ?? 0)}; ${measured}`;
+  }
+  return [
+    `  pool model: the queue is UNSTABLE: ${fmtRate(rate)} × ${fmtUs(r.littlesLaw.meanHoldUs)} held = ${fmtNum(m.offeredLoad, 1)} connections' worth of load ` +
+      `on a pool of ${r.poolSize}; the queue grows by ${fmtCount(Math.round(m.queueGrowthPerSec ?? 0))} callers per second until the timeout fails them, and has no mean wait (${measured})`,
+    `  the offered load needs at least ${fmtCount(m.requiredPool ?? 0)} connections to keep the mean wait under ${fmtMs(m.targetWaitMs ?? 0)} ` +
+      `(${fmtCount(m.minimumPool ?? 0)} just keep up)`,
+  ].join("\n");
 }
 
 function adviceForStalls(r: ProbeResult): string {
@@ -143,7 +212,10 @@ export function errorTotal(e: ErrorCounts): number {
   return n;
 }
 
-function errorList(e: ErrorCounts): string {
-  const parts = Object.entries(e).map(([k, v]) => `${k} ${v}`);
-  return parts.length > 0 ? ` (${parts.join(", ")})` : "";
+/** "acquire_timeout 374, timeout 3", most frequent first. */
+export function errorList(e: ErrorCounts): string {
+  return Object.entries(e)
+    .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))
+    .map(([k, v]) => `${k} ${fmtCount(v ?? 0)}`)
+    .join(", ");
 }

@@ -4,13 +4,20 @@ import { errorTotal } from "./probe-report.js";
 import { newTable } from "./table.js";
 
 export function renderSweepStepLine(s: SweepStep, i: number, of: number): string {
-  return `step ${i + 1}/${of}: ${fmtRate(s.requestedRate)} → p99 ${fmtUs(s.latencyUs.p99)}, success ${fmtPct(s.successRatio)}, ${s.sloMet ? "SLOs met" : "SLO broken"}\n`;
+  const verdict = s.failed ? "FAILED" : s.interrupted ? "interrupted" : s.sloMet ? "SLOs met" : "SLO broken";
+  return `step ${i + 1}/${of}: ${fmtRate(s.requestedRate)} → p99 ${fmtUs(s.latencyUs.p99)}, success ${fmtPct(s.successRatio)}, ${verdict}\n`;
 }
 
 export function renderSweep(r: SweepResult, sloText: string | undefined): string {
   const out: string[] = [
-    `mcdiag sweep ${r.endpoint}: ${r.steps.length} steps${sloText ? `, SLO ${sloText}` : ""} (latency from the intended start)`,
+    `mcdiag sweep ${r.endpoint}: ${r.steps.length} steps${sloText ? `, SLO ${sloText}` : ""} (latency from the intended start, every request)` +
+      (r.interrupted ? "; INTERRUPTED: the last step is partial" : ""),
   ];
+  if (r.failedRates.length > 0) {
+    out.push(
+      `cannot be trusted: every request failed at ${r.failedRates.map(fmtRate).join(", ")}; the latency there is time to failure`,
+    );
+  }
   const t = newTable([
     "rate",
     "achieved",
@@ -28,6 +35,25 @@ export function renderSweep(r: SweepResult, sloText: string | undefined): string
     "SLO",
   ]);
   for (const s of r.steps) {
+    if (s.failed) {
+      t.push([
+        fmtRate(s.requestedRate),
+        fmtRate(s.achievedRate),
+        "FAILED",
+        "0 %",
+        "-",
+        "-",
+        "-",
+        "-",
+        "-",
+        "-",
+        "-",
+        errorsText(s),
+        "-",
+        "failed: every request failed",
+      ]);
+      continue;
+    }
     t.push([
       fmtRate(s.requestedRate),
       fmtRate(s.achievedRate),
@@ -42,29 +68,28 @@ export function renderSweep(r: SweepResult, sloText: string | undefined): string
       fmtPct(s.stalledRatio),
       errorsText(s),
       fmtMs(s.drainMs),
-      s.slos.length === 0
-        ? "-"
-        : s.sloMet
-          ? "met"
-          : `broken: ${s.slos
-              .filter((x) => !x.met)
-              .map((x) => x.slo)
-              .join(", ")}`,
+      s.interrupted ? "interrupted" : s.sloMet ? (s.slos.length === 0 ? "healthy" : "met") : `broken: ${brokenText(s)}`,
     ]);
   }
   out.push(t.toString());
-  if (r.steps.some((s) => s.slos.length > 0)) {
+  if (r.steps.some((s) => s.interrupted === undefined)) {
+    const upTo = r.interrupted ? "of the steps that ran in full, " : "";
     out.push(
       r.maxRateMeetingSlo === null
-        ? `no step met the SLOs (the first rate broke ${r.firstBrokenSlo})`
+        ? `no step met the SLOs and the success floor (the first rate broke ${r.firstBrokenSlo})`
         : r.firstBrokenSlo === null
-          ? `every step met the SLOs, up to ${fmtRate(r.maxRateMeetingSlo)}`
-          : `highest rate meeting every SLO: ${fmtRate(r.maxRateMeetingSlo)}; above it, ${r.firstBrokenSlo} broke first`,
+          ? `${upTo}every step met the SLOs and the success floor, up to ${fmtRate(r.maxRateMeetingSlo)}`
+          : `highest rate meeting every SLO and the success floor: ${fmtRate(r.maxRateMeetingSlo)}; above it, ${r.firstBrokenSlo} broke first`,
     );
-  }
+  } else if (r.interrupted) out.push("interrupted before any step ran in full: no verdict");
   for (const s of r.steps)
     if (s.generatorWarning) out.push(`warning at ${fmtRate(s.requestedRate)}: ${s.generatorWarning}`);
   return out.join("\n") + "\n";
+}
+
+function brokenText(s: SweepStep): string {
+  const slos = s.slos.filter((x) => !x.met).map((x) => x.slo);
+  return slos.length > 0 ? slos.join(", ") : (s.problems[0] ?? "unhealthy");
 }
 
 function errorsText(s: SweepStep): string {
@@ -77,11 +102,14 @@ function errorsText(s: SweepStep): string {
 
 /** JSON for `sweep --json`: the steps and the answer (full probe records under `runs`). */
 export function sweepJson(r: SweepResult): object {
-  return {
+  const j: Record<string, unknown> = {
     endpoint: r.endpoint,
     steps: r.steps,
     maxRateMeetingSlo: r.maxRateMeetingSlo,
     firstBrokenSlo: r.firstBrokenSlo,
-    runs: r.runs,
+    failedRates: r.failedRates,
   };
+  if (r.interrupted) j.interrupted = true;
+  j.runs = r.runs;
+  return j;
 }

@@ -17,12 +17,14 @@ export interface CommandRecord {
   /** 0-based position of the command on its connection. */
   index: number;
   verb: string;
-  /** First key argument, if any. */
+  /** First key, if any (binary keys as latin1). */
   key: string | undefined;
   sizeBytes: number;
   pieces: ArrivedPiece[];
   /** Largest gap between consecutive pieces, ms (0 for one piece). */
   maxGapMs: number;
+  /** Announced data the server refused and discarded unread (a value above the item limit). */
+  discardedBytes?: number;
 }
 
 /**
@@ -71,11 +73,28 @@ export class ArrivalTracker {
       r.remaining -= n;
       if (r.remaining === 0) this.head++;
     }
+    this.compact();
+    return { pieces, maxGapMs };
+  }
+
+  /** Drops the next `sizeBytes` bytes (data discarded unread). */
+  skip(sizeBytes: number): void {
+    let left = sizeBytes;
+    while (left > 0 && this.head < this.reads.length) {
+      const r = this.reads[this.head]!;
+      const n = Math.min(r.remaining, left);
+      left -= n;
+      r.remaining -= n;
+      if (r.remaining === 0) this.head++;
+    }
+    this.compact();
+  }
+
+  private compact(): void {
     if (this.head > 1024) {
       this.reads.splice(0, this.head);
       this.head = 0;
     }
-    return { pieces, maxGapMs };
   }
 }
 

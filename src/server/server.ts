@@ -1,19 +1,14 @@
 import net from "node:net";
-import { CarryBuffer } from "../util/carry-buffer.js";
 import { McdiagError } from "../util/errors.js";
 import type { Endpoint } from "../util/endpoint.js";
-import {
-  FRAME_INCOMPLETE,
-  FRAME_MALFORMED,
-  FRAME_TOO_LONG,
-  frameCommand,
-  lineArgs,
-  newFrame,
-  type CommandFrame,
-} from "../protocol/request-framing.js";
-import { keyProblem } from "../protocol/keys.js";
+import { binaryOpcodeName } from "../protocol/binary.js";
+import { internVerb } from "../protocol/verbs.js";
 import { ArrivalTracker, type CommandRecord } from "./recording.js";
-import { ItemStore } from "./store.js";
+import { executeBinary } from "./binary-protocol.js";
+import { CLOSE, DEFAULT_FRAMER_LIMITS, NEED_MORE, RequestFramer, type ServerFrame } from "./framer.js";
+import { CLOSE_AFTER_WRITE, CLOSE_NOW, Reply, ServerState, WATCH } from "./session.js";
+import type { ServerStats } from "./stats.js";
+import { executeText } from "./text.js";
 
 export interface ServerOptions {
   host?: string;
@@ -38,84 +33,90 @@ export interface ServerOptions {
   record?: boolean;
   /** Commands kept when recording; later ones are counted only. */
   maxRecordedCommands?: number;
-  /** Largest item, bytes; memcached's default is 1 MiB. */
+  /** Largest item, bytes (memcached's -I); default 1 MiB. */
   maxItemBytes?: number;
+  /** Memory for items, bytes (memcached's -m); the oldest items are evicted beyond it. Default 64 MiB. */
+  maxBytes?: number;
+  /** Open connections accepted at once; later ones are closed at once. Default 10,000. */
+  maxConnections?: number;
+  /** Forward every command to this memcached and relay its answers, instead of answering (check --upstream). */
+  upstream?: Endpoint;
   version?: string;
 }
 
-export interface ServerCounters {
-  currConnections: number;
-  totalConnections: number;
-  commands: number;
-  cmdGet: number;
-  getHits: number;
-  getMisses: number;
-  cmdSet: number;
-}
+/** What the server counts (memcached's stats, in camelCase). */
+export type ServerCounters = ServerStats;
 
-const END = Buffer.from("END\r\n");
-const STORED = Buffer.from("STORED\r\n");
-const NOT_STORED = Buffer.from("NOT_STORED\r\n");
-const DELETED = Buffer.from("DELETED\r\n");
-const NOT_FOUND = Buffer.from("NOT_FOUND\r\n");
-const ERROR = Buffer.from("ERROR\r\n");
-const OK = Buffer.from("OK\r\n");
-const MN = Buffer.from("MN\r\n");
-const BAD_FORMAT = Buffer.from("CLIENT_ERROR bad command line format\r\n");
-const BAD_DATA_CHUNK = Buffer.from("CLIENT_ERROR bad data chunk\r\n");
-const TOO_LARGE = Buffer.from("SERVER_ERROR object too large for cache\r\n");
-const OUT_OF_MEMORY = Buffer.from("SERVER_ERROR out of memory storing object\r\n");
-const LINE_TOO_LONG = Buffer.from("CLIENT_ERROR line too long\r\n");
+/** Replies not yet sent, per connection, above which the server stops reading from it (resumes on drain). */
+const MAX_PENDING_REPLY_BYTES = 4 * 1024 * 1024;
+/** Commands held for `delayMs`/`capacity`, per connection, above which reading stops. */
+const MAX_QUEUED_COMMANDS = 4096;
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 /**
- * An embedded memcached-compatible server: get/gets/set/add/replace/delete/
- * version/stats/flush_all/quit and the meta no-op `mn`. Like memcached it
+ * An embedded memcached: the text, meta and binary protocols with
+ * memcached 1.6's answers, on a real loopback socket. Like memcached it
  * answers only once a whole command has arrived, so a client that splits a
- * command meets the real kernel's Nagle/delayed-ACK interaction on loopback.
+ * command meets the kernel's Nagle/delayed-ACK interaction. With `record`
+ * it keeps how every command arrived (the pieces and the gaps between
+ * them), for `mcdiag check`; with `upstream` it relays every command to a
+ * real memcached and records the same way.
+ *
+ * Safe to expose: every buffer is bounded (a line, a value, the replies
+ * not yet read, the commands held for a delay), values above the item
+ * limit are refused at the command line and discarded unread, and a
+ * failure in one connection closes that connection only.
  */
 export class EmbeddedServer {
-  readonly options: ServerOptions;
-  readonly store = new ItemStore();
-  readonly counters: ServerCounters = {
-    currConnections: 0,
-    totalConnections: 0,
-    commands: 0,
-    cmdGet: 0,
-    getHits: 0,
-    getMisses: 0,
-    cmdSet: 0,
-  };
   /** How commands arrived, when `record` is on. */
   readonly records: CommandRecord[] = [];
-  private readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
-  private readonly startNs = process.hrtime.bigint();
-  private readonly startedAtSec = Math.floor(Date.now() / 1000);
-  private nextConnection = 1;
-  private busyWorkers = 0;
-  private readonly workQueue: (() => void)[] = [];
+  readonly #options: ServerOptions;
+  readonly #state: ServerState;
+  readonly #server: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #startNs = process.hrtime.bigint();
+  #nextConnection = 1;
+  #busyWorkers = 0;
+  readonly #workQueue: (() => void)[] = [];
 
   constructor(options: ServerOptions = {}) {
-    this.options = options;
-    this.server = net.createServer((s) => this.accept(s));
+    this.#options = options;
+    this.#state = new ServerState(
+      options.maxItemBytes ?? 1024 * 1024,
+      options.maxBytes ?? 64 * 1024 * 1024,
+      options.version ?? "1.6.18-mcdiag",
+    );
+    this.#server = net.createServer((s) => this.#accept(s));
+    this.#server.on("error", () => {});
+  }
+
+  get options(): Readonly<ServerOptions> {
+    return this.#options;
+  }
+
+  /** memcached's counters (curr/total connections, cmd_get, get_hits, …) plus `commands` framed. */
+  get counters(): Readonly<ServerCounters> {
+    return { ...this.#state.stats };
   }
 
   /** Starts listening; resolves with the bound endpoint. */
   listen(): Promise<Endpoint> {
-    const host = this.options.host ?? "127.0.0.1";
+    const host = this.#options.host ?? "127.0.0.1";
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         reject(
           new McdiagError(
             "SERVER_START",
-            `cannot listen on ${host}:${this.options.port ?? 0}: ${err.code ?? err.message}`,
+            `cannot listen on ${host}:${this.#options.port ?? 0}: ${err.code ?? err.message}`,
           ),
         );
       };
-      this.server.once("error", onError);
-      this.server.listen({ host, port: this.options.port ?? 0 }, () => {
-        this.server.off("error", onError);
-        const addr = this.server.address() as net.AddressInfo;
+      this.#server.once("error", onError);
+      this.#server.listen({ host, port: this.#options.port ?? 0 }, () => {
+        this.#server.off("error", onError);
+        const addr = this.#server.address() as net.AddressInfo;
+        this.#state.host = host;
+        this.#state.port = addr.port;
         resolve({ host, port: addr.port });
       });
     });
@@ -123,278 +124,346 @@ export class EmbeddedServer {
 
   /** Stops listening and drops every connection. */
   close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    for (const s of this.#sockets) s.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
   }
 
-  /**
-   * Runs `job` after the service time: at once when no capacity bound is set
-   * (or after the fixed delay), otherwise when one of the workers is free.
-   */
-  serve(job: () => void): void {
-    const cap = this.options.capacity;
-    if (cap === undefined) {
-      setTimeout(job, this.options.delayMs ?? 0);
+  #accept(socket: net.Socket): void {
+    const st = this.#state.stats;
+    socket.on("error", () => {});
+    if (this.#sockets.size >= (this.#options.maxConnections ?? 10_000)) {
+      st.rejectedConnections++;
+      socket.destroy();
       return;
     }
-    const run = () => {
-      this.busyWorkers++;
-      setTimeout(() => {
-        this.busyWorkers--;
-        job();
-        const next = this.workQueue.shift();
-        if (next) next();
-      }, cap.serviceMs);
-    };
-    if (this.busyWorkers < cap.workers) run();
-    else this.workQueue.push(run);
-  }
-
-  /** ms since the server started, for recordings. */
-  nowMs(): number {
-    return Number(process.hrtime.bigint() - this.startNs) / 1e6;
-  }
-
-  private accept(socket: net.Socket): void {
-    socket.setNoDelay(this.options.noDelay ?? true);
-    this.sockets.add(socket);
-    this.counters.currConnections++;
-    this.counters.totalConnections++;
-    const conn = new ServerConnection(this, socket, this.nextConnection++);
-    socket.on("data", (chunk: Buffer) => conn.onData(chunk));
-    socket.on("error", () => {});
+    socket.setNoDelay(this.#options.noDelay ?? true);
+    this.#sockets.add(socket);
+    st.currConnections++;
+    st.totalConnections++;
+    const conn = new Connection(this.#hooks, this.#state, this.#options, socket, this.#nextConnection++);
     socket.on("close", () => {
-      this.sockets.delete(socket);
-      this.counters.currConnections--;
+      this.#sockets.delete(socket);
+      st.currConnections--;
       conn.closed = true;
     });
   }
 
-  /** Runs one command; returns the reply pieces (empty for none), or null to close. */
-  execute(buf: Buffer, start: number, f: CommandFrame): Buffer[] | null {
-    const verb = buf.toString("latin1", start, f.verbEnd);
-    const c = this.counters;
-    switch (verb) {
-      case "get":
-      case "gets": {
-        const keys = lineArgs(buf, f);
-        if (keys.length === 0) return [ERROR];
-        const out: Buffer[] = [];
-        for (const k of keys) {
-          c.cmdGet++;
-          const item = this.store.get(k);
-          if (item === undefined) {
-            c.getMisses++;
-            continue;
-          }
-          c.getHits++;
-          out.push(
-            verb === "get"
-              ? item.valueBlock
-              : Buffer.concat([
-                  Buffer.from(`VALUE ${k} ${item.flags} ${item.data.length} ${item.cas}\r\n`),
-                  item.data,
-                  Buffer.from("\r\n"),
-                ]),
-          );
-        }
-        out.push(END);
-        return out;
-      }
-      case "set":
-      case "add":
-      case "replace": {
-        const args = lineArgs(buf, f);
-        const noreply = args[4] === "noreply";
-        const key = args[0] ?? "";
-        const flags = Number(args[1]);
-        if (args.length < 4 || keyProblem(key) !== undefined || !Number.isInteger(flags) || flags < 0)
-          return [BAD_FORMAT];
-        if (buf[f.dataStart + f.dataBytes] !== 0x0d || buf[f.dataStart + f.dataBytes + 1] !== 0x0a)
-          return [BAD_DATA_CHUNK];
-        c.cmdSet++;
-        if (f.dataBytes > (this.options.maxItemBytes ?? 1024 * 1024)) return noreply ? [] : [TOO_LARGE];
-        const exists = this.store.get(key) !== undefined;
-        if ((verb === "add" && exists) || (verb === "replace" && !exists)) return noreply ? [] : [NOT_STORED];
-        const ok = this.store.set(key, flags, buf.subarray(f.dataStart, f.dataStart + f.dataBytes));
-        return noreply ? [] : [ok ? STORED : OUT_OF_MEMORY];
-      }
-      case "delete": {
-        const args = lineArgs(buf, f);
-        if (args.length < 1) return [ERROR];
-        const hit = this.store.delete(args[0]!);
-        return args.includes("noreply") ? [] : [hit ? DELETED : NOT_FOUND];
-      }
-      case "version":
-        return [Buffer.from(`VERSION ${this.options.version ?? "1.6.0-mcdiag"}\r\n`)];
-      case "mn":
-        return [MN];
-      case "flush_all":
-        this.store.clear();
-        return [OK];
-      case "stats":
-        return [Buffer.from(this.statsText())];
-      case "quit":
-        return null;
-      default:
-        return [ERROR];
-    }
-  }
+  /** What connections need from the server, without exposing it. */
+  readonly #hooks: ServerHooks = {
+    nowMs: () => Number(process.hrtime.bigint() - this.#startNs) / 1e6,
+    record: (r) => {
+      if (this.records.length < (this.#options.maxRecordedCommands ?? 100_000)) this.records.push(r);
+    },
+    serve: (job) => this.#serve(job),
+  };
 
-  private statsText(): string {
-    const c = this.counters;
-    const lines = [
-      ["pid", process.pid],
-      ["uptime", Math.floor(Date.now() / 1000) - this.startedAtSec],
-      ["version", this.options.version ?? "1.6.0-mcdiag"],
-      ["curr_connections", c.currConnections],
-      ["total_connections", c.totalConnections],
-      ["cmd_get", c.cmdGet],
-      ["cmd_set", c.cmdSet],
-      ["get_hits", c.getHits],
-      ["get_misses", c.getMisses],
-      ["curr_items", this.store.size],
-    ];
-    return lines.map(([k, v]) => `STAT ${k} ${v}\r\n`).join("") + "END\r\n";
+  /**
+   * Runs `job` after the service time: after the fixed delay when no capacity
+   * bound is set, otherwise when one of the workers is free.
+   */
+  #serve(job: () => void): void {
+    const cap = this.#options.capacity;
+    if (cap === undefined) {
+      setTimeout(job, this.#options.delayMs ?? 0);
+      return;
+    }
+    const run = () => {
+      this.#busyWorkers++;
+      setTimeout(() => {
+        this.#busyWorkers--;
+        job();
+        const next = this.#workQueue.shift();
+        if (next) next();
+      }, cap.serviceMs);
+    };
+    if (this.#busyWorkers < cap.workers) run();
+    else this.#workQueue.push(run);
   }
 }
 
-/** One accepted connection: frames commands, answers them in order, records arrivals. */
-class ServerConnection {
+interface ServerHooks {
+  nowMs(): number;
+  record(r: CommandRecord): void;
+  serve(job: () => void): void;
+}
+
+interface Held {
+  frame: ServerFrame;
+  bytes: number;
+}
+
+/**
+ * One accepted connection: frames commands as bytes arrive, answers them
+ * in order, and stops reading while its replies or held commands are above
+ * their bounds.
+ */
+class Connection {
   closed = false;
-  private readonly input = new CarryBuffer();
-  private readonly frame = newFrame();
+  private readonly framer: RequestFramer;
+  private readonly reply = new Reply();
   private readonly arrivals: ArrivalTracker | undefined;
   private commandIndex = 0;
-  /** Commands waiting for the service delay, copied out of the input buffer. */
-  private readonly queue: Buffer[] = [];
+  private readonly held: Held[] = [];
+  /** A multi-key get answered in part, with where to go on (a copy of its line). */
+  private partialGet: Held | undefined;
+  private partialAt = -1;
+  private heldBytes = 0;
   private serving = false;
+  private readingPaused = false;
+  private ending = false;
+  /** After `watch`, memcached reads no more commands from the connection. */
+  private watching = false;
+  private readonly upstream: net.Socket | undefined;
 
   constructor(
-    private readonly server: EmbeddedServer,
+    private readonly hooks: ServerHooks,
+    private readonly state: ServerState,
+    private readonly o: ServerOptions,
     private readonly socket: net.Socket,
     private readonly id: number,
   ) {
-    this.arrivals = server.options.record ? new ArrivalTracker() : undefined;
-  }
-
-  onData(chunk: Buffer): void {
-    this.arrivals?.onRead(chunk.length, this.server.nowMs());
-    const c = this.input;
-    c.append(chunk);
-    while (c.start < c.end && !this.closed) {
-      const buf = c.buf;
-      const start = c.start;
-      const next = frameCommand(buf, start, c.end, this.frame);
-      if (next === FRAME_INCOMPLETE) break;
-      if (next === FRAME_TOO_LONG) {
-        this.reply([LINE_TOO_LONG]);
-        this.socket.end();
-        this.closed = true;
-        break;
-      }
-      const end = next === FRAME_MALFORMED ? this.frame.next : next;
-      c.consume(end - start);
-      this.received(buf, start, end, next === FRAME_MALFORMED);
-    }
-    c.settle();
-  }
-
-  private received(buf: Buffer, start: number, end: number, malformed: boolean): void {
-    const s = this.server;
-    s.counters.commands++;
-    if (this.arrivals !== undefined) this.record(buf, start, end);
-    const index = this.commandIndex++;
-    const o = s.options;
-    if (o.resetAfterCommands !== undefined && index + 1 >= o.resetAfterCommands) {
-      this.closed = true;
-      this.socket.resetAndDestroy();
-      return;
-    }
-    if (o.silent) return;
-    if (malformed) {
-      this.reply([BAD_FORMAT]);
-      return;
-    }
-    if ((o.delayMs ?? 0) > 0 || o.capacity !== undefined || this.serving) {
-      this.queue.push(Buffer.from(buf.subarray(start, end)));
-      if (!this.serving) this.serveQueued();
-      return;
-    }
-    this.answer(buf, start);
-  }
-
-  /** Answers queued commands one at a time, in order, each after its service time. */
-  private serveQueued(): void {
-    this.serving = true;
-    this.server.serve(() => {
-      const cmd = this.queue.shift();
-      if (cmd !== undefined && !this.closed) {
-        const f = newFrame();
-        if (frameCommand(cmd, 0, cmd.length, f) > 0) this.answer(cmd, 0);
-      }
-      if (this.queue.length > 0 && !this.closed) this.serveQueued();
-      else this.serving = false;
+    this.arrivals = o.record ? new ArrivalTracker() : undefined;
+    this.framer = new RequestFramer({ ...DEFAULT_FRAMER_LIMITS, itemSizeMax: state.itemSizeMax }, (buf, from, to) =>
+      this.discarded(buf, from, to),
+    );
+    if (o.upstream !== undefined) this.upstream = this.connectUpstream(o.upstream);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => this.onDrain());
+    socket.on("end", () => {
+      if (this.upstream !== undefined) this.upstream.end();
+      else socket.end();
     });
   }
 
-  private answer(buf: Buffer, start: number): void {
-    const f = this.frame;
-    frameCommand(buf, start, buf.length, f);
-    const reply = this.server.execute(buf, start, f);
-    if (reply === null) {
-      this.closed = true;
-      this.socket.end();
-      return;
-    }
-    if (reply.length > 0) this.reply(reply);
+  private onData(chunk: Buffer): void {
+    if (this.closed || this.ending || this.watching) return;
+    this.state.stats.bytesRead += chunk.length;
+    this.arrivals?.onRead(chunk.length, this.hooks.nowMs());
+    this.framer.push(chunk);
+    this.pump();
   }
 
-  private reply(parts: Buffer[]): void {
+  private onDrain(): void {
+    if (this.readingPaused && !this.closed) this.pump();
+  }
+
+  /** Frames and runs commands until the input runs out or a bound is reached; never throws. */
+  private pump(): void {
+    const sock = this.socket;
+    const cork = !this.o.splitReplies;
+    if (cork) sock.cork();
+    try {
+      while (!this.closed && !this.ending && !this.watching && !this.blocked()) {
+        if (this.partialGet !== undefined) {
+          this.execute(this.partialGet.frame, this.partialAt);
+          continue;
+        }
+        const r = this.framer.next();
+        if (r === NEED_MORE) break;
+        if (r === CLOSE) {
+          this.fail();
+          return;
+        }
+        this.received(this.framer.frame);
+      }
+      this.framer.settle();
+      const block = this.blocked();
+      if (block && !this.readingPaused) {
+        this.readingPaused = true;
+        sock.pause();
+        this.upstream?.pause();
+      } else if (!block && this.readingPaused) {
+        this.readingPaused = false;
+        sock.resume();
+        this.upstream?.resume();
+      }
+    } catch {
+      // A bug or a hostile input in one connection ends that connection only.
+      this.fail();
+    } finally {
+      if (cork && !sock.destroyed) sock.uncork();
+    }
+  }
+
+  private blocked(): boolean {
+    return (
+      this.socket.writableLength > MAX_PENDING_REPLY_BYTES ||
+      this.held.length >= MAX_QUEUED_COMMANDS ||
+      this.heldBytes > MAX_QUEUED_BYTES ||
+      (this.upstream !== undefined && this.upstream.writableLength > MAX_PENDING_REPLY_BYTES)
+    );
+  }
+
+  private fail(): void {
+    this.closed = true;
+    this.socket.destroy();
+    this.upstream?.destroy();
+  }
+
+  private received(f: ServerFrame): void {
+    this.state.stats.commands++;
+    if (this.arrivals !== undefined) this.record(f);
+    const index = this.commandIndex++;
+    const o = this.o;
+    if (o.resetAfterCommands !== undefined && index + 1 >= o.resetAfterCommands) {
+      this.closed = true;
+      this.socket.resetAndDestroy();
+      this.upstream?.destroy();
+      return;
+    }
+    if (this.upstream !== undefined) {
+      // A copy: the framer reuses its storage once this returns.
+      this.upstream.write(Buffer.from(f.buf.subarray(f.start, f.next)));
+      return;
+    }
+    if (o.silent) return;
+    if ((o.delayMs ?? 0) > 0 || o.capacity !== undefined || this.serving) {
+      const frame = copyFrame(f);
+      this.held.push({ frame, bytes: frame.next });
+      this.heldBytes += frame.next;
+      if (!this.serving) this.serveHeld();
+      return;
+    }
+    this.execute(f);
+  }
+
+  /** Answers held commands one at a time, in order, each after its service time. */
+  private serveHeld(): void {
+    this.serving = true;
+    this.hooks.serve(() => {
+      const h = this.held.shift();
+      if (h !== undefined) {
+        this.heldBytes -= h.bytes;
+        if (!this.closed) {
+          try {
+            this.execute(h.frame);
+          } catch {
+            this.fail();
+          }
+        }
+      }
+      if (this.held.length > 0 && !this.closed) this.serveHeld();
+      else this.serving = false;
+      if (this.readingPaused && !this.closed) this.pump();
+    });
+  }
+
+  private execute(f: ServerFrame, resumeAt = -1): void {
+    const r = this.reply;
+    r.reset();
+    // Only commands run straight from the input may answer in batches; held ones run whole.
+    r.batching = resumeAt >= 0 || f.buf === this.framer.frame.buf;
+    if (f.binary) executeBinary(this.state, r, f);
+    else executeText(this.state, r, f, resumeAt);
+    if (r.bytes > 0) this.write(r.pieces);
+    if (r.resumeAt >= 0) {
+      if (this.partialGet === undefined) this.partialGet = { frame: copyFrame(f), bytes: f.next - f.start };
+      this.partialAt = r.resumeAt - (resumeAt >= 0 ? 0 : f.start);
+    } else if (resumeAt >= 0) {
+      this.partialGet = undefined;
+      this.partialAt = -1;
+    }
+    if (r.action === CLOSE_AFTER_WRITE) {
+      this.ending = true;
+      this.socket.end();
+    } else if (r.action === CLOSE_NOW) this.fail();
+    else if (r.action === WATCH) this.watching = true;
+  }
+
+  private write(parts: Buffer[]): void {
     const s = this.socket;
-    if (this.server.options.splitReplies) {
+    let n = 0;
+    for (const p of parts) n += p.length;
+    this.state.stats.bytesWritten += n;
+    if (this.o.splitReplies) {
       const whole = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       const cut = Math.max(1, Math.floor(whole.length / 2));
       s.write(whole.subarray(0, cut));
       s.write(whole.subarray(cut));
       return;
     }
-    if (parts.length === 1) {
-      s.write(parts[0]!);
-      return;
-    }
-    // One writev: the reply leaves in as few segments as the kernel allows.
-    s.cork();
     for (const p of parts) s.write(p);
-    s.uncork();
   }
 
-  private record(buf: Buffer, start: number, end: number): void {
-    const s = this.server;
-    const f0 = this.frame;
+  /** Bytes the framer discards: relayed in upstream mode, and not attributed to any command in a recording. */
+  private discarded(buf: Buffer, from: number, to: number): void {
+    this.arrivals?.skip(to - from);
+    if (this.upstream !== undefined) this.upstream.write(Buffer.from(buf.subarray(from, to)));
+  }
+
+  private connectUpstream(ep: Endpoint): net.Socket {
+    const up = net.connect({ host: ep.host, port: ep.port, noDelay: true });
+    up.on("error", () => this.fail());
+    up.on("data", (chunk: Buffer) => {
+      this.state.stats.bytesWritten += chunk.length;
+      if (!this.socket.write(chunk)) up.pause();
+    });
+    this.socket.on("drain", () => {
+      if (!this.readingPaused) up.resume();
+    });
+    up.on("drain", () => this.onDrain());
+    up.on("end", () => {
+      this.ending = true;
+      this.socket.end();
+    });
+    up.on("close", () => {
+      if (!this.socket.destroyed && !this.ending) this.socket.end();
+    });
+    return up;
+  }
+
+  private record(f: ServerFrame): void {
+    const buf = f.buf;
+    let verb: string;
     let keyFrom = -1;
     let keyTo = -1;
-    if (f0.verbEnd < f0.lineEnd) {
-      keyFrom = f0.verbEnd + 1;
-      keyTo = keyFrom;
-      while (keyTo < f0.lineEnd && buf[keyTo] !== 0x20) keyTo++;
+    if (f.binary) {
+      verb = binaryOpcodeName(buf[f.start + 1]!);
+      const keylen = buf.readUInt16BE(f.start + 2);
+      if (keylen > 0) {
+        keyFrom = f.start + 24 + buf[f.start + 4]!;
+        keyTo = Math.min(keyFrom + keylen, f.lineEnd);
+      }
+    } else {
+      let v = f.start;
+      while (v < f.lineEnd && buf[v] !== 0x20) v++;
+      verb = internVerb(buf, f.start, v) ?? "other";
+      if (v < f.lineEnd) {
+        keyFrom = v;
+        while (keyFrom < f.lineEnd && buf[keyFrom] === 0x20) keyFrom++;
+        keyTo = keyFrom;
+        while (keyTo < f.lineEnd && buf[keyTo] !== 0x20) keyTo++;
+        // gat/gats take the expiry first; the key follows it.
+        if ((verb === "gat" || verb === "gats") && keyTo < f.lineEnd) {
+          keyFrom = keyTo + 1;
+          keyTo = keyFrom;
+          while (keyTo < f.lineEnd && buf[keyTo] !== 0x20) keyTo++;
+        }
+      }
     }
-    const { pieces, maxGapMs } = this.arrivals!.take(end - start, buf, start, keyFrom, keyTo);
-    const max = s.options.maxRecordedCommands ?? 100_000;
-    if (s.records.length >= max) return;
-    const f = this.frame;
-    const args =
-      f.verbEnd < f.lineEnd
-        ? buf.toString("latin1", f.verbEnd + 1, Math.min(f.lineEnd, f.verbEnd + 260)).split(" ")
-        : [];
-    s.records.push({
+    const { pieces, maxGapMs } = this.arrivals!.take(f.next - f.start, buf, f.start, keyFrom, keyTo);
+    this.hooks.record({
       connection: this.id,
       index: this.commandIndex,
-      verb: buf.toString("latin1", start, f.verbEnd),
-      key: args[0] !== undefined && args[0] !== "" ? args[0] : undefined,
-      sizeBytes: end - start,
+      verb,
+      key: keyTo > keyFrom ? buf.toString("latin1", keyFrom, Math.min(keyTo, keyFrom + 250)) : undefined,
+      sizeBytes: f.next - f.start,
       pieces,
       maxGapMs: Math.round(maxGapMs * 1000) / 1000,
+      ...(f.swallow > 0 ? { discardedBytes: f.swallow } : {}),
     });
   }
+}
+
+/** A frame over its own copy of the command's bytes (the framer reuses its storage). */
+function copyFrame(f: ServerFrame): ServerFrame {
+  const shift = f.start;
+  return {
+    ...f,
+    buf: Buffer.from(f.buf.subarray(f.start, f.next)),
+    start: 0,
+    lineEnd: f.lineEnd - shift,
+    next: f.next - shift,
+    dataStart: f.dataStart < 0 ? -1 : f.dataStart - shift,
+  };
 }

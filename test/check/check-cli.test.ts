@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -199,5 +200,45 @@ describe("mcdiag check", () => {
     const r = await mcdiag(["check"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/give the client command after --/);
+  });
+
+  describe("a client that leaves background children", () => {
+    const alive = (marker: string) => {
+      try {
+        return execFileSync("pgrep", ["-f", marker], { encoding: "utf8" }).trim() !== "";
+      } catch {
+        return false; // pgrep exits 1 when nothing matches
+      }
+    };
+
+    it("ends as soon as the command exits, even when an orphan holds its output pipe, and stops the orphan", async () => {
+      const marker = `sleep 987.${process.pid}`;
+      const r = await mcdiag(["check", "--timeout", "3s", "--json", "--", "bash", "-c", `${marker} & echo started`], {
+        timeoutMs: 20_000,
+      });
+      expect(r.code).toBe(1); // no memcached command was seen
+      expect(r.ms).toBeLessThan(10_000); // without closing the pipes it never ends (the runner kills it at 20 s)
+      expect(r.stderr).toContain("started");
+      const j = JSON.parse(r.stdout);
+      expect(j.childExitCode).toBe(0); // it ended with the command, not at the timeout
+      expect(j.violations.map((v: { rule: string }) => v.rule)).toEqual(["min-commands"]);
+      await new Promise((res) => setTimeout(res, 200));
+      expect(alive(marker)).toBe(false);
+    });
+
+    it("kills the whole process group at the timeout", async () => {
+      const marker = `sleep 986.${process.pid}`;
+      const r = await mcdiag(["check", "--timeout", "1s", "--json", "--", "bash", "-c", `${marker} & ${marker}`], {
+        timeoutMs: 20_000,
+      });
+      expect(r.code).toBe(1);
+      expect(r.ms).toBeLessThan(15_000);
+      const j = JSON.parse(r.stdout);
+      expect(j.violations.map((v: { message: string }) => v.message)).toContain(
+        "the command did not finish within 1000 ms and was killed",
+      );
+      await new Promise((res) => setTimeout(res, 200));
+      expect(alive(marker)).toBe(false);
+    });
   });
 });

@@ -44,19 +44,30 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
     }
     expect(j.healthCheckUs.count).toBe(300);
     expect(j.throughputPerSec).toBeGreaterThan(0);
-    expect(j.poolModel).toEqual({ predictedMeanWaitMs: expect.any(Number), measuredMeanWaitMs: expect.any(Number) });
+    // A closed loop of 4 callers is a finite-source queue, not M/M/c.
+    expect(j.poolModel).toMatchObject({
+      model: "finite-source",
+      callers: 4,
+      stable: true,
+      predictedMeanWaitMs: expect.any(Number),
+      measuredMeanWaitMs: expect.any(Number),
+    });
     expect(Object.keys(j.littlesLaw).sort()).toEqual(
       [
         "arrivalPerSec",
         "busyConnections",
         "meanHoldUs",
+        "meanPoolWaitUs",
         "meanWaiting",
         "poolSize",
         "sampledBusy",
         "sampledWaiting",
         "utilization",
+        "waitArrivalPerSec",
       ].sort(),
     );
+    expect(j).toMatchObject({ successRatio: 1, healthy: true, problems: [], strayReplies: 0, minSuccessRatio: 0.99 });
+    expect(j.successLatencyUs.count).toBe(300);
     expect(r.stderr).toBe("");
   });
 

@@ -45,4 +45,21 @@ describe("mcdiag serve", () => {
       first.kill("SIGKILL");
     }
   });
+
+  it("refuses bad --delay, --port and size values in one line, exit 2", async () => {
+    const cases: [string[], string][] = [
+      [["--delay", "600h"], "mcdiag: --delay: '600h' is longer than the limit of 24h\n"],
+      [["--delay", "-1"], "mcdiag: --delay: '-1' is not a duration (e.g. 500ms, 5s, 2m)\n"],
+      [["--port", "70000"], "mcdiag: --port: '70000' is not valid (want a whole number from 0 to 65535)\n"],
+      [
+        ["--max-item-size", "1e9"],
+        "mcdiag: --max-item-size: '1e9' is not valid (want a whole number from 1024 to 134217728)\n",
+      ],
+    ];
+    for (const [args, err] of cases) {
+      const r = await mcdiag(["serve", ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(err);
+    }
+  });
 });

@@ -31,8 +31,9 @@ describe("constant-rate probe (open loop)", () => {
     expect(r.requestedRate).toBe(500);
     expect(r.achievedRate).toBeGreaterThan(490);
     expect(r.successRatio).toBe(1);
-    // Service: the fixed 10 ms (plus loopback and timer slack).
-    expect(r.serviceUs.p50).toBeGreaterThanOrEqual(10_000);
+    // Service: the fixed 10 ms (plus loopback and timer slack; libuv's
+    // millisecond clock may fire a 10 ms timer up to 1 ms early).
+    expect(r.serviceUs.p50).toBeGreaterThanOrEqual(9_000);
     expect(r.serviceUs.p50).toBeLessThan(16_000);
     // Users waited for the queue: 100 extra requests/s pile up for 2 s.
     expect(r.latencyUs.p50).toBeGreaterThan(10 * r.serviceUs.p50);
@@ -51,7 +52,11 @@ describe("constant-rate probe (open loop)", () => {
     expect(r.latencyUs.p50).toBeLessThan(r.serviceUs.p50 + 5_000);
     expect(r.schedulerLagUs.count).toBe(300);
     expect(r.drainMs).toBeLessThan(100);
-    expect(r.generatorWarning).toBeUndefined();
+    // The generator kept its rate; a busy machine may still make it warn about late issues.
+    expect(r.generatorWarning ?? "").not.toMatch(/could not keep its rate|scheduled requests/);
+    // Its own part of the latency is accounted for, per request.
+    expect(r.generatorUs.count).toBe(300);
+    expect(r.generatorUs.mean).toBeLessThanOrEqual(r.latencyUs.mean);
     expect(r.poolModel.predictedMeanWaitMs).not.toBeNull();
   });
 

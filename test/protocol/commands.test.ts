@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { GetFramer, keySpace } from "../../src/protocol/get-frame.js";
 import { getCommand, metaNoopCommand, setCommand, versionCommand } from "../../src/protocol/commands.js";
 import { keyProblem } from "../../src/protocol/keys.js";
 import { McdiagError } from "../../src/util/errors.js";
@@ -36,5 +37,27 @@ describe("commands", () => {
     expect(keyProblem("x".repeat(251))).toMatch(/251 bytes long/);
     expect(keyProblem("é".repeat(126))).toMatch(/252 bytes/);
     expect(() => getCommand("bad key")).toThrow(McdiagError);
+  });
+});
+
+describe("GetFramer", () => {
+  it("frames the same bytes as getCommand, for every index width, in one reused buffer", () => {
+    const keys = keySpace("mcdiag:", 2_000_000);
+    const f = new GetFramer(keys);
+    const seen = new Set<ArrayBufferLike>();
+    for (const i of [0, 9, 10, 99, 100, 12345, 1_999_999, 7]) {
+      f.frame(i);
+      const cmd = getCommand(`mcdiag:${i}`);
+      expect(f.whole.equals(cmd.whole), String(i)).toBe(true);
+      expect(f.tokens.map((t) => t.toString())).toEqual(cmd.tokens.map((t) => t.toString()));
+      expect(f.key.toString()).toBe(`mcdiag:${i}`);
+      seen.add(f.whole.buffer);
+    }
+    expect(seen.size).toBe(1);
+  });
+
+  it("checks the longest key of the space, so no key in it is too long", () => {
+    expect(() => keySpace("x".repeat(245), 1_000_000, "--key-prefix")).toThrow(/--key-prefix/);
+    expect(keySpace("x".repeat(244), 1_000_000).count).toBe(1_000_000);
   });
 });

@@ -145,3 +145,25 @@ describe("ResponseParser", () => {
     expect(p.midResponse).toBe(false);
   });
 });
+
+describe("ResponseParser stream offsets and expected keys", () => {
+  it("gives each response the stream offset of its first byte, whatever the chunking", () => {
+    const bytes = Buffer.from("END\r\nVALUE k 0 2\r\nab\r\nEND\r\nVERSION 1\r\n");
+    for (const r of everySplit(bytes, (chunks) => {
+      const starts: number[] = [];
+      const p = new ResponseParser((res) => starts.push(res.startOffset));
+      for (const c of chunks) p.push(c);
+      return starts;
+    })) {
+      expect(r.out, r.split).toEqual([0, 5, 27]);
+    }
+  });
+
+  it("fails a VALUE for a key other than the one expected", () => {
+    const seen: string[] = [];
+    const p = new ResponseParser((res) => seen.push(`${res.kind}: ${res.message}`));
+    p.expectKey(Buffer.from("mine"));
+    p.push(Buffer.from("VALUE mine 0 1\r\nx\r\nEND\r\nVALUE other 0 1\r\nx\r\nEND\r\n"));
+    expect(seen).toEqual(["values: ", "protocol_error: VALUE for key 'other' in reply to a get of 'mine'"]);
+  });
+});

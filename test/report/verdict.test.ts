@@ -12,6 +12,8 @@ describe("compare verdict", () => {
         { write: "split", noDelay: true, wireP50Us: 90 },
       ],
       nagleSignature: true,
+      failed: [],
+      unhealthy: [],
     };
     expect(compareVerdict(f)).toBe(
       "split writes with Nagle on stall 97.0 % of requests for ~44.0 ms; coalesce each command into one write or set TCP_NODELAY (coalesced + Nagle on: p50 70 µs)",
@@ -26,8 +28,29 @@ describe("compare verdict", () => {
       ],
       clean: [],
       nagleSignature: false,
+      failed: [],
+      unhealthy: [],
     };
     expect(compareVerdict(f)).toMatch(/every pattern stalls, so the write pattern is not the cause/);
+  });
+
+  it("names failed patterns first and never reads them as stalls or as the cause", () => {
+    const f: CompareFindings = {
+      stalling: [{ write: "split", noDelay: false, stalledRatio: 1, typicalStallMs: 44 }],
+      clean: [],
+      nagleSignature: false,
+      failed: [
+        { write: "split", noDelay: true, errors: { timeout: 16 } },
+        { write: "coalesced", noDelay: false, errors: { timeout: 12, closed: 4 } },
+      ],
+      unhealthy: [],
+    };
+    const v = compareVerdict(f);
+    expect(v).toBe(
+      "cannot be trusted: every request failed in split + TCP_NODELAY (timeout 16); coalesced + Nagle on (timeout 12, closed 4). " +
+        "split writes with Nagle on stall 100 % of requests for ~44.0 ms; not every pattern ran clean and healthy, so this comparison cannot tell whether the write pattern is the cause",
+    );
+    expect(v).not.toMatch(/every pattern stalls/);
   });
 
   it("says so when nothing stalls", () => {
@@ -36,6 +59,8 @@ describe("compare verdict", () => {
         stalling: [],
         clean: [{ write: "split", noDelay: false, wireP50Us: 300 }],
         nagleSignature: false,
+        failed: [],
+        unhealthy: [],
       }),
     ).toMatch(/^no write pattern stalled/);
   });

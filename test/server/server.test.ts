@@ -38,7 +38,7 @@ describe("EmbeddedServer", () => {
     ]);
     expect(got).toBe(
       "STORED\r\nVALUE a 5 3\r\nx\r\n\r\nEND\r\nVALUE a 5 3 1\r\nx\r\n\r\nEND\r\nNOT_STORED\r\nNOT_STORED\r\nDELETED\r\nNOT_FOUND\r\n" +
-        "VERSION 1.6.0-mcdiag\r\nMN\r\nERROR\r\n",
+        "VERSION 1.6.18-mcdiag\r\nMN\r\nERROR\r\n",
     );
   });
 
@@ -63,19 +63,44 @@ describe("EmbeddedServer", () => {
     expect(version!.pieces).toHaveLength(1);
   });
 
-  it("rejects oversized items and endless lines like memcached", async () => {
-    const port = await start({ maxItemBytes: 10 });
-    const big = await talk(port, ["set k 0 0 20\r\n" + "x".repeat(20) + "\r\nget k\r\n"]);
+  it("records binary and meta commands the same way: a request split into header and body is two pieces", async () => {
+    const port = await start({ record: true });
+    const get = Buffer.alloc(24 + 3);
+    get[0] = 0x80;
+    get[1] = 0x00; // Get
+    get.writeUInt16BE(3, 2);
+    get.writeUInt32BE(3, 8);
+    get.write("abc", 24);
+    await talk(port, [get.subarray(0, 24), get.subarray(24)], { gapMs: 25 });
+    await talk(port, ["mg ", "user:7 v\r\n"], { gapMs: 25 });
+    const [bin, mg] = server.records;
+    expect(bin).toMatchObject({ verb: "bin:Get", key: "abc", sizeBytes: 27 });
+    expect(bin!.pieces.map((p) => p.sizeBytes)).toEqual([24, 3]);
+    expect(bin!.pieces[1]!.maskedText).toBe("‹key›");
+    expect(bin!.maxGapMs).toBeGreaterThanOrEqual(20);
+    expect(mg).toMatchObject({ verb: "mg", key: "user:7", sizeBytes: 13 });
+    expect(mg!.pieces.map((p) => p.maskedText)).toEqual(["mg ", "‹key› v\\r\\n"]);
+  });
+
+  it("rejects oversized items at the command line and closes on endless lines, like memcached", async () => {
+    const port = await start({ maxItemBytes: 100 });
+    const big = await talk(port, ["set k 0 0 200\r\n" + "x".repeat(200) + "\r\nget k\r\n"]);
     expect(big.got).toBe("SERVER_ERROR object too large for cache\r\nEND\r\n");
-    const long = await talk(port, ["g".repeat(5000)]);
-    expect(long.got).toBe("CLIENT_ERROR line too long\r\n");
+    const s = net.connect({ port, host: "127.0.0.1" });
+    await new Promise((r) => s.once("connect", r));
+    let got = "";
+    s.on("data", (d) => (got += d.toString("latin1")));
+    const closed = new Promise((r) => s.once("close", r));
+    s.write("g".repeat(20000));
+    await closed; // memcached closes a connection whose line never ends, without a reply
+    expect(got).toBe("");
   });
 
   it("applies a fixed service delay per command, in order", async () => {
     const port = await start({ delayMs: 40 });
     const t0 = Date.now();
     const { got } = await talk(port, ["version\r\nmn\r\n"], { waitMs: 150 });
-    expect(got).toBe("VERSION 1.6.0-mcdiag\r\nMN\r\n");
+    expect(got).toBe("VERSION 1.6.18-mcdiag\r\nMN\r\n");
     expect(Date.now() - t0).toBeGreaterThanOrEqual(80);
   });
 
@@ -86,5 +111,80 @@ describe("EmbeddedServer", () => {
     expect(got).toMatch(/STAT get_misses 1\r\n/);
     expect(got).toMatch(/STAT curr_connections 1\r\n/);
     expect(got.endsWith("END\r\n")).toBe(true);
+  });
+});
+
+describe("EmbeddedServer bounds", () => {
+  let server: EmbeddedServer;
+  afterEach(() => server?.close());
+
+  it("stops reading a connection whose replies are not read, and resumes when they are", async () => {
+    server = new EmbeddedServer();
+    const { port } = await server.listen();
+    const value = "a".repeat(1_000_000);
+    await talk(port, [`set big 0 0 ${value.length}\r\n${value}\r\n`]);
+    const s = net.connect({ port, host: "127.0.0.1" });
+    await new Promise((r) => s.once("connect", r));
+    s.pause(); // a reader that never reads
+    s.write("gets big\r\n".repeat(300));
+    await new Promise((r) => setTimeout(r, 500));
+    // Only the gets whose replies fit the pending-reply bound and the kernel buffers were run.
+    const stalled = server.counters.cmdGet;
+    expect(stalled).toBeGreaterThan(0);
+    expect(stalled).toBeLessThan(100);
+    let got = 0;
+    s.on("data", (d: Buffer) => (got += d.length));
+    s.resume();
+    const until = Date.now() + 20_000;
+    while (server.counters.cmdGet < 300 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(server.counters.cmdGet).toBe(300);
+    s.destroy();
+  });
+
+  it("answers a get of many keys in bounded batches, with the same bytes as at once", async () => {
+    server = new EmbeddedServer();
+    const { port } = await server.listen();
+    const value = "v".repeat(100_000);
+    const keys = Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? "missing" : "k")).join(" ");
+    const s = net.connect({ port, host: "127.0.0.1" });
+    await new Promise((r) => s.once("connect", r));
+    const chunks: Buffer[] = [];
+    s.on("data", (d: Buffer) => chunks.push(d));
+    s.write(`set k 7 0 ${value.length}\r\n${value}\r\nget ${keys}\r\ngets k\r\n`);
+    const hits = 200 - Math.ceil(200 / 3);
+    const want = "STORED\r\n" + `VALUE k 7 ${value.length}\r\n${value}\r\n`.repeat(hits) + "END\r\n";
+    const until = Date.now() + 20_000;
+    const got = () => Buffer.concat(chunks).toString("latin1");
+    while (!/END\r\n$/.test(got().slice(want.length)) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(got().slice(0, want.length)).toBe(want); // 13 MB, more than one batch
+    expect(got().slice(want.length)).toMatch(/^VALUE k 7 100000 \d+\r\nv{100000}\r\nEND\r\n$/); // the next command follows in order
+    expect(server.counters.getHits).toBe(hits + 1);
+    s.destroy();
+  });
+
+  it("bounds the commands held for --delay: reading stops while they are above the bound", async () => {
+    server = new EmbeddedServer({ delayMs: 50 });
+    const { port } = await server.listen();
+    const s = net.connect({ port, host: "127.0.0.1" });
+    await new Promise((r) => s.once("connect", r));
+    s.pause();
+    s.write("mn\r\n".repeat(20_000));
+    await new Promise((r) => setTimeout(r, 300));
+    const framed = server.counters.commands;
+    expect(framed).toBeGreaterThanOrEqual(4096);
+    expect(framed).toBeLessThan(20_000);
+    s.destroy();
+  });
+
+  it("answers noreply commands with nothing, quit by closing, flush_all by emptying the cache", async () => {
+    server = new EmbeddedServer();
+    const { port } = await server.listen();
+    const { got } = await talk(port, [
+      "set a 0 0 1 noreply\r\nx\r\nadd a 0 0 1 noreply\r\ny\r\nincr a 1 noreply\r\ndelete b noreply\r\nget a\r\n" +
+        "flush_all\r\nget a\r\nset bad 0 0 1\r\nxyz\r\nquit\r\nversion\r\n",
+    ]);
+    // incr on "x" fails silently under noreply; "xyz" is not a 1-byte block, and the "\r\n" after it is a line of its own.
+    expect(got).toBe("VALUE a 0 1\r\nx\r\nEND\r\nOK\r\nEND\r\nCLIENT_ERROR bad data chunk\r\nERROR\r\n");
   });
 });

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { mcdiagInterrupted } from "../helpers/interrupt.js";
+
+// Ctrl-C stops every long command within a second (plus process teardown on a
+// shared machine), prints what it measured marked as interrupted, and exits
+// 130 with nothing left keeping the process alive.
+const WITHIN_MS = 2500;
+
+describe("interruption (SIGINT/SIGTERM)", () => {
+  it("probe --rate: partial JSON marked interrupted, rate over the time it ran, no generator warning", async () => {
+    const r = await mcdiagInterrupted(["probe", "--embedded", "--rate", "1000", "--duration", "20s", "--json"], {
+      afterMs: 2000,
+    });
+    expect(r.code).toBe(130);
+    expect(r.msAfterSignal).toBeLessThan(WITHIN_MS);
+    const j = JSON.parse(r.stdout);
+    expect(j.interrupted).toBe(true);
+    expect(j.achievedRate).toBeGreaterThan(900);
+    expect(j.achievedRate).toBeLessThan(1100);
+    // The rate is over the time it ran: no claim that the generator fell short of it. (On a
+    // loaded machine a warning about late issues is true, and allowed.)
+    expect(j.generatorWarning ?? "").not.toMatch(/could not keep its rate|scheduled requests/);
+    expect(j.issued).toBeLessThan(5000);
+    expect(j.latencyUs.count).toBe(j.requests);
+  });
+
+  it("probe (closed loop) on SIGTERM: partial JSON marked interrupted", async () => {
+    const r = await mcdiagInterrupted(["probe", "--embedded", "--duration", "20s", "--json"], {
+      afterMs: 1500,
+      signal: "SIGTERM",
+    });
+    expect(r.code).toBe(130);
+    expect(r.msAfterSignal).toBeLessThan(WITHIN_MS);
+    const j = JSON.parse(r.stdout);
+    expect(j.interrupted).toBe(true);
+    expect(j.requests).toBeGreaterThan(0);
+    expect(j.durationMs).toBeLessThan(5000);
+  });
+
+  it("compare: the patterns run so far, marked interrupted", async () => {
+    const r = await mcdiagInterrupted(["compare", "--embedded", "--duration", "10s", "--json"], { afterMs: 1500 });
+    expect(r.code).toBe(130);
+    expect(r.msAfterSignal).toBeLessThan(WITHIN_MS);
+    const j = JSON.parse(r.stdout);
+    expect(j.interrupted).toBe(true);
+    expect(j.runs).toHaveLength(1);
+    expect(j.runs[0].interrupted).toBe(true);
+  });
+
+  it("sweep: the partial table, marked interrupted, and no claim that every step met the SLOs", async () => {
+    const r = await mcdiagInterrupted(
+      ["sweep", "--embedded", "--rates", "100,200,300", "--step-duration", "1s", "--pause", "10s", "--slo", "p99<1s"],
+      { afterMs: 2500 },
+    );
+    expect(r.code).toBe(130);
+    expect(r.msAfterSignal).toBeLessThan(WITHIN_MS);
+    expect(r.stdout).toMatch(/INTERRUPTED/);
+    expect(r.stdout).toMatch(
+      /of the steps that ran in full, every step met the SLOs and the success floor, up to 100\/s/,
+    );
+  });
+
+  it("key seeding of --keys × --value-size stops between two keys", async () => {
+    const r = await mcdiagInterrupted(
+      ["probe", "--embedded", "--keys", "1000000", "--value-size", "1000000", "--duration", "1s", "--json"],
+      { afterMs: 1500 },
+    );
+    expect(r.code).toBe(130);
+    expect(r.msAfterSignal).toBeLessThan(WITHIN_MS);
+    expect(JSON.parse(r.stdout)).toMatchObject({ interrupted: true, requests: 0 });
+  });
+});
