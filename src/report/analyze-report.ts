@@ -74,24 +74,7 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
       `slow requests (wire ≥ ${r.slowThresholdMs} ms): ${fmtCount(r.slowRequests)} of ${fmtCount(r.wireUs.count)} answered`,
     );
   }
-  if (r.causes.length > 0) {
-    out.push("where the time went (each slow request counted once, under the cause that cost it most):");
-    const t = newTable(["cause", "slow requests", "total", "typical", "timer it matches", "worst: flow, frames"]);
-    for (const c of r.causes) {
-      const ex = c.examples[0];
-      t.push([
-        c.cause,
-        c.cause === "connect"
-          ? `${fmtCount(c.requests)} (${fmtCount(c.connections ?? 0)} connections)`
-          : fmtCount(c.requests),
-        fmtMs(c.totalMs),
-        fmtMs(c.typicalMs),
-        c.timer ?? "-",
-        ex === undefined ? "-" : `${ex.flow}: ${ex.frames.join(", ")} (${fmtMs(ex.ms)})`,
-      ]);
-    }
-    out.push(t.toString());
-  }
+  if (r.causes.length > 0) out.push(renderCauses(r.causes));
   if (r.endpoints.length > 0) {
     const t = newTable([
       "server",
