@@ -46,6 +46,7 @@ export {
   type AnalyzeProgress,
 } from "./analyze/analyzer.js";
 export type * from "./analyze/result.js";
+export type { Cause } from "./analyze/causes.js";
 
 // Checking how a client writes its commands.
 export { checkClientCommand as check, checkCaptureFile as checkCapture, type CheckOptions } from "./check/check.js";

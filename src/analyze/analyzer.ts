@@ -33,7 +33,11 @@ export interface AnalyzeOptions {
   /** Stops the analysis: the result covers the packets read so far, marked interrupted. */
   signal?: AbortSignal;
   onProgress?: (p: AnalyzeProgress) => void;
-  /** Sees every exchange as it completes (valid only during the call). */
+  /**
+   * Sees every exchange as it completes (valid only during the call): for
+   * `check --capture`, not part of the library's API.
+   * @internal
+   */
   onExchange?: (flow: FlowStats, x: ExchangeRecord) => void;
 }
 
