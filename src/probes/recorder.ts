@@ -181,7 +181,7 @@ export class Recorder {
       errorSamples: this.errorSamples,
       strayReplies: this.strayReplies,
       stalled: this.stalled,
-      stalledRatio: answered > 0 ? Math.round((this.stalled / answered) * 10000) / 10000 : 0,
+      stalledRatio: answered > 0 ? round(this.stalled / answered, 4) : 0,
       stallThresholdMs: opts.stallThresholdMs,
       typicalStallMs: typicalStallMs(this.wire, this.stalled),
       wireUs: summarize(this.wire),

@@ -3,3 +3,8 @@ export function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
+
+/** Nanoseconds as milliseconds to the microsecond: 1,234,567 ns → 1.235 ms. */
+export function msFromNs(ns: number): number {
+  return Math.round(ns / 1000) / 1000;
+}
