@@ -599,19 +599,7 @@ export class McSession implements StreamConsumer {
       const p = this.shiftPending()!;
       if (this.mode === MODE_TEXT) this.beyondLimit++;
       this.agg.beyondPendingLimit(this.flow);
-      const x = requestRecord(
-        this.scratch.x,
-        p.verb,
-        p.bytes,
-        p.keyCount,
-        p.key,
-        p.firstFrame,
-        p.firstTNs,
-        p.lastFrame,
-        p.segments,
-      );
-      x.stalls = p.stalls;
-      this.agg.exchange(this.flow, x, false, false);
+      this.recordUnanswered(p);
     }
   }
 
@@ -738,6 +726,11 @@ export class McSession implements StreamConsumer {
 
   private unanswered(p: Pending, quietOk: boolean): void {
     if (!quietOk) this.agg.unanswered++;
+    this.recordUnanswered(p);
+  }
+
+  /** The exchange of a request that got no reply (the caller counts why). */
+  private recordUnanswered(p: Pending): void {
     const x = requestRecord(
       this.scratch.x,
       p.verb,
