@@ -7,7 +7,15 @@
 export default {
   testRunner: "vitest",
   vitest: { configFile: "vitest.mutate.config.ts" },
-  mutate: ["src/protocol/response-parser.ts"],
+  mutate: [
+    "src/protocol/response-parser.ts",
+    "src/analyze/stalls.ts",
+    "src/analyze/session.ts",
+    "src/analyze/reassembly.ts",
+    "src/analyze/causes.ts",
+    "src/analyze/cause-*.ts",
+    "src/analyze/attribution.ts",
+  ],
   coverageAnalysis: "perTest",
   concurrency: 2,
   timeoutMS: 10_000,
