@@ -24,6 +24,6 @@ export default {
   jsonReporter: { fileName: "reports/mutation/mutation.json" },
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
-  ignorePatterns: ["dist", "bench/out", "reports", "docs/api"],
+  ignorePatterns: ["dist", "bench/out", "reports", "docs/api", "/.stryker-tmp*"],
   thresholds: { high: 90, low: 80, break: null },
 };
