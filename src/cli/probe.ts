@@ -4,7 +4,7 @@ import { runRateProbe } from "../probes/open-loop.js";
 import { latencyHistogramOf, type ProbeResult } from "../probes/result.js";
 import { hgrmText } from "../report/hgrm.js";
 import { fmtMs, fmtPattern, fmtRate } from "../report/format.js";
-import { renderProbe, renderRateProbe } from "../report/probe-report.js";
+import { probeJson, renderProbe, renderRateProbe } from "../report/probe-report.js";
 import { failIfNothingAnswered } from "./all-failed.js";
 import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
@@ -103,7 +103,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
       progress.done();
       await target.release();
     }
-    if (json) printJson(ctx, result);
+    if (json) printJson(ctx, probeJson(result));
     else ctx.out(report);
     if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
     if (result.interrupted) return;

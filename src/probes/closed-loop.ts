@@ -12,6 +12,8 @@ import { judgeRun } from "./health.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
 import { prepareEndpoint, probePool, untilAbortedOr, warmUp } from "./setup.js";
 import type { Slo } from "./slo.js";
+import { runInfoOf, type WorkerId } from "./run-info.js";
+import { waitForStart, type StartAt } from "./start-at.js";
 
 export interface ProbeOptions {
   host: string;
@@ -46,6 +48,12 @@ export interface ProbeOptions {
   minSuccessRatio?: number;
   /** Objectives the run is judged by (latency from the users' start, every request). */
   slos?: readonly Slo[];
+  /** Which worker of a split run this is (default 0 of 1); recorded for `merge`. */
+  worker?: WorkerId;
+  /** The first key this run reads (a shard's slice of the key space under the prefix); default 0. */
+  keyFirst?: number;
+  /** Start the measured run at this wall-clock time (after seeding and warm-up), or when a barrier resolves with one. */
+  startAt?: StartAt;
 }
 
 export interface ProbeProgress {
@@ -156,7 +164,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   if (opts.durationMs === undefined && opts.requests === undefined)
     throw new RangeError("give a duration or a request count");
   const endpoint = formatEndpoint(opts);
-  const keys = probeKeys(opts.keyPrefix, opts.keyCount);
+  const keys = probeKeys(opts.keyPrefix, opts.keyCount, opts.keyFirst);
   const warnings: string[] = [];
 
   await prepareEndpoint(opts, endpoint, keys, warnings);
@@ -185,6 +193,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
         : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
     const callers: Caller[] = [];
     for (let i = 0; i < opts.concurrency; i++) callers.push(new Caller(run, (i * 7) % keys.count));
+    const start = opts.startAt === undefined ? {} : await waitForStart(opts.startAt, opts.signal, warnings);
     pool.resetAverages();
     const startMs = performance.now();
     if (opts.durationMs !== undefined) stopTimer = setTimeout(() => (run.stopping = true), opts.durationMs);
@@ -214,10 +223,17 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     if (interrupted && unfinished > 0) {
       warnings.push(`${unfinished} requests still in flight when interrupted are not counted`);
     }
+    const endMs = performance.now();
     const result = rec.result(
       opts,
-      { endpoint, concurrency: opts.concurrency, warnings, load: { kind: "closed", callers: opts.concurrency } },
-      performance.now() - startMs,
+      {
+        endpoint,
+        concurrency: opts.concurrency,
+        warnings,
+        load: { kind: "closed", callers: opts.concurrency },
+        info: runInfoOf(opts, startMs, endMs, start),
+      },
+      endMs - startMs,
       pool,
       rec.totalOk,
     );

@@ -1,4 +1,5 @@
 import { newTable } from "./table.js";
+import { withEnvelope } from "../results/record.js";
 import type { ErrorCounts } from "../clients/errors.js";
 import type { LatencySummaryUs } from "../metrics/histogram.js";
 import { DISAGREEMENT_LIMIT, disagreement } from "../metrics/littles-law.js";
@@ -6,6 +7,11 @@ import type { Evidence } from "../probes/evidence.js";
 import type { RateProbeResult } from "../probes/open-loop.js";
 import type { ProbeResult } from "../probes/result.js";
 import { fmtCount, fmtMs, fmtNum, fmtPattern, fmtPct, fmtRate, fmtUs } from "./format.js";
+
+/** The JSON document for `probe --json`: the result in its envelope. */
+export function probeJson(r: ProbeResult): object {
+  return withEnvelope("probe", r);
+}
 
 /** Human report of one probe run. */
 export function renderProbe(r: ProbeResult): string {
