@@ -6,6 +6,7 @@ import { compareCommand } from "./compare.js";
 import type { CliContext } from "./context.js";
 import { demoCommand } from "./demo.js";
 import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
+import { mergeCommand } from "./merge.js";
 import { poolSizeCommand } from "./pool-size.js";
 import { probeCommand } from "./probe.js";
 import { serveCommand } from "./serve.js";
@@ -45,6 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     probeCommand(ctx),
     compareCommand(ctx),
     sweepCommand(ctx),
+    mergeCommand(ctx),
     poolSizeCommand(ctx),
     analyzeCommand(ctx),
     checkCommand(ctx),
@@ -63,7 +65,8 @@ Examples:
   mcdiag analyze capture.pcapng                every stalled request in a capture, with frame numbers
   mcdiag check -- node client.js {endpoint}    fail CI when a client splits its commands
   mcdiag sweep 127.0.0.1:11211 --rates 1000,5000 --slo "p99<2ms"   find the knee
-  mcdiag pool-size --rate 5000 --hold 45ms --pool 20               the pool arithmetic`,
+  mcdiag pool-size --rate 5000 --hold 45ms --pool 20               the pool arithmetic
+  mcdiag merge results/                        one fleet's results (probe --shard I/N --json) merged exactly`,
   );
   try {
     await program.parseAsync(argv);

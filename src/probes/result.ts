@@ -146,6 +146,8 @@ export interface WorkerRow {
   achievedRate?: number;
   schedulerLagP99Us?: number;
   generatorWarning?: string;
+  /** The worker's own warnings. */
+  warnings: string[];
   interrupted?: true;
   /** The file the worker's result came from (merge only). */
   file?: string;

@@ -41,6 +41,8 @@ export interface SweepStep {
 
 export interface SweepResult {
   endpoint: string;
+  /** The rates asked for, one per step (the whole fleet's, when the sweep was split across workers). */
+  rates: number[];
   steps: SweepStep[];
   /** The highest rate meeting every SLO below the first step that broke one (null when even the first broke). */
   maxRateMeetingSlo: number | null;
@@ -67,7 +69,6 @@ export function rateSteps(from: number, to: number, steps: number): number[] {
 
 /** One constant-rate step per rate, with a pause between, each judged by the SLOs and the success floor. */
 export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
-  const steps: SweepStep[] = [];
   const runs: RateProbeResult[] = [];
   for (let i = 0; i < opts.rates.length; i++) {
     if (opts.signal?.aborted) break;
@@ -83,23 +84,31 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       onProgress: progress ? (p) => progress(rate, i, opts.rates.length, p) : undefined,
     });
     runs.push(r);
-    const step = stepOf(r);
-    steps.push(step);
-    opts.onStep?.(step, i, opts.rates.length);
+    opts.onStep?.(stepOf(r), i, opts.rates.length);
   }
+  return sweepResultOf(opts.rates, runs, opts.signal?.aborted === true);
+}
+
+/**
+ * A sweep's steps and verdict from its runs: one sweep and a merge of many
+ * (each step merged across workers first) go through here.
+ */
+export function sweepResultOf(rates: readonly number[], runs: RateProbeResult[], interrupted: boolean): SweepResult {
+  const steps = runs.map(stepOf);
   // An interrupted step is partial: it neither proves nor breaks the SLOs.
   const judged = runs.filter((r) => r.interrupted === undefined);
   const firstFail = judged.findIndex((r) => !r.healthy);
   const met = firstFail < 0 ? judged : judged.slice(0, firstFail);
   const result: SweepResult = {
     endpoint: runs[0]?.endpoint ?? "",
+    rates: [...rates],
     steps,
     maxRateMeetingSlo: met.length > 0 ? Math.max(...met.map((r) => r.requestedRate)) : null,
     firstBrokenSlo: firstFail < 0 ? null : firstBroken(judged[firstFail]!),
     failedRates: steps.filter((s) => s.failed).map((s) => s.requestedRate),
     runs,
   };
-  if (opts.signal?.aborted) result.interrupted = true;
+  if (interrupted) result.interrupted = true;
   return result;
 }
 
@@ -113,7 +122,7 @@ function firstBroken(r: RateProbeResult): string {
   return r.problems[0] ?? "unhealthy";
 }
 
-function stepOf(r: RateProbeResult): SweepStep {
+export function stepOf(r: RateProbeResult): SweepStep {
   const step: SweepStep = {
     requestedRate: r.requestedRate,
     achievedRate: r.achievedRate,

@@ -5,7 +5,7 @@ import type { LatencySummaryUs } from "../metrics/histogram.js";
 import { DISAGREEMENT_LIMIT, disagreement } from "../metrics/littles-law.js";
 import type { Evidence } from "../probes/evidence.js";
 import type { RateProbeResult } from "../probes/open-loop.js";
-import type { ProbeResult } from "../probes/result.js";
+import type { ProbeResult, WorkerRow } from "../probes/result.js";
 import { fmtCount, fmtMs, fmtNum, fmtPattern, fmtPct, fmtRate, fmtUs } from "./format.js";
 
 /** The JSON document for `probe --json`: the result in its envelope. */
@@ -18,7 +18,7 @@ export function renderProbe(r: ProbeResult): string {
   const out: string[] = [];
   out.push(
     `mcdiag probe ${r.endpoint}: ${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, ` +
-      `pool ${r.poolSize}, concurrency ${r.concurrency}, ${fmtMs(r.durationMs)}${r.interrupted ? " (interrupted)" : ""}`,
+      `pool ${r.poolSize}, concurrency ${r.concurrency}, ${fmtMs(r.durationMs)}${workersNote(r)}${r.interrupted ? " (interrupted)" : ""}`,
   );
   out.push(...verdictLines(r));
   const t = newTable(["phase", "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
@@ -42,6 +42,7 @@ export function renderProbe(r: ProbeResult): string {
   out.push(poolModelLines(r));
   if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
   for (const w of r.warnings) out.push(`warning: ${w}`);
+  if (r.workers) out.push(workersTable(r.workers));
   if (r.stalledRatio >= 0.05) out.push(adviceForStalls(r));
   return out.join("\n") + "\n";
 }
@@ -51,7 +52,7 @@ export function renderRateProbe(r: RateProbeResult): string {
   const out: string[] = [];
   out.push(
     `mcdiag probe ${r.endpoint}: constant rate ${fmtRate(r.requestedRate)} (achieved ${fmtRate(r.achievedRate)}), ` +
-      `${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, pool ${r.poolSize}` +
+      `${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, pool ${r.poolSize}${workersNote(r)}` +
       (r.interrupted ? `, interrupted after ${fmtMs(r.durationMs)}` : ""),
   );
   out.push(...verdictLines(r));
@@ -87,7 +88,65 @@ export function renderRateProbe(r: RateProbeResult): string {
   );
   if (r.generatorWarning) out.push(`warning: ${r.generatorWarning}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
+  if (r.workers) out.push(workersTable(r.workers));
   return out.join("\n") + "\n";
+}
+
+/** ", 4 workers on 2 hosts" on a merged result's header (pool and concurrency are then the fleet's totals). */
+function workersNote(r: ProbeResult): string {
+  if (!r.workers) return "";
+  const hosts = new Set(r.workers.map((w) => w.host)).size;
+  return `, merged from ${r.workers.length} workers${hosts > 1 ? ` on ${hosts} hosts` : ""} (pool and concurrency are their totals)`;
+}
+
+/** One row per worker of a merged result, so the one that fell behind shows; then each worker's warnings. */
+export function workersTable(rows: readonly WorkerRow[]): string {
+  const rate = rows.some((w) => w.requestedRate !== undefined);
+  const files = rows.some((w) => w.file !== undefined);
+  const t = newTable([
+    "worker",
+    "host",
+    ...(files ? ["result"] : []),
+    "start",
+    "window",
+    ...(rate ? ["requested", "achieved", "lag p99"] : ["concurrency"]),
+    "requests",
+    "errors",
+    "throughput",
+    "p99",
+    "note",
+  ]);
+  for (const w of rows) {
+    const note = w.interrupted
+      ? "interrupted"
+      : w.generatorWarning
+        ? "generator behind"
+        : (w.startLateMs ?? 0) >= 10
+          ? `started ${fmtMs(w.startLateMs ?? 0)} late`
+          : "";
+    t.push([
+      `${w.worker.index}/${w.worker.count}`,
+      w.host,
+      ...(files ? [w.file ?? ""] : []),
+      `+${fmtMs(w.startOffsetMs)}`,
+      fmtMs(w.durationMs),
+      ...(rate
+        ? [fmtRate(w.requestedRate ?? 0), fmtRate(w.achievedRate ?? 0), fmtUs(w.schedulerLagP99Us ?? 0)]
+        : [String(w.concurrency)]),
+      fmtCount(w.requests),
+      fmtCount(w.errors),
+      fmtRate(w.throughputPerSec),
+      fmtUs(w.latencyP99Us),
+      note,
+    ]);
+  }
+  const lines = [t.toString()];
+  for (const w of rows) {
+    const who = `worker ${w.worker.index}/${w.worker.count} (${w.file ?? w.host})`;
+    if (w.generatorWarning) lines.push(`  ${who}: ${w.generatorWarning}`);
+    for (const x of w.warnings) lines.push(`  ${who}: ${x}`);
+  }
+  return lines.join("\n");
 }
 
 const FAILURE_LEGEND =

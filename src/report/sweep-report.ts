@@ -106,6 +106,7 @@ export function sweepJson(r: SweepResult): object {
   const j: Record<string, unknown> = {
     ...envelope("sweep"),
     endpoint: r.endpoint,
+    rates: r.rates,
     steps: r.steps,
     maxRateMeetingSlo: r.maxRateMeetingSlo,
     firstBrokenSlo: r.firstBrokenSlo,
