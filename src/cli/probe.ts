@@ -1,5 +1,9 @@
 import { Command } from "commander";
-import { runProbe } from "../probes/closed-loop.js";
+import { runProbe, type ProbeProgress } from "../probes/closed-loop.js";
+import { isRateResult } from "../probes/fleet.js";
+import { shardOptions } from "../probes/shard.js";
+import { runProbeWorkers } from "../probes/workers.js";
+import { addFleetOptions, fleetSettingsFrom } from "./fleet-options.js";
 import { runRateProbe } from "../probes/open-loop.js";
 import { latencyHistogramOf, type ProbeResult } from "../probes/result.js";
 import { hgrmText } from "../report/hgrm.js";
@@ -29,6 +33,7 @@ export function probeCommand(ctx: CliContext): Command {
     )
     .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)");
   addLoadOptions(cmd, "5s");
+  addFleetOptions(cmd, true);
   cmd.addHelpText(
     "after",
     `
@@ -37,11 +42,21 @@ Examples:
   mcdiag probe [::1]:11211 --requests 10000 --json
   mcdiag probe --embedded --write split
   mcdiag probe 127.0.0.1:11211 --rate 5000 --duration 30s --pool 20 --hgrm latency.hgrm
+  mcdiag probe 127.0.0.1:11211 --rate 40000 --workers 2 --json > r.json     two threads, one merged result
+  mcdiag probe cache:11211 --rate 40000 --shard 1/4 --start-at 2026-01-01T12:00:00Z --json > w1.json
+  (one worker of four on other hosts; then: mcdiag merge w0.json w1.json w2.json w3.json)
 
 Every issued request counts: a failure is in the latency at its time to
 failure, and the answered requests have a row of their own. A run whose
 success is below --min-success (99 % by default), that breaks an --slo, or
 whose server sent replies nobody asked for, is not healthy.
+
+Split runs: worker I of N (--shard I/N, or --shards N with the index from
+JOB_COMPLETION_INDEX or NOMAD_ALLOC_INDEX) takes its share of --rate or
+--concurrency (the remainder to the lowest indices) and its slice of --keys;
+--pool is per worker. --start-at makes every worker start measuring at the
+same time, after its own setup; a worker already late says so and starts at
+once. --workers N runs N shards on threads of this process and merges them.
 
 Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
 2 bad usage or endpoint unreachable; 3 every request failed; 130 interrupted
@@ -60,51 +75,50 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
       ]);
     }
     const slos = typeof raw.slo === "string" ? parseSlos(raw.slo) : undefined;
+    const fleet = fleetSettingsFrom(raw, process.env);
+    const common = { ...load, write, noDelay, slos, startAt: fleet.startAtMs };
+    // Each worker's share must be possible (callers, keys, rate): refused now, not after the setup.
+    for (let w = 0; w < fleet.threads; w++) {
+      shardOptions({ ...common, ratePerSec: rate }, [...fleet.splits, { index: w, count: fleet.threads }]);
+    }
+    if (ctx.parseOnly)
+      return ctx.parseOnly({ endpoint: arg, embedded: raw.embedded === true, rate, ...common, ...fleet });
     const hgrm = typeof raw.hgrm === "string" ? checkSideFile(raw.hgrm, "--hgrm") : undefined;
     const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
-    const common = {
-      ...load,
-      host: target.endpoint.host,
-      port: target.endpoint.port,
-      write,
-      noDelay,
-      slos,
-      signal: ctx.signal,
-    };
+    const endpoint = { host: target.endpoint.host, port: target.endpoint.port, signal: ctx.signal };
     const progress = new Progress(json);
     let result: ProbeResult;
-    let report: string;
     try {
       if (rate !== undefined) {
-        const r = await runRateProbe({
-          ...common,
-          durationMs: load.durationMs ?? 5000,
-          ratePerSec: rate,
-          onProgress: (p) =>
-            progress.fraction(
-              p.elapsedMs / (p.plannedMs ?? 1),
-              `${fmtRate(rate)} for ${fmtMs(p.plannedMs ?? 0)}: ${p.completed} done, ${p.errors} errors`,
-            ),
-        });
-        result = r;
-        report = json ? "" : renderRateProbe(r);
+        const durationMs = load.durationMs ?? 5000;
+        const onProgress = (p: ProbeProgress) =>
+          progress.fraction(
+            p.elapsedMs / (p.plannedMs ?? 1),
+            `${fmtRate(rate)} for ${fmtMs(p.plannedMs ?? 0)}: ${p.completed} done, ${p.errors} errors`,
+          );
+        const opts = { ...common, ...endpoint, durationMs, ratePerSec: rate, onProgress };
+        result =
+          fleet.threads > 1
+            ? await runProbeWorkers({ kind: "rate", ...opts, threads: fleet.threads, splits: fleet.splits })
+            : await runRateProbe(shardOptions(opts, fleet.splits));
       } else {
-        result = await runProbe({
-          ...common,
-          onProgress: (p) =>
-            progress.update(
-              `probing ${fmtPattern(write, noDelay)}: ${fmtMs(p.elapsedMs)}${p.plannedMs ? ` of ${fmtMs(p.plannedMs)}` : ""}, ` +
-                `${p.completed} requests, ${p.errors} errors`,
-            ),
-        });
-        report = json ? "" : renderProbe(result);
+        const onProgress = (p: ProbeProgress) =>
+          progress.update(
+            `probing ${fmtPattern(write, noDelay)}: ${fmtMs(p.elapsedMs)}${p.plannedMs ? ` of ${fmtMs(p.plannedMs)}` : ""}, ` +
+              `${p.completed} requests, ${p.errors} errors`,
+          );
+        const opts = { ...common, ...endpoint, onProgress };
+        result =
+          fleet.threads > 1
+            ? await runProbeWorkers({ kind: "closed", ...opts, threads: fleet.threads, splits: fleet.splits })
+            : await runProbe(shardOptions(opts, fleet.splits));
       }
     } finally {
       progress.done();
       await target.release();
     }
     if (json) printJson(ctx, probeJson(result));
-    else ctx.out(report);
+    else ctx.out(isRateResult(result) ? renderRateProbe(result) : renderProbe(result));
     if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
     if (result.interrupted) return;
     failIfNothingAnswered(result.endpoint, [result]);

@@ -21,6 +21,8 @@ import {
   type RawOptions,
 } from "./options.js";
 import { failIfAnyRunFailed } from "./all-failed.js";
+import { addFleetOptions, fleetSettingsFrom } from "./fleet-options.js";
+import { shardOptions } from "../probes/shard.js";
 import { Progress } from "./progress.js";
 
 export function sweepCommand(ctx: CliContext): Command {
@@ -41,6 +43,7 @@ export function sweepCommand(ctx: CliContext): Command {
     .option("--nodelay", "set TCP_NODELAY")
     .option("--embedded", "sweep a built-in server on a free loopback port");
   addLoadOptions(cmd, "10s");
+  addFleetOptions(cmd, false);
   cmd.addHelpText(
     "after",
     `
@@ -52,6 +55,11 @@ above it.
 Examples:
   mcdiag sweep 127.0.0.1:11211 --rates 1000,2000,5000,10000 --slo "p99<2ms,success>=99.9%"
   mcdiag sweep 127.0.0.1:5000 --from 200 --to 2500 --steps 8 --step-duration 30s --slo "p95<1s"
+
+Split across workers (--shard I/N, --shards N), each worker runs its share of
+every step's rate; with --start-at, step k of every worker starts at
+START + k × (step duration + pause). Merge the workers' --json with
+mcdiag merge.
 
 Latency counts every request (a failure at its time to failure). A step
 below --min-success (99 %) breaks, whatever the SLOs say.
@@ -73,6 +81,10 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
     const stepDurationMs = durationOption(raw.stepDuration, "--step-duration") ?? 10_000;
     const pauseMs = durationOption(raw.pause, "--pause", { allowZero: true }) ?? 1000;
     const load = loadOptionsFrom(raw);
+    const fleet = fleetSettingsFrom(raw, process.env);
+    // Every step's share must be possible on this worker: refused now, not at that step.
+    for (const rate of rates) shardOptions({ ...load, ratePerSec: rate }, fleet.splits);
+    if (ctx.parseOnly) return ctx.parseOnly({ endpoint: arg, rates, stepDurationMs, pauseMs, slos, ...load, ...fleet });
     const target = await resolveEndpoint(arg, raw.embedded === true, "sweep");
     const progress = new Progress(json);
     try {
@@ -86,6 +98,8 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
         stepDurationMs,
         pauseMs,
         slos,
+        splits: fleet.splits,
+        startAtMs: fleet.startAtMs,
         signal: ctx.signal,
         onProgress: (rate, i, of, p) =>
           progress.fraction(

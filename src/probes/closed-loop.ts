@@ -54,6 +54,8 @@ export interface ProbeOptions {
   keyFirst?: number;
   /** Start the measured run at this wall-clock time (after seeding and warm-up), or when a barrier resolves with one. */
   startAt?: StartAt;
+  /** Awaited after the measured run, before the pool closes (workers end together, then close). */
+  beforeClose?: () => Promise<void>;
 }
 
 export interface ProbeProgress {
@@ -239,6 +241,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     );
     if (interrupted) result.interrupted = true;
     if (evidence !== undefined && !interrupted) result.evidence = await evidence();
+    await opts.beforeClose?.();
     return judgeRun(withLatencyHistogram(result, rec.total), opts);
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);

@@ -194,6 +194,7 @@ export function mergeProbeResults(inputs: readonly ProbeInput[], o: FleetOptions
       ? withLatencyHistogram(base, parts.histograms.totalUs)
       : rateResultOf(base, rate, interrupted.length > 0 || aborted !== undefined);
   result.workers = rows;
+  if (isRateResult(result)) explainShortfall(result, rows);
   if (aborted !== undefined) result.aborted = `${aborted.where}: ${aborted.result.aborted}`;
   if (interrupted.length > 0) result.interrupted = true;
   judgeRun(result, { minSuccessRatio: judge.floor, slos: judge.slos });
@@ -283,13 +284,9 @@ function mergeRateParts(inputs: readonly ProbeInput[]): RateParts {
   const scheduleMs = unionLengthMs(
     inputs.map((i) => ({ startMs: i.result.run.startedAtMs, lengthMs: i.rate!.scheduleMs })),
   );
-  // The load asked for, on average over the union of the schedules: the sum of
-  // the rates when the workers ran together, less when they did not overlap
-  // (they never offered the sum at once, and falling short of it is no fault of theirs).
-  const requested = rs.length === 1 ? rs[0]!.requestedRate : sum((p) => p.requestedRate * p.scheduleMs) / scheduleMs;
   return {
     histograms: mergeHistogramSets(rs.map((r) => r.histograms)),
-    requestedRate: Math.round(requested * 1000) / 1000,
+    requestedRate: Math.round(sum((p) => p.requestedRate) * 1000) / 1000,
     issued: sum((p) => p.issued),
     scheduled: sum((p) => p.scheduled),
     scheduleMs,
@@ -421,6 +418,20 @@ function fleetWarnings(inputs: readonly ProbeInput[], rows: readonly WorkerRow[]
     if (i.result.workers !== undefined) for (const w of i.result.warnings) out.push(`${i.where}: ${w}`);
   }
   return out;
+}
+
+/**
+ * The fleet asked for the sum of the workers' rates; the rate it achieved is
+ * over the union of their windows. When every worker kept its own rate, a
+ * shortfall means their windows did not coincide (a late start, clocks out
+ * of step), not that a generator fell behind: say that instead.
+ */
+function explainShortfall(r: RateProbeResult, rows: readonly WorkerRow[]): void {
+  const kept = rows.every((w) => (w.achievedRate ?? 0) >= 0.99 * (w.requestedRate ?? 0));
+  if (!kept || r.issued < r.scheduled || r.achievedRate >= 0.99 * r.requestedRate) return;
+  r.generatorWarning =
+    `the workers' windows did not coincide: each kept its own rate, but together they issued ${r.achievedRate}/s ` +
+    `of the ${r.requestedRate}/s asked for, over the union of their windows (see each worker's start; use --start-at)`;
 }
 
 /** A probe result's type: constant rate or closed loop. */

@@ -347,6 +347,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     const result = rateResultOf(base, parts, interrupted || rec.aborted !== undefined);
     if (interrupted) result.interrupted = true;
     if (evidence !== undefined && !interrupted) result.evidence = await evidence();
+    await opts.beforeClose?.();
     return judgeRun(result, opts);
   } finally {
     pumping = false;

@@ -3,12 +3,25 @@ import { runRateProbe, type RateProbeOptions, type RateProbeResult } from "./ope
 import type { ProbeProgress } from "./closed-loop.js";
 import type { PoolModelResult } from "./result.js";
 import { sleep } from "./setup.js";
+import type { WorkerId } from "./run-info.js";
+import { shardOptions } from "./shard.js";
 import type { SloResult } from "./slo.js";
 
-export interface SweepOptions extends Omit<RateProbeOptions, "ratePerSec" | "durationMs" | "onProgress"> {
+export interface SweepOptions extends Omit<
+  RateProbeOptions,
+  "ratePerSec" | "durationMs" | "onProgress" | "startAt" | "scheduleOffsetMs"
+> {
   rates: number[];
   stepDurationMs: number;
   pauseMs: number;
+  /** This worker of a sweep split across several (each step's rate is split the same way). */
+  splits?: readonly WorkerId[];
+  /**
+   * A common timetable (epoch ms): step k starts at startAtMs + k × (step
+   * duration + pause), so workers on many hosts step together; a step that
+   * is ready late says so and starts at once.
+   */
+  startAtMs?: number;
   onStep?: (step: SweepStep, index: number, of: number) => void;
   onProgress?: (rate: number, index: number, of: number, p: ProbeProgress) => void;
 }
@@ -72,17 +85,25 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const runs: RateProbeResult[] = [];
   for (let i = 0; i < opts.rates.length; i++) {
     if (opts.signal?.aborted) break;
-    if (i > 0 && opts.pauseMs > 0) await sleep(opts.pauseMs, opts.signal);
+    // On a timetable the wait for the step's start is the pause.
+    if (i > 0 && opts.pauseMs > 0 && opts.startAtMs === undefined) await sleep(opts.pauseMs, opts.signal);
     if (opts.signal?.aborted) break;
     const rate = opts.rates[i]!;
     const progress = opts.onProgress;
-    const r = await runRateProbe({
-      ...opts,
-      ratePerSec: rate,
-      durationMs: opts.stepDurationMs,
-      seed: opts.seed && i === 0,
-      onProgress: progress ? (p) => progress(rate, i, opts.rates.length, p) : undefined,
-    });
+    const { splits, startAtMs, ...rest } = opts;
+    const step = shardOptions(
+      {
+        ...rest,
+        ratePerSec: rate,
+        durationMs: opts.stepDurationMs,
+        seed: opts.seed && i === 0,
+        onProgress: progress ? (p: ProbeProgress) => progress(rate, i, opts.rates.length, p) : undefined,
+      },
+      splits ?? [],
+    );
+    if (startAtMs !== undefined)
+      (step as RateProbeOptions).startAt = startAtMs + i * (opts.stepDurationMs + opts.pauseMs);
+    const r = await runRateProbe(step);
     runs.push(r);
     opts.onStep?.(stepOf(r), i, opts.rates.length);
   }

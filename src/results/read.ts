@@ -49,8 +49,12 @@ function readOne(file: string): LoadedResult {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    const cut = /Unexpected end|Unterminated/i.test((err as Error).message) ? " (cut short?)" : "";
-    throw bad(file, `not valid JSON${cut}: ${(err as Error).message}`);
+    // Node names the position; an error at the very end means the file stops mid-document.
+    const msg = (err as Error).message;
+    const at = /position (\d+)/.exec(msg);
+    const atEnd = at !== null && Number(at[1]) >= text.trimEnd().length - 1;
+    const cut = atEnd || /Unexpected end|Unterminated/i.test(msg) ? " (cut short?)" : "";
+    throw bad(file, `not valid JSON${cut}: ${msg}`);
   }
   const kind = recordKindOf(doc, file);
   return { file, kind, doc: doc as Record<string, unknown> };

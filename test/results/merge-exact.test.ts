@@ -299,16 +299,19 @@ describe("merge is exact", () => {
       const mine = samples.slice(w * half, (w + 1) * half);
       // Worker 1 started 10 s after worker 0 ended: a 10 s gap that is in neither window.
       const info = runInfo(w, 2, START_MS + w * (WINDOW_MS + 10_000));
-      const { json } = result(mine, info, { busyShare: 0.5, pools: 1, rateShare: 0.5 });
+      const { json } = result(mine, info, { busyShare: 0.5, pools: 1, rateShare: 1 });
       return probeInputOf(json, `w${w}.json`, `w${w}.json`);
     });
     const merged = mergeProbeResults(inputs) as RateProbeResult;
     const answered = merged.hits + merged.misses;
     expect(merged.durationMs).toBe(2 * WINDOW_MS);
     expect(merged.throughputPerSec).toBe(Math.round((answered / ((2 * WINDOW_MS) / 1000)) * 10) / 10);
-    // Each asked for 1,000/s during its own 5 s: on average over the 10 s the fleet asked for 1,000/s, not 2,000/s.
-    expect(merged.requestedRate).toBe(1000);
+    // Each kept its 2,000/s during its own 5 s: together, 2,000/s over the 10 s of their union, not the 4,000/s
+    // the fleet asked for (the sum of the rates); and the report says why, without blaming a generator.
+    expect(merged.requestedRate).toBe(4000);
     expect(merged.achievedRate).toBe(2000);
+    expect(merged.workers!.map((w) => w.achievedRate)).toEqual([2000, 2000]);
+    expect(merged.generatorWarning).toMatch(/the workers' windows did not coincide: each kept its own rate/);
     expect(merged.warnings.join("\n")).toMatch(/worker 1\/2 \(w1.json\) started 15000 ms after the others/);
   });
 });
