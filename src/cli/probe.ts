@@ -16,7 +16,9 @@ import { EXIT_FINDINGS } from "./exit-codes.js";
 import { parseSlos } from "../probes/slo.js";
 import { addLoadOptions, loadOptionsFrom, rateOption, rejectOptions, writeOption, type RawOptions } from "./options.js";
 import { Progress } from "./progress.js";
-import { checkSideFile, writeSideFile } from "./side-files.js";
+import { checkSideFile, StreamedSideFile, writeSideFile } from "./side-files.js";
+import { HdrLogWriter, type IntervalSink } from "../results/hdr-log.js";
+import { formatEndpoint } from "../util/endpoint.js";
 
 export function probeCommand(ctx: CliContext): Command {
   const cmd = new Command("probe")
@@ -31,7 +33,8 @@ export function probeCommand(ctx: CliContext): Command {
       "--slo <list>",
       'objectives judged on every request, e.g. "p99<5ms,success>=99.9%" (p50…p99.99, mean, max, success, errors, stalled)',
     )
-    .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)");
+    .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)")
+    .option("--hdr-log <file>", "also write an HdrHistogram interval log: each histogram, each second, one tag each");
   addLoadOptions(cmd, "5s");
   addFleetOptions(cmd, true);
   cmd.addHelpText(
@@ -42,6 +45,7 @@ Examples:
   mcdiag probe [::1]:11211 --requests 10000 --json
   mcdiag probe --embedded --write split
   mcdiag probe 127.0.0.1:11211 --rate 5000 --duration 30s --pool 20 --hgrm latency.hgrm
+  mcdiag probe 127.0.0.1:11211 --rate 5000 --duration 1m --hdr-log run.hlog     per-second histograms
   mcdiag probe 127.0.0.1:11211 --rate 40000 --workers 2 --json > r.json     two threads, one merged result
   mcdiag probe cache:11211 --rate 40000 --shard 1/4 --start-at 2026-01-01T12:00:00Z --json > w1.json
   (one worker of four on other hosts; then: mcdiag merge w0.json w1.json w2.json w3.json)
@@ -84,8 +88,17 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     if (ctx.parseOnly)
       return ctx.parseOnly({ endpoint: arg, embedded: raw.embedded === true, rate, ...common, ...fleet });
     const hgrm = typeof raw.hgrm === "string" ? checkSideFile(raw.hgrm, "--hgrm") : undefined;
+    const hdrLog = typeof raw.hdrLog === "string" ? new StreamedSideFile(raw.hdrLog, "--hdr-log") : undefined;
     const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
-    const endpoint = { host: target.endpoint.host, port: target.endpoint.port, signal: ctx.signal };
+    const endpoint = {
+      host: target.endpoint.host,
+      port: target.endpoint.port,
+      signal: ctx.signal,
+      onInterval: intervalWriter(
+        hdrLog,
+        `mcdiag probe ${formatEndpoint(target.endpoint)}${rate !== undefined ? ` --rate ${rate}` : ""}`,
+      ),
+    };
     const progress = new Progress(json);
     let result: ProbeResult;
     try {
@@ -113,6 +126,13 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
             ? await runProbeWorkers({ kind: "closed", ...opts, threads: fleet.threads, splits: fleet.splits })
             : await runProbe(shardOptions(opts, fleet.splits));
       }
+    } catch (err) {
+      try {
+        hdrLog?.close();
+      } catch {
+        // The run's own error is the one to report.
+      }
+      throw err;
     } finally {
       progress.done();
       await target.release();
@@ -120,9 +140,17 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     if (json) printJson(ctx, probeJson(result));
     else ctx.out(isRateResult(result) ? renderRateProbe(result) : renderProbe(result));
     if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
+    hdrLog?.close();
     if (result.interrupted) return;
     failIfNothingAnswered(result.endpoint, [result]);
     if (!result.healthy) ctx.exitCode = EXIT_FINDINGS;
   });
   return cmd;
+}
+
+/** Each second's histograms to the interval log, when one was asked for. */
+function intervalWriter(file: StreamedSideFile | undefined, what: string): IntervalSink | undefined {
+  if (file === undefined) return undefined;
+  const log = new HdrLogWriter((text) => file.write(text), `${what}: HdrHistogram interval log`);
+  return (iv, tag, h) => log.histogram(iv, tag, h);
 }

@@ -13,6 +13,8 @@ import { withLatencyHistogram, type ProbeResult } from "./result.js";
 import { prepareEndpoint, probePool, untilAbortedOr, warmUp } from "./setup.js";
 import type { Slo } from "./slo.js";
 import { runInfoOf, type WorkerId } from "./run-info.js";
+import { IntervalRecorder } from "./interval-log.js";
+import type { IntervalSink } from "../results/hdr-log.js";
 import { waitForStart, type StartAt } from "./start-at.js";
 
 export interface ProbeOptions {
@@ -56,6 +58,8 @@ export interface ProbeOptions {
   startAt?: StartAt;
   /** Awaited after the measured run, before the pool closes (workers end together, then close). */
   beforeClose?: () => Promise<void>;
+  /** Each second of the measured run, its histograms (an HdrHistogram interval log, `--hdr-log`). */
+  onInterval?: IntervalSink;
 }
 
 export interface ProbeProgress {
@@ -175,6 +179,20 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   const rec = new Recorder(opts.stallThresholdMs, Math.max(4, opts.poolSize * 2, opts.concurrency * 2));
   const pool = probePool(opts, rec);
   const run = new Run(pool, keys, opts, rec);
+  const intervals =
+    opts.onInterval === undefined
+      ? undefined
+      : new IntervalRecorder(
+          {
+            totalUs: rec.total,
+            successLatencyUs: rec.totalOk,
+            wireUs: rec.wire,
+            poolWaitUs: rec.poolWait,
+            healthCheckUs: rec.healthCheck,
+          },
+          opts.onInterval,
+        );
+  rec.intervals = intervals;
   let progressTimer: NodeJS.Timeout | undefined;
   let stopTimer: NodeJS.Timeout | undefined;
   const onAbort = () => (run.stopping = true);
@@ -198,6 +216,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     const start = opts.startAt === undefined ? {} : await waitForStart(opts.startAt, opts.signal, warnings);
     pool.resetAverages();
     const startMs = performance.now();
+    intervals?.start(startMs);
     if (opts.durationMs !== undefined) stopTimer = setTimeout(() => (run.stopping = true), opts.durationMs);
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -226,6 +245,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
       warnings.push(`${unfinished} requests still in flight when interrupted are not counted`);
     }
     const endMs = performance.now();
+    intervals?.finish(endMs);
     const result = rec.result(
       opts,
       {
@@ -247,6 +267,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     opts.signal?.removeEventListener("abort", onAbort);
     if (stopTimer) clearTimeout(stopTimer);
     if (progressTimer) clearInterval(progressTimer);
+    intervals?.stop();
     pool.close();
   }
 }

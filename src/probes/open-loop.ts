@@ -15,6 +15,7 @@ import { Recorder } from "./recorder.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
 import { prepareEndpoint, probePool, untilAbortedOr, warmUp } from "./setup.js";
 import { runInfoOf } from "./run-info.js";
+import { IntervalRecorder } from "./interval-log.js";
 import { waitForStart } from "./start-at.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
@@ -215,6 +216,25 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   const rec = new Recorder(opts.stallThresholdMs, Math.max(4, opts.poolSize * 2));
   const pool = probePool(opts, rec);
   const run = new RateRun(pool, rec, keys, opts.timeoutMs);
+  const intervals =
+    opts.onInterval === undefined
+      ? undefined
+      : new IntervalRecorder(
+          {
+            latencyUs: run.latency,
+            successLatencyUs: run.latencyOk,
+            totalUs: rec.total,
+            wireUs: rec.wire,
+            poolWaitUs: rec.poolWait,
+            healthCheckUs: rec.healthCheck,
+            schedulerLagUs: run.lag,
+            responseDelayUs: run.responseDelay,
+            freeConnectionWaitUs: run.freeWait,
+            generatorUs: run.generator,
+          },
+          opts.onInterval,
+        );
+  rec.intervals = intervals;
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
@@ -236,6 +256,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     const hardEndMs = opts.durationMs + Math.max(1000, opts.durationMs / 10);
     const cpuBefore = process.cpuUsage();
     const t0 = performance.now() + (opts.scheduleOffsetMs ?? 0);
+    intervals?.start(t0);
     let next = 0;
     let scheduleEndMs = 0;
     let scheduleDone = false;
@@ -303,6 +324,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     await untilAbortedOr(run.drained(), opts.signal, Math.min(opts.timeoutMs, INTERRUPT_GRACE_MS));
     pumping = false;
     const endMs = Math.max(performance.now(), scheduleEndMs);
+    intervals?.finish(endMs);
     const cpu = process.cpuUsage(cpuBefore);
     loopDelay.disable();
     const interrupted = opts.signal?.aborted === true;
@@ -354,6 +376,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     if (timer !== undefined) clearTimeout(timer);
     if (immediate !== undefined) clearImmediate(immediate);
     if (progressTimer !== undefined) clearInterval(progressTimer);
+    intervals?.stop();
     loopDelay.disable();
     pool.close();
   }

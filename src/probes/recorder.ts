@@ -6,6 +6,7 @@ import { newHistogram, recordClampedUs, summarize, type Histogram } from "../met
 import { finiteSourceModel, poolModel } from "../metrics/erlang.js";
 import { littlesLaw } from "../metrics/littles-law.js";
 import { encodeHistograms } from "../results/histogram-codec.js";
+import type { IntervalRecorder } from "./interval-log.js";
 import type { PoolModelResult, ProbeParts, ProbeResult, RunInfo } from "./result.js";
 
 /** The mean wait the pool model sizes for, as `pool-size --target-wait` does by default. */
@@ -72,9 +73,13 @@ export class Recorder {
     return this.hits + this.misses;
   }
 
+  /** Per-second twins of the histograms, when the run writes an interval log. */
+  intervals: IntervalRecorder | undefined;
+
   /** Records a duration in ms into a µs histogram, counting clamped values. */
   recordMs(h: Histogram, ms: number): void {
     if (recordClampedUs(h, ms * 1000)) this.clamped++;
+    if (this.intervals !== undefined) this.intervals.record(h, ms * 1000);
   }
 
   /**

@@ -3,6 +3,7 @@ import { isMcdiagError } from "../util/errors.js";
 import { runProbe, type ProbeProgress } from "./closed-loop.js";
 import { runRateProbe } from "./open-loop.js";
 import type { FromWorker, ToWorker, WorkerTask } from "./workers.js";
+import { snapshotSink } from "../results/hdr-log.js";
 
 /**
  * One shard of a `--workers` run, on its own thread: runs the probe it was
@@ -41,6 +42,7 @@ const common = {
     send({ type: "measured" });
     return closing;
   },
+  onInterval: task.intervals ? snapshotSink((interval) => send({ type: "interval", interval })) : undefined,
 };
 
 try {

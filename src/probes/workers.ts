@@ -8,6 +8,7 @@ import type { ProbeResult } from "./result.js";
 import { flatWorker, shardOptions } from "./shard.js";
 import type { WorkerId } from "./run-info.js";
 import { formatEndpoint } from "../util/endpoint.js";
+import { IntervalMerger, replaySnapshot, type IntervalSnapshot } from "../results/hdr-log.js";
 
 /**
  * `--workers N`: one run split into N shards, each on a worker thread of
@@ -39,13 +40,16 @@ export type FromWorker =
   | { type: "ready" }
   | { type: "measured" }
   | { type: "progress"; progress: ProbeProgress }
+  | { type: "interval"; interval: IntervalSnapshot }
   | { type: "result"; result: object }
   | { type: "error"; code?: McdiagErrorCode; message: string };
 
 /** What a worker thread is given to run (everything structured-clonable: no signal, no callbacks). */
 export interface WorkerTask {
   kind: "closed" | "rate";
-  options: Omit<ProbeOptions, "signal" | "onProgress" | "startAt"> & {
+  /** Send each second's histograms (the main thread writes the interval log). */
+  intervals: boolean;
+  options: Omit<ProbeOptions, "signal" | "onProgress" | "startAt" | "beforeClose" | "onInterval"> & {
     ratePerSec?: number;
     scheduleOffsetMs?: number;
   };
@@ -65,17 +69,24 @@ export type WorkersRunOptions = (({ kind: "closed" } & ProbeOptions) | ({ kind: 
 
 /** Runs the shards on worker threads and returns their exact merge, with one row per thread. */
 export async function runProbeWorkers(o: WorkersRunOptions): Promise<ProbeResult> {
-  const { threads, splits, signal, onProgress, startAt, kind, ...rest } = o;
+  const { threads, splits, signal, onProgress, startAt, kind, onInterval, beforeClose: _, ...rest } = o;
   if (!(threads >= 1 && threads <= MAX_WORKER_THREADS)) throw new RangeError("threads out of range");
   if (typeof startAt === "function") throw new RangeError("a start barrier is the threads' own");
   const endpoint = formatEndpoint(o);
   const base = { ...rest, evidence: false } as WorkerTask["options"];
   const tasks: WorkerTask[] = [];
   for (let w = 0; w < threads; w++) {
-    tasks.push({ kind, options: shardOptions(base, [...splits, { index: w, count: threads }]) });
+    tasks.push({
+      kind,
+      intervals: onInterval !== undefined,
+      options: shardOptions(base, [...splits, { index: w, count: threads }]),
+    });
   }
   const workers = tasks.map((t) => new Worker(new URL("./worker-thread.js", import.meta.url), { workerData: t }));
   const progress = tasks.map(() => ({ elapsedMs: 0, completed: 0, errors: 0 }));
+  // Each second of the run, merged across the threads, for the interval log.
+  const intervals =
+    onInterval === undefined ? undefined : new IntervalMerger(threads, (iv) => replaySnapshot(iv, onInterval));
   const post = (m: ToWorker) => {
     for (const w of workers) w.postMessage(m);
   };
@@ -120,8 +131,11 @@ export async function runProbeWorkers(o: WorkersRunOptions): Promise<ProbeResult
                   plannedRequests: undefined,
                   errors: progress.reduce((a, p) => a + p.errors, 0),
                 });
+              } else if (m.type === "interval") {
+                intervals?.add(w, m.interval);
               } else if (m.type === "result") {
                 settled = true;
+                intervals?.end(w);
                 resolve(m.result);
               } else {
                 settled = true;
@@ -137,6 +151,7 @@ export async function runProbeWorkers(o: WorkersRunOptions): Promise<ProbeResult
               reject(err);
             });
             worker.on("exit", (code) => {
+              intervals?.end(w);
               if (!settled) {
                 post({ type: "abort" });
                 reject(new Error(`worker thread ${w} exited with code ${code} before reporting`));
