@@ -18,5 +18,10 @@ export interface CliContext {
 }
 
 export function printJson(ctx: CliContext, value: unknown): void {
-  ctx.out(JSON.stringify(value, null, 2) + "\n");
+  ctx.out(jsonText(value));
+}
+
+/** JSON as every command prints it (and `--json-file` writes it). */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2) + "\n";
 }

@@ -106,7 +106,14 @@ function buildProgram(ctx: CliContext): Command {
     demoCommand(ctx),
     serveCommand(ctx),
   ]) {
-    program.addCommand(sub.exitOverride().showHelpAfterError("(run with --help for usage)"));
+    // addCommand does not pass the output settings down: without this a subcommand's usage error
+    // would bypass ctx.err.
+    program.addCommand(
+      sub
+        .exitOverride()
+        .showHelpAfterError("(run with --help for usage)")
+        .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) }),
+    );
   }
   program.addHelpText(
     "after",

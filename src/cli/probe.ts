@@ -10,8 +10,8 @@ import { hgrmText } from "../report/hgrm.js";
 import { fmtMs, fmtPattern, fmtRate } from "../report/format.js";
 import { probeJson, renderProbe, renderRateProbe } from "../report/probe-report.js";
 import { failIfNothingAnswered } from "./all-failed.js";
-import { printJson, type CliContext } from "./context.js";
-import { resolveEndpoint } from "./endpoint-arg.js";
+import { jsonText, printJson, type CliContext } from "./context.js";
+import { endpointArg, resolveEndpoint } from "./endpoint-arg.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { parseSlos } from "../probes/slo.js";
 import { addLoadOptions, loadOptionsFrom, rateOption, rejectOptions, writeOption, type RawOptions } from "./options.js";
@@ -34,6 +34,7 @@ export function probeCommand(ctx: CliContext): Command {
       'objectives judged on every request, e.g. "p99<5ms,success>=99.9%" (p50…p99.99, mean, max, success, errors, stalled)',
     )
     .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)")
+    .option("--json-file <file>", "also write the JSON result to this file (for merge; e.g. on a shared volume)")
     .option("--hdr-log <file>", "also write an HdrHistogram interval log: each histogram, each second, one tag each");
   addLoadOptions(cmd, "5s");
   addFleetOptions(cmd, true);
@@ -86,8 +87,15 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
       shardOptions({ ...common, ratePerSec: rate }, [...fleet.splits, { index: w, count: fleet.threads }]);
     }
     if (ctx.parseOnly)
-      return ctx.parseOnly({ endpoint: arg, embedded: raw.embedded === true, rate, ...common, ...fleet });
+      return ctx.parseOnly({
+        endpoint: raw.embedded === true ? "embedded" : endpointArg(arg, "probe"),
+        embedded: raw.embedded === true,
+        rate,
+        ...common,
+        ...fleet,
+      });
     const hgrm = typeof raw.hgrm === "string" ? checkSideFile(raw.hgrm, "--hgrm") : undefined;
+    const jsonFile = typeof raw.jsonFile === "string" ? checkSideFile(raw.jsonFile, "--json-file") : undefined;
     const hdrLog = typeof raw.hdrLog === "string" ? new StreamedSideFile(raw.hdrLog, "--hdr-log") : undefined;
     const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
     const endpoint = {
@@ -140,6 +148,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     if (json) printJson(ctx, probeJson(result));
     else ctx.out(isRateResult(result) ? renderRateProbe(result) : renderProbe(result));
     if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
+    if (jsonFile !== undefined) writeSideFile(jsonFile, jsonText(probeJson(result)), "--json-file");
     hdrLog?.close();
     if (result.interrupted) return;
     failIfNothingAnswered(result.endpoint, [result]);

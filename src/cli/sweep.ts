@@ -5,8 +5,9 @@ import { parseSlos, type Slo } from "../probes/slo.js";
 import { fmtMs, fmtRate } from "../report/format.js";
 import { renderSweep, renderSweepStepLine, sweepJson } from "../report/sweep-report.js";
 import { McdiagError } from "../util/errors.js";
-import { printJson, type CliContext } from "./context.js";
-import { resolveEndpoint } from "./endpoint-arg.js";
+import { jsonText, printJson, type CliContext } from "./context.js";
+import { checkSideFile, writeSideFile } from "./side-files.js";
+import { endpointArg, resolveEndpoint } from "./endpoint-arg.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import {
   addLoadOptions,
@@ -41,7 +42,8 @@ export function sweepCommand(ctx: CliContext): Command {
     )
     .option("--write <strategy>", "coalesced, split or corked", "coalesced")
     .option("--nodelay", "set TCP_NODELAY")
-    .option("--embedded", "sweep a built-in server on a free loopback port");
+    .option("--embedded", "sweep a built-in server on a free loopback port")
+    .option("--json-file <file>", "also write the JSON result to this file (for merge; e.g. on a shared volume)");
   addLoadOptions(cmd, "10s");
   addFleetOptions(cmd, false);
   cmd.addHelpText(
@@ -84,7 +86,17 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
     const fleet = fleetSettingsFrom(raw, process.env);
     // Every step's share must be possible on this worker: refused now, not at that step.
     for (const rate of rates) shardOptions({ ...load, ratePerSec: rate }, fleet.splits);
-    if (ctx.parseOnly) return ctx.parseOnly({ endpoint: arg, rates, stepDurationMs, pauseMs, slos, ...load, ...fleet });
+    if (ctx.parseOnly)
+      return ctx.parseOnly({
+        endpoint: raw.embedded === true ? "embedded" : endpointArg(arg, "sweep"),
+        rates,
+        stepDurationMs,
+        pauseMs,
+        slos,
+        ...load,
+        ...fleet,
+      });
+    const jsonFile = typeof raw.jsonFile === "string" ? checkSideFile(raw.jsonFile, "--json-file") : undefined;
     const target = await resolveEndpoint(arg, raw.embedded === true, "sweep");
     const progress = new Progress(json);
     try {
@@ -116,6 +128,7 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
       progress.done();
       if (json) printJson(ctx, sweepJson(result));
       else ctx.out(renderSweep(result, typeof raw.slo === "string" ? raw.slo : undefined));
+      if (jsonFile !== undefined) writeSideFile(jsonFile, jsonText(sweepJson(result)), "--json-file");
       if (result.interrupted) return;
       failIfAnyRunFailed(
         result.endpoint,

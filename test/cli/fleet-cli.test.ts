@@ -152,6 +152,27 @@ describe.runIf(HAVE_MEMCACHED)("runs split across workers (--workers, --shard, -
     expect(j.requests).toBeLessThan(5000);
   });
 
+  it("--json-file writes the JSON result beside the text report; an unwritable path is refused before the run", async () => {
+    const out = join(dir, "side.json");
+    const r = await mcdiag(["probe", ep, "--requests", "150", "--json-file", out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/^\{/);
+    const j = json(readFileSync(out, "utf8"));
+    expect(j.kind).toBe("mcdiag.probe");
+    expect(j.requests).toBe(150);
+    const m = await mcdiag(["merge", out, "--json"]);
+    expect(m.code, m.stderr).toBe(0);
+    expect(json(m.stdout).requests).toBe(150);
+    const bad = await mcdiag(["probe", ep, "--requests", "150", "--json-file", join(dir, "no", "such", "dir.json")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--json-file/);
+    expect(bad.stdout).toBe("");
+    const sweep = join(dir, "side-sweep.json");
+    const s = await mcdiag(["sweep", ep, "--rates", "200", "--step-duration", "300ms", "--json-file", sweep]);
+    expect(s.code, s.stderr).toBeLessThan(2);
+    expect(json(readFileSync(sweep, "utf8")).kind).toBe("mcdiag.sweep");
+  });
+
   it("--shards N takes the index from JOB_COMPLETION_INDEX", async () => {
     const r = await mcdiag(["probe", ep, "--requests", "100", "--shards", "4", "--json"], {
       env: { JOB_COMPLETION_INDEX: "3" },
