@@ -1,4 +1,5 @@
 /** What `analyze` found, as plain data: the JSON output and what reporters render. */
+import type { Cause } from "./causes.js";
 
 export type StallSide = "request" | "response";
 
@@ -11,10 +12,12 @@ export interface StallItem {
   key?: string;
   side: StallSide;
   stallMs: number;
-  /** [segment before, the pure ACK, segment after]: open them in Wireshark. */
+  /** Frame numbers of the segment before, the pure ACK and the segment after: open them in Wireshark. */
   frames: [number, number, number];
   /** Seconds since the first packet of the capture. */
   atSec: number;
+  /** The dominant cause of the exchange it belongs to ("delayed-ack" unless something cost it more). */
+  cause: Cause;
 }
 
 export interface WireSummaryUs {
@@ -40,6 +43,8 @@ export interface FlowSummary {
   gaps: number;
   /** The capture started after this connection did. */
   midStream: boolean;
+  /** memcached over TCP, or over UDP (latency only: stalls do not apply). */
+  transport: "tcp" | "udp";
   wireUs: WireSummaryUs;
   verdict: FlowVerdict;
 }
@@ -66,6 +71,28 @@ export interface TopExchange {
   /** First and last frame of the request, then of the response (0 when none). */
   requestFrames: [number, number];
   responseFrames: [number, number];
+  /** Its dominant cause when it was slow (wire time ≥ the slow threshold), else null. */
+  cause: Cause | null;
+}
+
+/** One cause of slow exchanges: each slow exchange is counted once, under the cause that cost it most. */
+export interface CauseSummary {
+  cause: Cause;
+  /** Slow requests it dominated. */
+  requests: number;
+  /** connect only: connections whose SYN or SYN/ACK was resent. */
+  connections?: number;
+  /** Time it cost them (for connect: the set-up time of those connections). */
+  totalMs: number;
+  /** Median cost per request (per connection for connect). */
+  typicalMs: number;
+  /** The timer that cost matches. */
+  timer: string | null;
+  /** Which signs were found, and how often. */
+  evidence: Record<string, number>;
+  /** The worst cases, with frames to open in Wireshark. */
+  examples: { flow: number; frames: number[]; ms: number }[];
+  advice: string;
 }
 
 export interface AnalysisResult {
@@ -76,9 +103,11 @@ export interface AnalysisResult {
   /** Seconds from the first to the last packet. */
   durationSec: number;
   packets: number;
+  /** Packets whose captured bytes stop short of the IP packet's length (snaplen), so their payload was not parsed. */
   truncatedPackets: number;
   decode: {
     tcp: number;
+    udp: number;
     notIp: number;
     notTcp: number;
     ipFragments: number;
@@ -87,14 +116,21 @@ export interface AnalysisResult {
     unknownLinkType: number;
   };
   flows: number;
+  /** memcached flows, UDP ones included. */
   memcachedFlows: number;
+  udpFlows: number;
   otherFlows: number;
+  /** Flows finished before their end: silent longer than the idle timeout, or beyond the open-flow limit. */
+  flowsEvicted: { idle: number; limit: number };
   requests: { total: number; byCommand: Record<string, number>; unanswered: number; noreply: number };
-  responses: { total: number; unpaired: number; errors: number };
+  /** `untimed`: replies to requests given up at the outstanding-request limit. */
+  responses: { total: number; unpaired: number; errors: number; untimed: number };
   multiSegmentRequests: number;
   multiSegmentResponses: number;
   retransmissions: number;
   gaps: number;
+  /** Bytes that could not be parsed as memcached (skipped up to the next message start), by sender. */
+  unparsedBytes: { client: number; server: number };
   stalls: {
     request: number;
     response: number;
@@ -108,10 +144,17 @@ export interface AnalysisResult {
     itemsOmitted: number;
   };
   wireUs: WireSummaryUs;
+  /** An exchange at least this long (first request byte → last response byte) is slow and gets a cause. */
+  slowThresholdMs: number;
+  slowRequests: number;
+  /** Where the time of the slow requests went, most first. */
+  causes: CauseSummary[];
   endpoints: EndpointSummary[];
   flowsDetail: FlowSummary[];
   flowsOmitted: number;
   top: TopExchange[];
   advice: string[];
   warnings: string[];
+  /** Present (true) when the analysis was stopped early: the figures cover the packets read until then. */
+  interrupted?: boolean;
 }

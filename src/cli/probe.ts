@@ -9,12 +9,22 @@ import { latencyHistogramOf, type ProbeResult } from "../probes/result.js";
 import { hgrmText } from "../report/hgrm.js";
 import { fmtMs, fmtPattern, fmtRate } from "../report/format.js";
 import { probeJson, renderProbe, renderRateProbe } from "../report/probe-report.js";
+import { withCapture } from "../analyze/capture-run.js";
+import { renderCaptureAttribution } from "../report/analyze-report.js";
 import { failIfNothingAnswered } from "./all-failed.js";
 import { jsonText, printJson, type CliContext } from "./context.js";
 import { endpointArg, resolveEndpoint } from "./endpoint-arg.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { parseSlos } from "../probes/slo.js";
-import { addLoadOptions, loadOptionsFrom, rateOption, rejectOptions, writeOption, type RawOptions } from "./options.js";
+import {
+  addLoadOptions,
+  loadOptionsFrom,
+  numberOption,
+  rateOption,
+  rejectOptions,
+  writeOption,
+  type RawOptions,
+} from "./options.js";
 import { Progress } from "./progress.js";
 import { checkSideFile, StreamedSideFile, writeSideFile } from "./side-files.js";
 import { HdrLogWriter, type IntervalSink } from "../results/hdr-log.js";
@@ -35,7 +45,9 @@ export function probeCommand(ctx: CliContext): Command {
     )
     .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)")
     .option("--json-file <file>", "also write the JSON result to this file (for merge; e.g. on a shared volume)")
-    .option("--hdr-log <file>", "also write an HdrHistogram interval log: each histogram, each second, one tag each");
+    .option("--hdr-log <file>", "also write an HdrHistogram interval log: each histogram, each second, one tag each")
+    .option("--capture [file]", "record the probe's traffic with tcpdump (root) and give every slow request a cause")
+    .option("--slow <ms>", "with --capture: a request this long on the wire is slow", "20");
   addLoadOptions(cmd, "5s");
   addFleetOptions(cmd, true);
   cmd.addHelpText(
@@ -80,6 +92,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
       ]);
     }
     const slos = typeof raw.slo === "string" ? parseSlos(raw.slo) : undefined;
+    const slowMs = numberOption(raw.slow, "--slow", 0.001, 20);
     const fleet = fleetSettingsFrom(raw, process.env);
     const common = { ...load, write, noDelay, slos, startAt: fleet.startAtMs };
     // Each worker's share must be possible (callers, keys, rate): refused now, not after the setup.
@@ -108,8 +121,9 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
       ),
     };
     const progress = new Progress(json);
-    let result: ProbeResult;
-    try {
+    let result: ProbeResult = undefined as unknown as ProbeResult;
+    const capture = raw.capture === undefined ? undefined : typeof raw.capture === "string" ? raw.capture : "";
+    const measure = async () => {
       if (rate !== undefined) {
         const durationMs = load.durationMs ?? 5000;
         const onProgress = (p: ProbeProgress) =>
@@ -134,6 +148,18 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
             ? await runProbeWorkers({ kind: "closed", ...opts, threads: fleet.threads, splits: fleet.splits })
             : await runProbe(shardOptions(opts, fleet.splits));
       }
+    };
+    let attribution;
+    try {
+      if (capture === undefined) await measure();
+      else {
+        const c = await withCapture(endpoint.host, endpoint.port, measure, {
+          slowMs,
+          keepFile: capture || undefined,
+          signal: ctx.signal,
+        });
+        attribution = c.attribution;
+      }
     } catch (err) {
       try {
         hdrLog?.close();
@@ -145,10 +171,14 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
       progress.done();
       await target.release();
     }
-    if (json) printJson(ctx, probeJson(result));
-    else ctx.out(isRateResult(result) ? renderRateProbe(result) : renderProbe(result));
+    const doc = attribution === undefined ? probeJson(result) : { ...probeJson(result), capture: attribution };
+    if (json) printJson(ctx, doc);
+    else {
+      const report = isRateResult(result) ? renderRateProbe(result) : renderProbe(result);
+      ctx.out(attribution === undefined ? report : `${report}${renderCaptureAttribution(attribution)}`);
+    }
     if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
-    if (jsonFile !== undefined) writeSideFile(jsonFile, jsonText(probeJson(result)), "--json-file");
+    if (jsonFile !== undefined) writeSideFile(jsonFile, jsonText(doc), "--json-file");
     hdrLog?.close();
     if (result.interrupted) return;
     failIfNothingAnswered(result.endpoint, [result]);

@@ -13,10 +13,11 @@ import { watchEvidence } from "./evidence.js";
 import { judgeRun } from "./health.js";
 import { Recorder } from "./recorder.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
-import { prepareEndpoint, probePool, untilAbortedOr, warmUp } from "./setup.js";
+import { prepareEndpoint, probePool, reportProgress, untilAbortedOr, warmUp } from "./setup.js";
 import { runInfoOf } from "./run-info.js";
 import { IntervalRecorder } from "./interval-log.js";
 import { waitForStart } from "./start-at.js";
+import { round } from "../util/round.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
   /** Requests per second, issued on a fixed schedule whatever the responses do. */
@@ -243,10 +244,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   try {
     // Warm every connection the rate is likely to need (the whole pool at most).
     await warmUp(pool, keys, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint, opts.signal);
-    const evidence =
-      opts.evidence === false || opts.signal?.aborted
-        ? undefined
-        : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
+    const evidence = await watchEvidence(opts, endpoint);
     const start = opts.startAt === undefined ? {} : await waitForStart(opts.startAt, opts.signal, warnings);
     pool.resetAverages();
     loopDelay.enable();
@@ -308,18 +306,13 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     };
     pumping = true;
     pump();
-    if (opts.onProgress) {
-      const report = opts.onProgress;
-      progressTimer = setInterval(() => {
-        report({
-          elapsedMs: performance.now() - t0,
-          plannedMs: opts.durationMs,
-          completed: rec.completed,
-          plannedRequests: total,
-          errors: rec.failed,
-        });
-      }, 500);
-    }
+    progressTimer = reportProgress(opts.onProgress, () => ({
+      elapsedMs: performance.now() - t0,
+      plannedMs: opts.durationMs,
+      completed: rec.completed,
+      plannedRequests: total,
+      errors: rec.failed,
+    }));
     await schedule;
     await untilAbortedOr(run.drained(), opts.signal, Math.min(opts.timeoutMs, INTERRUPT_GRACE_MS));
     pumping = false;
@@ -348,7 +341,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
       scheduleMs: Math.max(scheduleMs, run.issued * intervalMs),
       latencyMs: run.latencyMsSum,
       generatorMs: run.generatorMsSum,
-      drainMs: Math.round((run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0) * 10) / 10,
+      drainMs: round(run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0, 1),
       generatorCpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, endMs - t0)) * 1000) / 10,
       // The monitor's samples include its own interval: subtract it to get the delay.
       eventLoopDelayP99Us: Math.max(0, Math.round(loopDelay.percentile(99) / 1000) - LOOP_SAMPLE_MS * 1000),
@@ -426,7 +419,7 @@ export function rateResultOf(base: ProbeResult, p: RateParts, stoppedOnPurpose: 
     ...base,
     mode: "rate",
     requestedRate: p.requestedRate,
-    achievedRate: Math.round(achievedRateOf(p) * 10) / 10,
+    achievedRate: round(achievedRateOf(p), 1),
     scheduled: p.scheduled,
     issued: p.issued,
     latencyUs: summarize(h.latencyUs),
@@ -435,7 +428,7 @@ export function rateResultOf(base: ProbeResult, p: RateParts, stoppedOnPurpose: 
     responseDelayUs: summarize(h.responseDelayUs),
     freeConnectionWaitUs: summarize(h.freeConnectionWaitUs),
     generatorUs: summarize(h.generatorUs),
-    generatorShare: p.latencyMs > 0 ? Math.round((p.generatorMs / p.latencyMs) * 10000) / 10000 : 0,
+    generatorShare: p.latencyMs > 0 ? round(p.generatorMs / p.latencyMs, 4) : 0,
     generatorCpuPercent: p.generatorCpuPercent,
     eventLoopDelayP99Us: p.eventLoopDelayP99Us,
     drainMs: p.drainMs,

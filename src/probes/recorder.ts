@@ -8,6 +8,7 @@ import { littlesLaw } from "../metrics/littles-law.js";
 import { encodeHistograms } from "../results/histogram-codec.js";
 import type { IntervalRecorder } from "./interval-log.js";
 import type { PoolModelResult, ProbeParts, ProbeResult, RunInfo } from "./result.js";
+import { round } from "../util/round.js";
 
 /** The mean wait the pool model sizes for, as `pool-size --target-wait` does by default. */
 export const MODEL_TARGET_WAIT_MS = 1;
@@ -261,7 +262,7 @@ export function probeResultOf(
     errorSamples: parts.errorSamples,
     strayReplies: parts.strayReplies,
     stalled: parts.stalled,
-    stalledRatio: answered > 0 ? Math.round((parts.stalled / answered) * 10000) / 10000 : 0,
+    stalledRatio: answered > 0 ? round(parts.stalled / answered, 4) : 0,
     stallThresholdMs: cfg.stallThresholdMs,
     typicalStallMs: typicalStallMs(h.wireUs, parts.stalled),
     wireUs: summarize(h.wireUs),
@@ -269,7 +270,7 @@ export function probeResultOf(
     healthCheckUs: summarize(h.healthCheckUs),
     totalUs: summarize(h.totalUs),
     successLatencyUs: summarize(h.successLatencyUs),
-    throughputPerSec: windowMs > 0 ? Math.round((answered / (windowMs / 1000)) * 10) / 10 : 0,
+    throughputPerSec: windowMs > 0 ? round(answered / (windowMs / 1000), 1) : 0,
     littlesLaw: ll,
     poolModel: modelFor(
       load,
@@ -313,7 +314,7 @@ function modelFor(
   checkoutsPerSec: number,
   pools: number,
 ): PoolModelResult {
-  const measuredMeanWaitMs = round3(measuredWaitMs);
+  const measuredMeanWaitMs = round(measuredWaitMs, 3);
   if (load.kind === "closed") {
     const callers = Math.max(1, Math.round(load.callers / pools));
     const cycleMs = checkoutsPerSec > 0 ? (load.callers / checkoutsPerSec) * 1000 : 0;
@@ -321,21 +322,21 @@ function modelFor(
     const m = finiteSourceModel(callers, pool, holdMs, thinkMs);
     return {
       model: "finite-source",
-      predictedMeanWaitMs: round3(m.meanWaitMs),
+      predictedMeanWaitMs: round(m.meanWaitMs, 3),
       measuredMeanWaitMs,
-      offeredLoad: round3(m.busyConnections * pools),
+      offeredLoad: round(m.busyConnections * pools, 3),
       stable: true,
       callers: load.callers,
-      thinkMs: round3(thinkMs),
+      thinkMs: round(thinkMs, 3),
     };
   }
   const m = poolModel(load.offeredPerSec / pools, holdMs, pool, MODEL_TARGET_WAIT_MS);
   const stable = m.meanWaitMs !== null;
   const out: PoolModelResult = {
     model: "M/M/c",
-    predictedMeanWaitMs: stable ? round3(m.meanWaitMs!) : null,
+    predictedMeanWaitMs: stable ? round(m.meanWaitMs!, 3) : null,
     measuredMeanWaitMs,
-    offeredLoad: round3(m.busyConnections * pools),
+    offeredLoad: round(m.busyConnections * pools, 3),
     stable,
     minimumPool: m.minimumPool,
     requiredPool: m.requiredPool,
@@ -343,10 +344,6 @@ function modelFor(
   };
   if (m.queueGrowthPerSec !== null) out.queueGrowthPerSec = Math.round(m.queueGrowthPerSec * pools * 10) / 10;
   return out;
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
 
 /** Median of the slowest `stalled` wire times, read off the histogram. */

@@ -108,9 +108,7 @@ export async function runProbeWorkers(o: WorkersRunOptions): Promise<ProbeResult
               if (m.type === "ready") {
                 if (++ready === threads) {
                   void (async () => {
-                    if (o.evidence !== false && signal?.aborted !== true) {
-                      evidence = await watchEvidence(o.host, o.port, o.timeoutMs, endpoint);
-                    }
+                    evidence = await watchEvidence(o, endpoint);
                     // With --start-at the threads wait for that time; otherwise for this one.
                     post({ type: "go", startAtMs: startAt ?? Date.now() + BARRIER_LEAD_MS });
                   })().catch(reject);
