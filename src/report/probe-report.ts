@@ -1,19 +1,25 @@
 import { newTable } from "./table.js";
+import { withEnvelope } from "../results/record.js";
 import type { ErrorCounts } from "../clients/errors.js";
 import type { LatencySummaryUs } from "../metrics/histogram.js";
 import { DISAGREEMENT_LIMIT, disagreement } from "../metrics/littles-law.js";
 import { STALLING_RATIO } from "../probes/compare.js";
 import type { Evidence } from "../probes/evidence.js";
 import type { RateProbeResult } from "../probes/open-loop.js";
-import type { ProbeResult } from "../probes/result.js";
+import type { ProbeResult, WorkerRow } from "../probes/result.js";
 import { fmtCount, fmtMs, fmtNum, fmtPattern, fmtPct, fmtRate, fmtUs } from "./format.js";
+
+/** The JSON document for `probe --json`: the result in its envelope. */
+export function probeJson(r: ProbeResult): object {
+  return withEnvelope("probe", r);
+}
 
 /** Human report of one probe run. */
 export function renderProbe(r: ProbeResult): string {
   const out = reportBody(
     r,
     `mcdiag probe ${r.endpoint}: ${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, ` +
-      `pool ${r.poolSize}, concurrency ${r.concurrency}, ${fmtMs(r.durationMs)}${r.interrupted ? " (interrupted)" : ""}`,
+      `pool ${r.poolSize}, concurrency ${r.concurrency}, ${fmtMs(r.durationMs)}${workersNote(r)}${r.interrupted ? " (interrupted)" : ""}`,
     latencyTable("phase", [
       ["pool wait", r.poolWaitUs],
       r.healthCheckUs.count > 0 && ["health check", r.healthCheckUs],
@@ -26,6 +32,7 @@ export function renderProbe(r: ProbeResult): string {
     ` of ${fmtCount(r.hits + r.misses)}`,
   );
   for (const w of r.warnings) out.push(`warning: ${w}`);
+  if (r.workers) out.push(workersTable(r.workers));
   if (r.stalledRatio >= STALLING_RATIO) out.push(adviceForStalls(r));
   return out.join("\n") + "\n";
 }
@@ -35,7 +42,7 @@ export function renderRateProbe(r: RateProbeResult): string {
   const out = reportBody(
     r,
     `mcdiag probe ${r.endpoint}: constant rate ${fmtRate(r.requestedRate)} (achieved ${fmtRate(r.achievedRate)}), ` +
-      `${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, pool ${r.poolSize}` +
+      `${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, pool ${r.poolSize}${workersNote(r)}` +
       (r.interrupted ? `, interrupted after ${fmtMs(r.durationMs)}` : ""),
     latencyTable("latency", [
       ["from intended start (users)", r.latencyUs],
@@ -63,7 +70,65 @@ export function renderRateProbe(r: RateProbeResult): string {
   );
   if (r.generatorWarning) out.push(`warning: ${r.generatorWarning}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
+  if (r.workers) out.push(workersTable(r.workers));
   return out.join("\n") + "\n";
+}
+
+/** ", 4 workers on 2 hosts" on a merged result's header (pool and concurrency are then the fleet's totals). */
+function workersNote(r: ProbeResult): string {
+  if (!r.workers) return "";
+  const hosts = new Set(r.workers.map((w) => w.host)).size;
+  return `, merged from ${r.workers.length} workers${hosts > 1 ? ` on ${hosts} hosts` : ""} (pool and concurrency are their totals)`;
+}
+
+/** One row per worker of a merged result, so the one that fell behind shows; then each worker's warnings. */
+export function workersTable(rows: readonly WorkerRow[]): string {
+  const rate = rows.some((w) => w.requestedRate !== undefined);
+  const files = rows.some((w) => w.file !== undefined);
+  const t = newTable([
+    "worker",
+    "host",
+    ...(files ? ["result"] : []),
+    "start",
+    "window",
+    ...(rate ? ["requested", "achieved", "lag p99"] : ["concurrency"]),
+    "requests",
+    "errors",
+    "throughput",
+    "p99",
+    "note",
+  ]);
+  for (const w of rows) {
+    const note = w.interrupted
+      ? "interrupted"
+      : w.generatorWarning
+        ? "generator behind"
+        : (w.startLateMs ?? 0) >= 10
+          ? `started ${fmtMs(w.startLateMs ?? 0)} late`
+          : "";
+    t.push([
+      `${w.worker.index}/${w.worker.count}`,
+      w.host,
+      ...(files ? [w.file ?? ""] : []),
+      `+${fmtMs(w.startOffsetMs)}`,
+      fmtMs(w.durationMs),
+      ...(rate
+        ? [fmtRate(w.requestedRate ?? 0), fmtRate(w.achievedRate ?? 0), fmtUs(w.schedulerLagP99Us ?? 0)]
+        : [String(w.concurrency)]),
+      fmtCount(w.requests),
+      fmtCount(w.errors),
+      fmtRate(w.throughputPerSec),
+      fmtUs(w.latencyP99Us),
+      note,
+    ]);
+  }
+  const lines = [t.toString()];
+  for (const w of rows) {
+    const who = `worker ${w.worker.index}/${w.worker.count} (${w.file ?? w.host})`;
+    if (w.generatorWarning) lines.push(`  ${who}: ${w.generatorWarning}`);
+    for (const x of w.warnings) lines.push(`  ${who}: ${x}`);
+  }
+  return lines.join("\n");
 }
 
 /**
