@@ -124,6 +124,8 @@ describe("cause rules: what each charges and the frames it names", () => {
     expect([799, 800, 1500, 1501].map((ms) => /TCP_TIMEOUT_INIT/.test(syn(ms)))).toEqual([false, true, true, false]);
     expect([2499, 2500, 3500, 3501].map((ms) => /two SYN retries/.test(syn(ms)))).toEqual([false, true, true, false]);
     expect(syn(5000)).toMatch(/back off 1 s, 2 s, 4 s/);
+    expect(serverRule.timer(50)).toMatch(/^the server's own time/);
+    expect(zeroWindowRule.timer(300)).toMatch(/^the receiver's buffer was full; .*persist timer/);
   });
 });
 
