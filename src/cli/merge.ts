@@ -10,6 +10,8 @@ import {
 import { parseSlos } from "../probes/slo.js";
 import { probeJson, renderProbe, renderRateProbe } from "../report/probe-report.js";
 import { renderSweep, sweepJson } from "../report/sweep-report.js";
+import { analysisJson, renderAnalysis } from "../report/analyze-report.js";
+import { analysisInputOf, mergeAnalyses } from "../analyze/merge.js";
 import { readResults, type LoadedResult } from "../results/read.js";
 import type { RecordKind } from "../results/record.js";
 import { McdiagError } from "../util/errors.js";
@@ -25,6 +27,7 @@ const MERGERS: Partial<
 > = {
   probe: mergeProbes,
   sweep: mergeSweeps,
+  analyze: mergeAnalysisResults,
 };
 
 export function mergeCommand(ctx: CliContext): Command {
@@ -66,7 +69,7 @@ kinds); 3 every request failed.`,
       const b = loaded.find((l) => l.kind !== a.kind)!;
       throw new McdiagError(
         "BAD_INPUT",
-        `${b.file} is a ${b.kind} result, ${a.file} a ${a.kind} result: merge one kind at a time`,
+        `${b.file} is ${article(b.kind)} ${b.kind} result, ${a.file} ${article(a.kind)} ${a.kind} result: merge one kind at a time`,
         { file: b.file },
       );
     }
@@ -75,7 +78,7 @@ kinds); 3 every request failed.`,
     if (merger === undefined) {
       throw new McdiagError(
         "BAD_INPUT",
-        `${loaded[0]!.file}: ${kind} results cannot be merged; merge reads probe and sweep results`,
+        `${loaded[0]!.file}: ${kind} results cannot be merged; merge reads probe, sweep and analyze results`,
       );
     }
     const o: FleetOptions = {};
@@ -84,6 +87,20 @@ kinds); 3 every request failed.`,
     merger(ctx, loaded, o, raw.json === true);
   });
   return cmd;
+}
+
+function article(kind: RecordKind): string {
+  return kind === "analyze" ? "an" : "a";
+}
+
+/** Analyses of separate captures: counts summed, histograms merged; SLOs and the success floor do not apply. */
+function mergeAnalysisResults(ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, json: boolean): void {
+  if (o.slos !== undefined || o.minSuccessRatio !== undefined) {
+    throw new McdiagError("BAD_OPTION", "merge: --slo and --min-success judge probe and sweep results, not analyses");
+  }
+  const r = mergeAnalyses(loaded.map((l) => analysisInputOf(l.doc, l.file)));
+  if (json) printJson(ctx, analysisJson(r));
+  else ctx.out(renderAnalysis(r, { showKeys: r.stalls.items.some((i) => i.key !== undefined) }));
 }
 
 function mergeProbes(ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, json: boolean): void {
