@@ -48,12 +48,15 @@ many hosts, and prints the fleet's result as one run would: histograms merged
 bucket by bucket and percentiles read from the merge, counts and error kinds
 summed, rates over the union of the workers' windows on the wall clock,
 Little's law for the fleet, the SLOs judged on the merged latency, and one
-row per worker to show who fell behind. A directory is read whole: every file
-in it must be a result.
+row per worker to show who fell behind. Analyze results (analyze --json) of
+separate captures merge the same way: counts, stalls and causes summed, every
+percentile and typical figure read from the merged histograms. A directory is
+read whole: every file in it must be a result.
 
 Examples:
   mcdiag merge results/
   mcdiag merge w0.json w1.json w2.json --slo "p99<2ms,success>=99.9%"
+  mcdiag merge web1-analyze.json web2-analyze.json     captures of two hosts as one
   pdsh -R ssh -w 'web[1-4]' 'mcdiag probe cache:11211 --rate 40000 --shard %n/4 --start-at 1767225600000 --json' | dshbak -d results && mcdiag merge results
 
 Exit codes: 0 the merged run is healthy; 1 it is not (success floor, SLO,
