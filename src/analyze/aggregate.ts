@@ -101,7 +101,7 @@ const FLAT_ENDPOINTS = 16;
 /** Servers tracked one by one; traffic to any further server is summed under one row. */
 export const MAX_ENDPOINTS = 10_000;
 /** Flows listed one by one in the result; the rest are counted (flowsOmitted). */
-const MAX_FLOWS_LISTED = 10_000;
+export const MAX_FLOWS_LISTED = 10_000;
 export const OTHER_SERVERS = "(other servers)";
 
 export class EndpointStats {

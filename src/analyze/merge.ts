@@ -6,6 +6,7 @@ import { McdiagError } from "../util/errors.js";
 import { round } from "../util/round.js";
 import {
   CAUSE_EXAMPLES,
+  MAX_FLOWS_LISTED,
   causeRuleOf,
   causeSummaryOf,
   sortCauses,
@@ -37,9 +38,6 @@ export interface AnalysisInput {
   endpoints: Map<string, Histogram>;
   causes: Map<Cause, Histogram>;
 }
-
-/** Flows listed one by one in a merged result (as in one analysis); the rest are counted. */
-const MAX_FLOWS_LISTED = 10_000;
 
 /**
  * Reads an analyze result back: the fields the merge uses are checked, and

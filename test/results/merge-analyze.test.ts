@@ -8,6 +8,7 @@ import { analysisInputOf, mergeAnalyses } from "../../src/analyze/merge.js";
 import type { AnalysisResult } from "../../src/analyze/result.js";
 import { analysisJson } from "../../src/report/analyze-report.js";
 import { mcdiag } from "../helpers/cli.js";
+import { expectMergeRefused } from "../helpers/merge.js";
 import { SERVER_PORTS, capture } from "../helpers/fixtures.js";
 import { requireTool } from "../helpers/tools.js";
 
@@ -112,13 +113,6 @@ describe.runIf(HAVE_TSHARK)("merge of analyze results is exact", () => {
     expect(text.stdout).toMatch(/^mcdiag analyze 2 results merged: pcap/);
     expect(text.stdout).toMatch(/merged from 2 results: .*part0\.json, .*part1\.json/);
 
-    const expectBad = async (args: string[], want: RegExp) => {
-      const r = await mcdiag(["merge", ...args]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(want);
-      expect(r.stderr.trim().split("\n")).toHaveLength(1);
-      expect(r.stdout).toBe("");
-    };
     const write = (name: string, doc: unknown) => {
       const f = join(dir, name);
       writeFileSync(f, JSON.stringify(doc));
@@ -126,16 +120,19 @@ describe.runIf(HAVE_TSHARK)("merge of analyze results is exact", () => {
     };
     const [a, b] = jsons as [(typeof jsons)[0], (typeof jsons)[0]];
     const probe = write("probe.json", { kind: "mcdiag.probe", version: 1 });
-    await expectBad([a.file, probe], /probe.json is a probe result, .*part0.json an analyze result: merge one kind/);
+    await expectMergeRefused(
+      [a.file, probe],
+      /probe.json is a probe result, .*part0.json an analyze result: merge one kind/,
+    );
     const badHist = write("badhist.json", {
       ...b.doc,
       histograms: { ...(b.doc.histograms as object), wireUs: "HISTFAAAAB" },
     });
-    await expectBad([a.file, badHist], /badhist.json: histograms.wireUs: the histogram does not decode/);
+    await expectMergeRefused([a.file, badHist], /badhist.json: histograms.wireUs: the histogram does not decode/);
     const otherSlow = write("slow.json", { ...b.doc, slowThresholdMs: 5 });
-    await expectBad([a.file, otherSlow], /slow.json: slow threshold 5 ms differs from .*part0.json's 20 ms/);
+    await expectMergeRefused([a.file, otherSlow], /slow.json: slow threshold 5 ms differs from .*part0.json's 20 ms/);
     const noHist = write("nohist.json", { ...b.doc, histograms: undefined });
-    await expectBad([a.file, noHist], /nohist.json: histograms is missing/);
+    await expectMergeRefused([a.file, noHist], /nohist.json: histograms is missing/);
     const slo = await mcdiag(["merge", a.file, b.file, "--slo", "p99<1ms"]);
     expect(slo.code).toBe(2);
     expect(slo.stderr).toMatch(/--slo and --min-success judge probe and sweep results, not analyses/);
