@@ -12,6 +12,7 @@ export default defineConfig({
       "test/analyze/cause-rules.test.ts",
       "test/analyze/fixtures.test.ts",
       "test/analyze/reassembly.test.ts",
+      "test/analyze/session-pairing.test.ts",
       "test/analyze/seq.test.ts",
       "test/analyze/decode.test.ts",
       "test/analyze/properties.test.ts",

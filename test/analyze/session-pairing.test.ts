@@ -1,0 +1,230 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { ExchangeRecord } from "../../src/analyze/aggregate.js";
+import { ANALYZE_DEFAULTS, analyzeCapture } from "../../src/analyze/analyzer.js";
+import { ACK, PSH, SYN, ip4, pcapOf, type Segment } from "./pcap-writer.js";
+
+const dir = mkdtempSync(join(tmpdir(), "mcdiag-pairing-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const CLIENT = ip4(10, 0, 0, 2);
+const SERVER = ip4(10, 0, 0, 1);
+const c2s = (tUs: number, seq: number, payload: string | Buffer, flags = ACK | PSH): Segment => ({
+  tUs,
+  src: CLIENT,
+  sport: 40000,
+  dst: SERVER,
+  dport: 11211,
+  seq,
+  ack: 1,
+  flags,
+  payload,
+});
+const s2c = (tUs: number, seq: number, ack: number, payload: string | Buffer, flags = ACK | PSH): Segment => ({
+  tUs,
+  src: SERVER,
+  sport: 11211,
+  dst: CLIENT,
+  dport: 40000,
+  seq,
+  ack,
+  flags,
+  payload,
+});
+
+interface Seen {
+  verb: string;
+  key: string | undefined;
+  reqFrame: number;
+  respFrame: number;
+  connectNs: number;
+  connect: number[];
+}
+
+/** Verb, request frame and reply frame (0: none) of each exchange, in request order. */
+const byRequest = (seen: Seen[]) =>
+  seen.map((x) => [x.verb, x.reqFrame, x.respFrame] as const).sort((a, b) => a[1] - b[1]);
+
+/** Analyses the segments and returns the result with every exchange, in the order reported. */
+async function analyse(name: string, segs: Segment[]) {
+  const file = join(dir, `${name}.pcap`);
+  writeFileSync(file, pcapOf(segs));
+  const seen: Seen[] = [];
+  const onExchange = (_f: unknown, x: ExchangeRecord) =>
+    seen.push({
+      verb: x.verb,
+      key: x.key,
+      reqFrame: x.reqFirstFrame,
+      respFrame: x.respFirstFrame,
+      connectNs: x.connectNs,
+      connect: [x.connectFrame, x.connectRetryFrame, x.connectDoneFrame],
+    });
+  const r = await analyzeCapture({ ...ANALYZE_DEFAULTS, input: file, ports: [11211], onExchange });
+  return { r, seen };
+}
+
+/** A handshake (frames 1-3): a capture that starts mid-stream in binary cannot know where a frame starts. */
+const open = (): Segment[] => [c2s(0, 0, "", SYN), s2c(1, 0, 1, "", SYN | ACK), c2s(2, 1, "", ACK)];
+
+/** A binary-protocol header (request 0x80, response 0x81) with key and body. */
+function bin(magic: number, op: number, opaque: number, key = "", value = "", status = 0): Buffer {
+  const extLen = magic === 0x81 && value !== "" ? 4 : 0;
+  const b = Buffer.alloc(24 + extLen + key.length + value.length);
+  b[0] = magic;
+  b[1] = op;
+  b.writeUInt16BE(key.length, 2);
+  b[4] = extLen;
+  b.writeUInt16BE(status, 6);
+  b.writeUInt32BE(extLen + key.length + value.length, 8);
+  b.writeUInt32BE(opaque, 12);
+  b.write(key, 24 + extLen, "latin1");
+  b.write(value, 24 + extLen + key.length, "latin1");
+  return b;
+}
+
+describe("session pairing", () => {
+  it("gives quiet meta commands up at mn: a silent miss is not an unanswered request", async () => {
+    const { r, seen } = await analyse("meta-quiet", [
+      c2s(0, 1, "mg a v q\r\n"), // frame 1
+      c2s(10, 11, "mg b v q\r\n"), // frame 2
+      c2s(20, 21, "mn\r\n"), // frame 3
+      s2c(100, 1, 25, "VA 1\r\nx\r\nMN\r\n"), // frame 4: a's hit, then b's miss stays silent
+    ]);
+    expect(seen.map((x) => [x.verb, x.reqFrame, x.respFrame])).toEqual([
+      ["mg", 2, 0], // b: given up at mn
+      ["mg", 1, 4],
+      ["mn", 3, 4],
+    ]);
+    expect(r.requests).toMatchObject({ total: 3, unanswered: 0 });
+    expect(r.responses).toMatchObject({ total: 2, unpaired: 0 });
+  });
+
+  it("stops giving quiet commands up at the mn they precede, so a second mn pairs with the next MN", async () => {
+    const { r, seen } = await analyse("meta-two-mn", [
+      c2s(0, 1, "mg a v q\r\n"), // 1
+      c2s(10, 11, "mn\r\n"), // 2
+      c2s(20, 15, "mg b v q\r\n"), // 3
+      c2s(30, 25, "mn\r\n"), // 4
+      s2c(100, 1, 29, "MN\r\n"), // 5
+      s2c(200, 5, 29, "MN\r\n"), // 6
+    ]);
+    expect(byRequest(seen)).toEqual([
+      ["mg", 1, 0],
+      ["mn", 2, 5],
+      ["mg", 3, 0],
+      ["mn", 4, 6],
+    ]);
+    expect(r.requests).toMatchObject({ total: 4, unanswered: 0 });
+  });
+
+  it("pairs an MN with the next request when no quiet command precedes it, skipping nothing", async () => {
+    const { r, seen } = await analyse("meta-plain", [
+      c2s(0, 1, "mg a v\r\n"), // 1
+      c2s(10, 9, "mn\r\n"), // 2
+      s2c(100, 1, 13, "EN\r\n"), // 3
+      s2c(200, 5, 13, "MN\r\n"), // 4
+    ]);
+    expect(seen.map((x) => [x.verb, x.reqFrame, x.respFrame])).toEqual([
+      ["mg", 1, 3],
+      ["mn", 2, 4],
+    ]);
+    expect(r.requests).toMatchObject({ total: 2, unanswered: 0 });
+  });
+
+  it("pairs binary replies by opaque: quiet requests skipped before a reply succeeded, others went unanswered", async () => {
+    const reqs = [
+      bin(0x80, 0x09, 1, "k1"), // getq: a silent miss
+      bin(0x80, 0x00, 2, "k2"), // get: never answered
+      bin(0x80, 0x09, 3, "k3"), // getq: a hit
+      bin(0x80, 0x0a, 4), // noop
+    ];
+    const resps = [
+      bin(0x81, 0x09, 3, "", "v"),
+      bin(0x81, 0x0a, 4),
+      bin(0x81, 0x00, 99), // an opaque no request used
+    ];
+    const segs: Segment[] = open();
+    let seq = 1;
+    for (const [i, b] of reqs.entries()) {
+      segs.push(c2s(10 + i * 10, seq, b)); // frames 4..7
+      seq += b.length;
+    }
+    let sseq = 1;
+    for (const [i, b] of resps.entries()) {
+      segs.push(s2c(100 + i * 10, sseq, seq, b)); // frames 8..10
+      sseq += b.length;
+    }
+    const { r, seen } = await analyse("binary-opaque", segs);
+    expect(byRequest(seen)).toEqual([
+      ["bin:GetQ", 4, 0],
+      ["bin:Get", 5, 0],
+      ["bin:GetQ", 6, 8],
+      ["bin:No-op", 7, 9],
+    ]);
+    expect(r.requests).toMatchObject({ total: 4, unanswered: 1 });
+    expect(r.responses).toMatchObject({ total: 2, unpaired: 1, errors: 0 }); // total counts paired replies
+  });
+
+  it("counts a binary reply with a non-zero status as an error, and pairs a stat reply at its empty-key end", async () => {
+    const reqs = [bin(0x80, 0x00, 7, "gone"), bin(0x80, 0x10, 8)];
+    const resps = [
+      bin(0x81, 0x00, 7, "", "", 1), // key not found
+      bin(0x81, 0x10, 8, "pid", "1"),
+      bin(0x81, 0x10, 8, "uptime", "2"),
+      bin(0x81, 0x10, 8), // the end of the stats
+    ];
+    const segs: Segment[] = [...open(), c2s(10, 1, reqs[0]!), c2s(20, 1 + reqs[0]!.length, reqs[1]!)];
+    const reqEnd = 1 + reqs[0]!.length + reqs[1]!.length;
+    let sseq = 1;
+    for (const [i, b] of resps.entries()) {
+      segs.push(s2c(100 + i * 10, sseq, reqEnd, b)); // frames 6..9
+      sseq += b.length;
+    }
+    const { r, seen } = await analyse("binary-status", segs);
+    expect(byRequest(seen)).toEqual([
+      ["bin:Get", 4, 6],
+      ["bin:Stat", 5, 9],
+    ]);
+    expect(r.responses).toMatchObject({ total: 2, unpaired: 0, errors: 1 });
+  });
+
+  const handshake = (synResent: boolean, synAckResent: boolean): Segment[] => {
+    const segs: Segment[] = [c2s(0, 0, "", SYN)];
+    if (synResent) segs.push(c2s(1_000_000, 0, "", SYN));
+    segs.push(s2c(1_000_100, 0, 1, "", SYN | ACK));
+    if (synAckResent) segs.push(s2c(1_200_100, 0, 1, "", SYN | ACK));
+    segs.push(
+      c2s(1_200_200, 1, "", ACK),
+      c2s(1_200_300, 1, "get a\r\n"),
+      s2c(1_200_400, 1, 8, "END\r\n"),
+      c2s(1_200_500, 8, "get b\r\n"),
+      s2c(1_200_600, 6, 15, "END\r\n"),
+    );
+    return segs;
+  };
+
+  it("charges the connect time to the first exchange after a resent SYN, with its frames", async () => {
+    const { seen } = await analyse("syn-resent", handshake(true, false));
+    // SYN 1, SYN again 2, SYN/ACK 3, ACK 4: the client waited from its first SYN until its ACK.
+    expect(seen.map((x) => [x.verb, x.connectNs, ...x.connect])).toEqual([
+      ["get", 1_200_200_000, 1, 3, 4],
+      ["get", 0, 0, 0, 0],
+    ]);
+  });
+
+  it("charges the connect time after a resent SYN/ACK too, naming it as the retry", async () => {
+    const { seen } = await analyse("synack-resent", handshake(false, true));
+    // SYN 1, SYN/ACK 2, SYN/ACK again 3, ACK 4.
+    expect(seen.map((x) => [x.verb, x.connectNs, ...x.connect])).toEqual([
+      ["get", 1_200_200_000, 1, 3, 4],
+      ["get", 0, 0, 0, 0],
+    ]);
+  });
+
+  it("charges nothing when the handshake went through at once", async () => {
+    const { seen } = await analyse("syn-once", handshake(false, false));
+    expect(seen.map((x) => x.connectNs)).toEqual([0, 0]);
+  });
+});
