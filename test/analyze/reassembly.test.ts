@@ -418,4 +418,79 @@ describe("HalfStream loss evidence", () => {
     t.h.flush(t.c);
     expect(t.out).toEqual(["data 1 4 4000 1004 new"]);
   });
+
+  it("after a handshake, a first data segment that is not the next byte waits for the hole (loss right after the SYN)", () => {
+    const t = lossHarness(100);
+    t.seg(106, "late");
+    expect(t.out).toEqual([]);
+    t.seg(101, "early");
+    expect(t.out).toEqual(["data 1 3 3000 106 early", "data 1 2 3000 110 late"]);
+  });
+
+  it("waits from the oldest held segment, not the first in sequence order", () => {
+    const t = lossHarness(0);
+    t.seg(7, "ghi", { tNs: 2000 });
+    t.seg(4, "def", { tNs: 3000 });
+    t.seg(1, "abc", { tNs: 10_000 });
+    expect(t.late).toEqual([8000, 0, 0]);
+  });
+
+  it("frees what it held once delivered: reordering over a long connection never fills the hold", () => {
+    const t = lossHarness(0);
+    const chunk = "x".repeat(64 * 1024);
+    let seq = 1;
+    for (let i = 0; i < 20; i++) {
+      // 20 × 64 KiB held and delivered (1.25 MiB in all), one at a time
+      t.seg(seq + 1, chunk.slice(1));
+      t.seg(seq, "x");
+      seq += chunk.length;
+    }
+    t.seg(seq + 1, "y");
+    expect(t.out.filter((o) => o.startsWith("gap"))).toEqual([]);
+    expect(t.h.gaps).toBe(0);
+  });
+
+  it("does not call the first pure ACK a duplicate, whatever byte it acknowledges", () => {
+    const t = lossHarness(undefined);
+    t.ackOnly(1);
+    expect(t.h.dupAcks).toBe(0);
+  });
+
+  it("needs a previous id before it counts a packet missing, and takes id 0 as no id", () => {
+    const t = lossHarness(0);
+    t.seg(1, "a", { ipId: 3 }); // first id of the direction: nothing before it to compare
+    expect(t.lost).toEqual([0]);
+    t.seg(2, "b", { ipId: 0 }); // no id: the next one compares with 3
+    t.seg(3, "c", { ipId: 6 });
+    expect(t.lost).toEqual([0, 0, 2]);
+  });
+
+  it("works with a consumer that takes only the bytes and the gaps", () => {
+    const out: string[] = [];
+    const h = new HalfStream(0);
+    const c: StreamConsumer = {
+      onData: (_d, buf, from, to) => out.push(buf.toString("latin1", from, to)),
+      onGap: () => out.push("GAP"),
+    };
+    const p = newTcpPacket();
+    const seg = (seq: number, text: string, window: number) => {
+      const buf = Buffer.from(text, "latin1");
+      Object.assign(p, {
+        seq,
+        flags: TCP_ACK,
+        window,
+        payloadAt: 0,
+        payloadLen: buf.length,
+        capturedPayload: buf.length,
+      });
+      h.onSegment(p, buf, 1, 1, c);
+    };
+    seg(1, "ab", 0); // zero window opens
+    seg(5, "ef", 0); // held
+    seg(5, "ef", 100); // resent while held; the window opens again
+    seg(1, "ab", 100); // resent
+    seg(3, "cd", 100);
+    expect(out).toEqual(["ab", "cd", "ef"]);
+    expect(h.retransmissions).toBe(2);
+  });
 });
