@@ -137,33 +137,35 @@ describe("session pairing", () => {
     const reqs = [
       bin(0x80, 0x09, 1, "k1"), // getq: a silent miss
       bin(0x80, 0x00, 2, "k2"), // get: never answered
+      bin(0x80, 0x00, 5, "k4"), // get: never answered
       bin(0x80, 0x09, 3, "k3"), // getq: a hit
       bin(0x80, 0x0a, 4), // noop
     ];
     const resps = [
+      bin(0x81, 0x00, 99), // an opaque no request used, while all five wait
       bin(0x81, 0x09, 3, "", "v"),
       bin(0x81, 0x0a, 4),
-      bin(0x81, 0x00, 99), // an opaque no request used
     ];
     const segs: Segment[] = open();
     let seq = 1;
     for (const [i, b] of reqs.entries()) {
-      segs.push(c2s(10 + i * 10, seq, b)); // frames 4..7
+      segs.push(c2s(10 + i * 10, seq, b)); // frames 4..8
       seq += b.length;
     }
     let sseq = 1;
     for (const [i, b] of resps.entries()) {
-      segs.push(s2c(100 + i * 10, sseq, seq, b)); // frames 8..10
+      segs.push(s2c(100 + i * 10, sseq, seq, b)); // frames 9..11
       sseq += b.length;
     }
     const { r, seen } = await analyse("binary-opaque", segs);
     expect(byRequest(seen)).toEqual([
       ["bin:GetQ", 4, 0],
       ["bin:Get", 5, 0],
-      ["bin:GetQ", 6, 8],
-      ["bin:No-op", 7, 9],
+      ["bin:Get", 6, 0],
+      ["bin:GetQ", 7, 10],
+      ["bin:No-op", 8, 11],
     ]);
-    expect(r.requests).toMatchObject({ total: 4, unanswered: 1 });
+    expect(r.requests).toMatchObject({ total: 5, unanswered: 2 });
     expect(r.responses).toMatchObject({ total: 2, unpaired: 1, errors: 0 }); // total counts paired replies
   });
 
@@ -191,8 +193,9 @@ describe("session pairing", () => {
   });
 
   const handshake = (synResent: boolean, synAckResent: boolean): Segment[] => {
-    const segs: Segment[] = [c2s(0, 0, "", SYN)];
-    if (synResent) segs.push(c2s(1_000_000, 0, "", SYN));
+    // Frame 1 is another connection's packet: times count from it, so the first SYN is not at time 0.
+    const other: Segment = { ...c2s(0, 0, "", ACK), sport: 40001 };
+    const segs: Segment[] = [other, ...[c2s(1000, 0, "", SYN), c2s(500_000, 0, "", SYN)].slice(synResent ? 0 : 1)];
     segs.push(s2c(1_000_100, 0, 1, "", SYN | ACK));
     if (synAckResent) segs.push(s2c(1_200_100, 0, 1, "", SYN | ACK));
     segs.push(
@@ -207,18 +210,26 @@ describe("session pairing", () => {
 
   it("charges the connect time to the first exchange after a resent SYN, with its frames", async () => {
     const { seen } = await analyse("syn-resent", handshake(true, false));
-    // SYN 1, SYN again 2, SYN/ACK 3, ACK 4: the client waited from its first SYN until its ACK.
+    // SYN 2, SYN again 3, SYN/ACK 4, ACK 5: the client waited from its first SYN until its ACK.
     expect(seen.map((x) => [x.verb, x.connectNs, ...x.connect])).toEqual([
-      ["get", 1_200_200_000, 1, 3, 4],
+      ["get", 1_199_200_000, 2, 4, 5],
       ["get", 0, 0, 0, 0],
     ]);
   });
 
+  it("charges no connect time when the capture missed the client's SYN", async () => {
+    const { seen } = await analyse(
+      "syn-missed",
+      handshake(false, true).filter((x) => x.flags !== SYN),
+    );
+    expect(seen.map((x) => x.connectNs)).toEqual([0, 0]);
+  });
+
   it("charges the connect time after a resent SYN/ACK too, naming it as the retry", async () => {
     const { seen } = await analyse("synack-resent", handshake(false, true));
-    // SYN 1, SYN/ACK 2, SYN/ACK again 3, ACK 4.
+    // SYN 2 (at 0.5 s), SYN/ACK 3, SYN/ACK again 4, ACK 5.
     expect(seen.map((x) => [x.verb, x.connectNs, ...x.connect])).toEqual([
-      ["get", 1_200_200_000, 1, 3, 4],
+      ["get", 700_200_000, 2, 4, 5],
       ["get", 0, 0, 0, 0],
     ]);
   });
@@ -226,5 +237,43 @@ describe("session pairing", () => {
   it("charges nothing when the handshake went through at once", async () => {
     const { seen } = await analyse("syn-once", handshake(false, false));
     expect(seen.map((x) => x.connectNs)).toEqual([0, 0]);
+  });
+
+  it("an MN with nothing left to pair is an unpaired reply, after giving the quiet commands up", async () => {
+    const { r, seen } = await analyse("meta-extra-mn", [
+      c2s(0, 1, "mg a v q\r\n"), // 1
+      s2c(100, 1, 11, "MN\r\nMN\r\n"), // 2
+    ]);
+    expect(byRequest(seen)).toEqual([["mg", 1, 0]]);
+    expect(r.requests).toMatchObject({ total: 1, unanswered: 0 });
+    expect(r.responses).toMatchObject({ total: 0, unpaired: 2 });
+  });
+
+  it("counts CLIENT_ERROR, SERVER_ERROR and ERROR replies as errors, and pairs each with its request", async () => {
+    const { r, seen } = await analyse("text-errors", [
+      c2s(0, 1, "get a\r\n"), // 1
+      s2c(100, 1, 8, "CLIENT_ERROR bad data chunk\r\n"), // 2
+      c2s(200, 8, "get b\r\n"), // 3
+      s2c(300, 30, 15, "SERVER_ERROR out of memory\r\n"), // 4
+      c2s(400, 15, "bogus\r\n"), // 5
+      s2c(500, 58, 22, "ERROR\r\n"), // 6
+      c2s(600, 22, "get c\r\n"), // 7
+      s2c(700, 65, 29, "END\r\n"), // 8
+    ]);
+    expect(byRequest(seen)).toEqual([
+      ["get", 1, 2],
+      ["get", 3, 4],
+      ["other", 5, 6],
+      ["get", 7, 8],
+    ]);
+    expect(r.responses).toMatchObject({ total: 4, unpaired: 0, errors: 3 });
+  });
+
+  it("gives up what waits when the server sends bytes that are not replies: quiet commands are not unanswered", async () => {
+    const { r } = await analyse("text-junk", [
+      c2s(0, 1, "mg a v q\r\nget b\r\nget c\r\n"), // 1
+      s2c(100, 1, 28, "\x01\x02 not a reply\r\n"), // 2
+    ]);
+    expect(r.requests).toMatchObject({ total: 3, unanswered: 2 });
   });
 });
