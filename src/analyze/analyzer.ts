@@ -7,9 +7,11 @@ import { encodeHistogram } from "../results/histogram-codec.js";
 import { CaptureReader } from "./capture.js";
 import { Decoded, TCP_ACK, TCP_RST, TCP_SYN, decodePacket, newTcpPacket, type TcpPacket } from "./decode.js";
 import { Conn, FlowTable, KIND_MEMCACHED, KIND_OTHER, KIND_UNKNOWN, PROTO_TCP, PROTO_UDP } from "./flows.js";
-import type { CapturedPacket, PacketSink } from "./packet.js";
+import { newCaptureInfo, noteLinkType, type CaptureInfo, type CapturedPacket, type PacketSink } from "./packet.js";
+import { captureFiles, orderByFirstPacket } from "./capture-set.js";
+import { statSync } from "node:fs";
 import type { StreamConsumer } from "./reassembly.js";
-import type { AnalysisHistograms, AnalysisResult, CauseSummary } from "./result.js";
+import type { AnalysisHistograms, AnalysisResult, CaptureFilePart, CauseSummary } from "./result.js";
 import type { Cause } from "./causes.js";
 import { MAX_PENDING, McSession, SessionScratch, findResponseStart } from "./session.js";
 import { SourceDamaged, openSource } from "./source.js";
@@ -17,8 +19,12 @@ import { UdpSession, looksLikeUdpRequest, looksLikeUdpResponse } from "./udp.js"
 import { msFromNs, round } from "../util/round.js";
 
 export interface AnalyzeOptions {
-  /** A file path, or "-" for stdin. */
-  input: string;
+  /**
+   * A file path, "-" for stdin, or several files and directories: read as one
+   * continuous capture (a ring buffer), each file through its own reader, in
+   * the order of their first packets; frames number on across them.
+   */
+  input: string | readonly string[];
   /** Server ports; 11211 is always included. */
   ports: number[];
   stallThresholdMs: number;
@@ -91,9 +97,107 @@ function resolutionOf(name: string): number {
  * warning. Anything else thrown is a bug and propagates as it is.
  */
 export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResult> {
-  const source = openSource(opts.input);
+  const inputs = typeof opts.input === "string" ? [opts.input] : opts.input;
+  if (inputs.length === 0) throw new McdiagError("BAD_OPTION", "no capture file given");
   const analysis = new Analysis(opts);
-  const reader = new CaptureReader(analysis, source.name);
+  const signal = opts.signal;
+  if (inputs.length === 1 && statIsFile(inputs[0]!)) {
+    const read = await readCapture(inputs[0]!, analysis, opts, 0, undefined);
+    return analysis.finish(read.name, read.info, signal?.aborted === true);
+  }
+  // Several files (or a directory): one continuous capture in time order.
+  const files = await orderByFirstPacket(captureFiles(inputs), signal);
+  const base = files[0]?.firstPacketEpochNs;
+  const info = newCaptureInfo();
+  const parts: CaptureFilePart[] = [];
+  const totalBytes = files.reduce((sum, f) => sum + sizeOf(f.path), 0);
+  let doneBytes = 0;
+  for (const f of files) {
+    if (signal?.aborted) break;
+    const offsetNs = f.firstPacketEpochNs === undefined || base === undefined ? 0 : Number(f.firstPacketEpochNs - base);
+    if (info.packets > 0 && f.firstPacketEpochNs !== undefined && offsetNs < analysis.lastTNs) {
+      info.warnings.push(
+        `${f.path} begins before the file read before it ends: the files are read one after another as one capture, ` +
+          "so they overlap in time (for captures taken at once on several hosts, analyse each and use mcdiag merge)",
+      );
+    }
+    const read = await readCapture(f.path, analysis, opts, info.packets, { offsetNs, doneBytes, totalBytes });
+    doneBytes += sizeOf(f.path);
+    parts.push({ file: read.name, firstFrame: info.packets + 1, frames: read.info.packets });
+    joinInfo(info, read.info);
+  }
+  const name = parts.length === 1 ? parts[0]!.file : `${parts.length} files (${inputs.join(", ")})`;
+  const result = analysis.finish(name, info, signal?.aborted === true);
+  result.files = parts;
+  return result;
+}
+
+function statIsFile(path: string): boolean {
+  if (path === "-") return true;
+  try {
+    return !statSync(path).isDirectory();
+  } catch {
+    return true; // missing: openSource names it
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Adds one file's capture info to the set's. */
+function joinInfo(into: CaptureInfo, f: CaptureInfo): void {
+  into.format ??= f.format;
+  for (const l of f.linkTypes) noteLinkType(into, l);
+  if (f.timestampResolution !== undefined) {
+    const have = into.timestampResolution?.split(",") ?? [];
+    for (const r of f.timestampResolution.split(",")) if (!have.includes(r)) have.push(r);
+    into.timestampResolution = have.join(",");
+  }
+  into.packets += f.packets;
+  into.truncatedPackets += f.truncatedPackets;
+  if (into.firstPacketEpochSec === undefined) {
+    into.firstPacketEpochSec = f.firstPacketEpochSec;
+    into.firstPacketEpochNs = f.firstPacketEpochNs;
+  }
+  into.warnings.push(...f.warnings);
+}
+
+/**
+ * Feeds one file through its own reader into the analysis. `shift` places
+ * it on the set's time line: its packets' times move by `offsetNs` and its
+ * frames number on from `frameBase`.
+ */
+async function readCapture(
+  input: string,
+  analysis: Analysis,
+  opts: AnalyzeOptions,
+  frameBase: number,
+  shift: { offsetNs: number; doneBytes: number; totalBytes: number } | undefined,
+): Promise<{ name: string; info: CaptureInfo }> {
+  const source = openSource(input);
+  const offsetNs = shift?.offsetNs ?? 0;
+  // The reader's scratch record is shifted for the call and restored after, so a reader
+  // that keeps a field from one packet to the next (pcapng without a timestamp) is unaffected.
+  const sink: PacketSink =
+    shift === undefined
+      ? analysis
+      : {
+          onPacket(pk) {
+            const tNs = pk.tNs;
+            const frame = pk.frame;
+            pk.tNs = tNs + offsetNs;
+            pk.frame = frame + frameBase;
+            analysis.onPacket(pk);
+            pk.tNs = tNs;
+            pk.frame = frame;
+          },
+        };
+  const reader = new CaptureReader(sink, source.name);
   const signal = opts.signal;
   const stop = () => source.close();
   signal?.addEventListener("abort", stop, { once: true });
@@ -121,7 +225,11 @@ export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResu
       }
       reader.push(next.value);
       if (opts.onProgress && ++chunks % 16 === 0) {
-        opts.onProgress({ bytesRead: source.readBytes(), totalBytes: source.sizeBytes, packets: reader.info.packets });
+        opts.onProgress({
+          bytesRead: (shift?.doneBytes ?? 0) + source.readBytes(),
+          totalBytes: shift?.totalBytes ?? source.sizeBytes,
+          packets: frameBase + reader.info.packets,
+        });
       }
     }
     if (complete && !signal?.aborted) reader.end();
@@ -129,7 +237,7 @@ export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResu
     signal?.removeEventListener("abort", stop);
     source.close();
   }
-  return analysis.finish(source.name, reader, signal?.aborted === true);
+  return { name: source.name, info: reader.info };
 }
 
 /** The packet sink: decodes, tracks flows, feeds sessions. */
@@ -427,9 +535,13 @@ class Analysis implements PacketSink {
     }
   }
 
-  finish(file: string, reader: CaptureReader, interrupted: boolean): AnalysisResult {
+  /** The latest packet time so far (ns on the capture's time line). */
+  get lastTNs(): number {
+    return this.maxTNs;
+  }
+
+  finish(file: string, info: CaptureInfo, interrupted: boolean): AnalysisResult {
     for (const conn of [...this.table.all()]) this.close(conn);
-    const info = reader.info;
     const a = this.agg;
     const warnings = [...info.warnings];
     const n = (k: number) => k.toLocaleString("en-US");

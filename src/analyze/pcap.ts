@@ -80,6 +80,7 @@ class RecordEmitter {
       this.baseSec = sec;
       this.baseFracNs = fracNs;
       info.firstPacketEpochSec = sec + fracNs / 1e9;
+      info.firstPacketEpochNs = BigInt(sec) * 1_000_000_000n + BigInt(fracNs);
     }
     info.packets++;
     if (incl < orig) info.truncatedPackets++;

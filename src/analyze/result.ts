@@ -102,6 +102,15 @@ export interface CauseSummary {
   advice: string;
 }
 
+/** Where one file's frames sit in a capture read from several files. */
+export interface CaptureFilePart {
+  file: string;
+  /** Its first frame's number in the result (frames number on across the files). */
+  firstFrame: number;
+  /** Frames (packet blocks) in the file. */
+  frames: number;
+}
+
 export interface AnalysisResult {
   file: string;
   format: "pcap" | "pcapng" | undefined;
@@ -174,6 +183,11 @@ export interface AnalysisResult {
    * encoding (µs, 1 µs … 1 h, 3 significant digits), so results merge exactly.
    */
   histograms: AnalysisHistograms;
+  /**
+   * Read from several files as one capture: each file and where its frames
+   * sit (frames number on across the files, in this order).
+   */
+  files?: CaptureFilePart[];
   /** A merged result: the results it was merged from, in order (`result` on flows, stalls, examples and exchanges names one). */
   mergedFrom?: string[];
 }

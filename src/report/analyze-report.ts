@@ -1,6 +1,6 @@
 import { withEnvelope } from "../results/record.js";
 import type { CaptureAttribution } from "../analyze/capture-run.js";
-import type { AnalysisResult, CauseSummary } from "../analyze/result.js";
+import type { AnalysisResult, CaptureFilePart, CauseSummary } from "../analyze/result.js";
 import { fmtCount, fmtMs, fmtPct, fmtUs } from "./format.js";
 import { newTable } from "./table.js";
 
@@ -40,6 +40,22 @@ export function analysisJson(r: AnalysisResult): object {
   return withEnvelope("analyze", r);
 }
 
+/** Files listed in full up to this many; beyond, the first and last few. */
+const FILES_LISTED = 12;
+
+/** Which frames each file of a ring holds: what a frame number means in Wireshark. */
+function filesLine(files: CaptureFilePart[]): string {
+  const part = (f: CaptureFilePart) => `${f.file} ${fmtCount(f.firstFrame)}–${fmtCount(f.firstFrame + f.frames - 1)}`;
+  const shown =
+    files.length <= FILES_LISTED
+      ? files.map(part)
+      : [...files.slice(0, FILES_LISTED / 2).map(part), "…", ...files.slice(-FILES_LISTED / 2).map(part)];
+  return (
+    `read as one capture from ${files.length} files, frames numbered on across them ` +
+    `(frame N is frame N − first + 1 of its file): ${shown.join(", ")}`
+  );
+}
+
 export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): string {
   const out: string[] = [];
   const links = r.linkTypes.map((l) => `${LINK_NAMES[l] ?? "link type"} (${l})`).join(", ");
@@ -52,6 +68,7 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
       `merged from ${r.mergedFrom.length} results: ${r.mergedFrom.join(", ")} (flow and frame numbers are each capture's own; JSON rows name their result)`,
     );
   }
+  if (r.files !== undefined) out.push(filesLine(r.files));
   if (r.interrupted) out.push("interrupted: this report covers the packets read before the stop");
   const udp = r.udpFlows > 0 ? ` (${fmtCount(r.udpFlows)} over UDP: latency only, stalls do not apply)` : "";
   const evicted = r.flowsEvicted.idle + r.flowsEvicted.limit;
