@@ -482,8 +482,7 @@ export class Aggregator {
     const n = this.opts.top;
     if (n <= 0) return;
     const stallMs = Math.round(stallNs / 1000) / 1000;
-    const worse = (a: TopExchange) => a.stallMs < stallMs || (a.stallMs === stallMs && a.wireUs < wireUs);
-    if (this.top.length >= n && !worse(this.top[this.top.length - 1]!)) return;
+    if (this.top.length >= n && !worseThan(this.top[this.top.length - 1]!, stallMs, wireUs)) return;
     const t: TopExchange = {
       flow: f.flow,
       command: x.verb,
@@ -498,7 +497,7 @@ export class Aggregator {
     };
     if (this.opts.showKeys && x.key !== undefined) t.key = x.key;
     let i = this.top.length;
-    while (i > 0 && worse(this.top[i - 1]!)) i--;
+    while (i > 0 && worseThan(this.top[i - 1]!, stallMs, wireUs)) i--;
     this.top.splice(i, 0, t);
     if (this.top.length > n) this.top.pop();
   }
@@ -566,6 +565,11 @@ export class Aggregator {
       }))
       .sort((a, b) => b.stalls - a.stalls || b.requests - a.requests);
   }
+}
+
+/** `a` ranks below an exchange that stalled `stallMs` and took `wireUs` (stalls first, then wire time). */
+function worseThan(a: TopExchange, stallMs: number, wireUs: number): boolean {
+  return a.stallMs < stallMs || (a.stallMs === stallMs && a.wireUs < wireUs);
 }
 
 function verdictOf(f: FlowStats): FlowVerdict {

@@ -44,25 +44,42 @@ import type { HalfStream, StreamConsumer } from "./reassembly.js";
 import type { StallSide } from "./result.js";
 import { delayedAckStall, MessageTrack, type StallEvent, type StallRule } from "./stalls.js";
 
-/** A request waiting for its response, with what its transmission cost. */
-interface Pending extends Attribution {
-  verb: string;
-  bytes: number;
-  keyCount: number;
-  key: string | undefined;
-  reply: number;
-  opaque: number;
-  firstFrame: number;
-  firstTNs: number;
-  lastFrame: number;
+/**
+ * A request waiting for its response, with what its transmission cost.
+ * Records are reused (SessionScratch's pool): one is taken when a request
+ * is complete and given back once its exchange has been handed on.
+ */
+class Pending implements Attribution {
+  verb = "";
+  bytes = 0;
+  keyCount = 0;
+  key: string | undefined = undefined;
+  reply = 0;
+  opaque = 0;
+  firstFrame = 0;
+  firstTNs = 0;
+  lastFrame = 0;
   /** The last time any of its bytes was sent. */
-  lastTNs: number;
-  segments: number;
-  stalls: StallEvent[] | undefined;
+  lastTNs = 0;
+  segments = 0;
+  stalls: StallEvent[] | undefined = undefined;
   /** Its bytes' sequence range (the segments that carried it), to match bytes sent again. */
-  startSeq: number;
-  lastSeqEnd: number;
+  startSeq = 0;
+  lastSeqEnd = 0;
+  rtxNs = 0;
+  rtxKinds = 0;
+  rtxFrame = 0;
+  rtxLastFrame = 0;
+  zwNs = 0;
+  zwReader = 0;
+  zwFrame = 0;
+  zwLastFrame = 0;
 }
+
+/** Free Pending records kept for reuse (a connection with more outstanding makes new ones). */
+const MAX_POOLED_PENDING = 4096;
+/** Lists of outstanding requests longer than this are not kept for reuse. */
+const MAX_POOLED_LIST = 64;
 
 /** Requests awaiting answers per connection; beyond this (a capture missing the server side) the oldest are given up. */
 export const MAX_PENDING = 10_000;
@@ -94,6 +111,35 @@ export class SessionScratch {
   segSeqEnd = 0;
   private readonly buffers: CarryBuffer[] = [];
   private readonly parsers: ResponseParser[] = [];
+  private readonly pending: Pending[] = [];
+  private readonly pendingLists: Pending[][] = [];
+
+  takePending(): Pending {
+    return this.pending.pop() ?? new Pending();
+  }
+
+  /** A request whose exchange has been handed on: its record is free again (it keeps no key or stalls). */
+  givePending(p: Pending): void {
+    p.key = undefined;
+    p.stalls = undefined;
+    if (this.pending.length < MAX_POOLED_PENDING) this.pending.push(p);
+  }
+
+  /** An empty list for a connection's outstanding requests (one per connection while it has any). */
+  takePendingList(): Pending[] {
+    return this.pendingLists.pop() ?? [];
+  }
+
+  /**
+   * A connection's list, its requests handed on. Emptied by pop(), which
+   * keeps the list's storage (setting the length to 0 would drop it, and
+   * the next request would allocate it again); long lists are not kept.
+   */
+  givePendingList(list: Pending[]): void {
+    if (list.length > MAX_POOLED_LIST || this.pendingLists.length >= MAX_POOLED) return;
+    while (list.length > 0) list.pop();
+    this.pendingLists.push(list);
+  }
 
   takeBuffer(): CarryBuffer {
     return this.buffers.pop() ?? new CarryBuffer(256);
@@ -557,31 +603,24 @@ export class McSession implements StreamConsumer {
       r.stalls = undefined;
       return;
     }
-    const pending = (this.pending ??= []);
-    pending.push({
-      verb,
-      bytes,
-      keyCount,
-      key,
-      reply,
-      opaque,
-      firstFrame: r.startFrame,
-      firstTNs: r.startTNs,
-      lastFrame: r.lastFrame,
-      lastTNs: r.lastTNs,
-      segments: r.segments,
-      stalls: r.stalls,
-      startSeq: r.startSeq,
-      lastSeqEnd: r.lastSeqEnd,
-      rtxNs: r.rtxNs,
-      rtxKinds: r.rtxKinds,
-      rtxFrame: r.rtxFrame,
-      rtxLastFrame: r.rtxLastFrame,
-      zwNs: r.zwNs,
-      zwReader: r.zwReader,
-      zwFrame: r.zwFrame,
-      zwLastFrame: r.zwLastFrame,
-    });
+    const pending = (this.pending ??= this.scratch.takePendingList());
+    const p = this.scratch.takePending();
+    p.verb = verb;
+    p.bytes = bytes;
+    p.keyCount = keyCount;
+    p.key = key;
+    p.reply = reply;
+    p.opaque = opaque;
+    p.firstFrame = r.startFrame;
+    p.firstTNs = r.startTNs;
+    p.lastFrame = r.lastFrame;
+    p.lastTNs = r.lastTNs;
+    p.segments = r.segments;
+    p.stalls = r.stalls;
+    p.startSeq = r.startSeq;
+    p.lastSeqEnd = r.lastSeqEnd;
+    copyAttribution(p, r);
+    pending.push(p);
     r.stalls = undefined;
     if (pending.length - this.pendingHead > MAX_PENDING) {
       // Too many outstanding: give the oldest up. Text replies come in order, so its reply
@@ -601,6 +640,7 @@ export class McSession implements StreamConsumer {
       );
       x.stalls = p.stalls;
       this.agg.exchange(this.flow, x, false, false);
+      this.scratch.givePending(p);
     }
   }
 
@@ -704,6 +744,7 @@ export class McSession implements StreamConsumer {
       this.doneError = error;
       this.doneRespStartSeq = r.startSeq;
       this.doneRespEndSeq = r.lastSeqEnd;
+      this.scratch.givePending(p);
     }
     // The next response, if any bytes remain, starts in this segment.
     this.resp.restart();
@@ -744,6 +785,7 @@ export class McSession implements StreamConsumer {
     const x = this.fillExchange(p.verb, p.bytes, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments);
     x.stalls = p.stalls;
     this.agg.exchange(this.flow, x, false, false);
+    this.scratch.givePending(p);
   }
 
   private shiftPending(): Pending | undefined {
@@ -752,8 +794,7 @@ export class McSession implements StreamConsumer {
     const p = pending[this.pendingHead++]!;
     if (this.pendingHead === pending.length) {
       // Nothing outstanding: an idle connection keeps no array.
-      this.pending = undefined;
-      this.pendingHead = 0;
+      this.releasePending();
     } else if (this.pendingHead > 64 && this.pendingHead * 2 > pending.length) {
       pending.splice(0, this.pendingHead);
       this.pendingHead = 0;
@@ -770,10 +811,7 @@ export class McSession implements StreamConsumer {
       for (let j = this.pendingHead; j < i; j++) this.unanswered(pending[j]!, pending[j]!.reply === REPLY_MAYBE);
       const p = pending[i]!;
       pending.splice(this.pendingHead, i - this.pendingHead + 1);
-      if (pending.length === this.pendingHead) {
-        this.pending = undefined;
-        this.pendingHead = 0;
-      }
+      if (pending.length === this.pendingHead) this.releasePending();
       return p;
     }
     return undefined;
@@ -787,6 +825,15 @@ export class McSession implements StreamConsumer {
     this.pending = undefined;
     this.pendingHead = 0;
     for (let i = head; i < pending.length; i++) this.unanswered(pending[i]!, pending[i]!.reply === REPLY_MAYBE);
+    this.scratch.givePendingList(pending);
+  }
+
+  /** Nothing is outstanding any more: the array goes back to the pool. */
+  private releasePending(): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    this.pendingHead = 0;
+    if (pending !== undefined) this.scratch.givePendingList(pending);
   }
 
   private releaseParser(): void {
