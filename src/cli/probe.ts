@@ -13,9 +13,10 @@ import { resolveEndpoint } from "./endpoint-arg.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { parseSlos } from "../probes/slo.js";
 import {
+  addCaptureOptions,
   addLoadOptions,
+  captureOptionsFrom,
   loadOptionsFrom,
-  numberOption,
   rateOption,
   rejectOptions,
   writeOption,
@@ -37,9 +38,8 @@ export function probeCommand(ctx: CliContext): Command {
       "--slo <list>",
       'objectives judged on every request, e.g. "p99<5ms,success>=99.9%" (p50…p99.99, mean, max, success, errors, stalled)',
     )
-    .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)")
-    .option("--capture [file]", "record the probe's traffic with tcpdump (root) and give every slow request a cause")
-    .option("--slow <ms>", "with --capture: a request this long on the wire is slow", "20");
+    .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)");
+  addCaptureOptions(cmd, "the probe's traffic");
   addLoadOptions(cmd, "5s");
   cmd.addHelpText(
     "after",
@@ -86,7 +86,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     const progress = new Progress(json);
     let result: ProbeResult = undefined as unknown as ProbeResult;
     let report = "";
-    const capture = raw.capture === undefined ? undefined : typeof raw.capture === "string" ? raw.capture : "";
+    const capture = captureOptionsFrom(raw);
     const measure = async () => {
       if (rate !== undefined) {
         const r = await runRateProbe({
@@ -117,12 +117,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     try {
       if (capture === undefined) await measure();
       else {
-        const slowMs = numberOption(raw.slow, "--slow", 0.001, 20);
-        const c = await withCapture(common.host, common.port, measure, {
-          slowMs,
-          keepFile: capture || undefined,
-          signal: ctx.signal,
-        });
+        const c = await withCapture(common.host, common.port, measure, { ...capture, signal: ctx.signal });
         attribution = c.attribution;
       }
     } finally {
