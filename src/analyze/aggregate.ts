@@ -6,7 +6,7 @@ import {
   recordClampedUs,
   type Histogram,
 } from "../metrics/histogram.js";
-import { RTX_KINDS, clearAttribution, type Attribution } from "./attribution.js";
+import { RTX_KINDS, ZW_FULL, ZW_ZERO, clearAttribution, type Attribution } from "./attribution.js";
 import { CAUSE_RULES, UNEXPLAINED_ADVICE, dominantCause, slowTimeNs, type Cause, type CauseRule } from "./causes.js";
 import type { StallEvent } from "./stalls.js";
 import type {
@@ -171,6 +171,8 @@ export function newExchangeRecord(): ExchangeRecord {
     zwReader: 0,
     zwFrame: 0,
     zwLastFrame: 0,
+    zwKinds: 0,
+    zwProbes: 0,
   };
 }
 
@@ -382,9 +384,12 @@ export class Aggregator {
     const add = (k: string) => (into[k] = (into[k] ?? 0) + 1);
     if (cause === "retransmission") {
       for (const [bit, name] of RTX_KINDS) if ((x.rtxKinds & bit) !== 0) add(name);
-    } else if (cause === "zero-window")
+    } else if (cause === "zero-window") {
       add(x.zwReader === 1 ? "the client was the slow reader" : "the server was the slow reader");
-    else if (cause === "delayed-ack") {
+      if ((x.zwKinds & ZW_ZERO) !== 0) add("a zero window was advertised");
+      if ((x.zwKinds & ZW_FULL) !== 0) add("the sender filled the advertised window");
+      if (x.zwProbes > 0) into["persist probes sent"] = (into["persist probes sent"] ?? 0) + x.zwProbes;
+    } else if (cause === "delayed-ack") {
       for (const s of x.stalls ?? []) add(s.side === "request" ? "request-side stall" : "response-side stall");
     } else if (cause === "server") add("server time at or above the slow threshold");
     else if (cause === "connect") add("SYN or SYN/ACK resent");

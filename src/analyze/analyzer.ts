@@ -248,8 +248,12 @@ class Analysis implements PacketSink {
     }
     if (p.payloadLen > 0 && conn.kind === KIND_MEMCACHED && dir !== conn.clientDir) this.serverDataPackets++;
     const consumer = conn.session ?? NOOP;
-    if ((flags & TCP_ACK) !== 0) conn.half(dir === 0 ? 1 : 0).onPeerAck(p.ack, consumer);
     const half = conn.half(dir);
+    if ((flags & TCP_ACK) !== 0) {
+      const other = conn.half(dir === 0 ? 1 : 0);
+      other.onPeerAck(p.ack, consumer);
+      if ((flags & (TCP_SYN | TCP_RST)) === 0) other.onPeerWindow(p.ack, p.window, half, pk.tNs);
+    }
     half.onSegment(p, pk.data, pk.frame, pk.tNs, consumer);
     if ((flags & TCP_RST) !== 0 || (half.finished && conn.half(dir === 0 ? 1 : 0).finished)) this.close(conn);
     this.expire();

@@ -33,6 +33,8 @@ import {
   RTX_PROBE,
   RTX_SPURIOUS,
   RTX_TIMEOUT,
+  ZW_FULL,
+  ZW_ZERO,
   addRetransmission,
   addZeroWindow,
   copyAttribution,
@@ -74,6 +76,8 @@ class Pending implements Attribution {
   zwReader = 0;
   zwFrame = 0;
   zwLastFrame = 0;
+  zwKinds = 0;
+  zwProbes = 0;
 }
 
 /** Free Pending records kept for reuse (a connection with more outstanding makes new ones). */
@@ -281,6 +285,16 @@ class SessionHalf extends MessageTrack {
     // not a delayed ACK (the time is charged to zero-window by onZeroWindow).
     const peer = this.peer;
     if (peer.zeroWindowOpen || peer.zeroWindowEndTNs >= this.lastTNs) return;
+    // This direction had filled the peer's window and waited for it to open: the peer was reading slowly.
+    if (own.windowWaitNs > 0)
+      return addZeroWindow(
+        this,
+        ZW_FULL,
+        this.side === "request" ? 2 : 1,
+        own.windowWaitNs,
+        own.windowFullFrame,
+        frame,
+      );
     if (own.lateNs > 0) return addRetransmission(this, RTX_HOLE, own.lateNs, frame);
     if (own.lostBefore > 0 && gap >= LOSS_DELAY_MIN_NS) return addRetransmission(this, RTX_ID_GAP, gap, frame);
     const s = delayedAckStall(this, this.side, frame, tNs, this.peer, rule);
@@ -478,11 +492,15 @@ export class McSession implements StreamConsumer {
         addRetransmission(x, kind, tNs - x.respLastTNs, frame);
         x.respLastTNs = tNs;
         x.respLastFrame = frame;
-      } else addRetransmission(x, kind, 0, frame);
+      } else {
+        if (kind === RTX_PROBE) x.zwProbes++;
+        addRetransmission(x, kind, 0, frame);
+      }
       return;
     }
     if (target === undefined) return;
     // Resent bytes the receiver had, or probes of a shut window, cost nothing of their own.
+    if (kind === RTX_PROBE) target.zwProbes++;
     if (kind === RTX_SPURIOUS || kind === RTX_PROBE) return addRetransmission(target, kind, 0, frame);
     addRetransmission(target, kind, tNs - target.lastTNs, frame);
     target.lastTNs = tNs;
@@ -499,7 +517,17 @@ export class McSession implements StreamConsumer {
       target = this.pending[this.pendingHead];
     if (target === undefined) return;
     const from = Math.max(sinceTNs, target.startTNs ?? target.firstTNs ?? sinceTNs);
-    addZeroWindow(target, readerIsClient ? 1 : 2, untilTNs - from, sinceFrame, untilFrame);
+    addZeroWindow(target, ZW_ZERO, readerIsClient ? 1 : 2, untilTNs - from, sinceFrame, untilFrame);
+  }
+
+  /** `dir` probed the peer's shut window: counted on the message that waits on it. */
+  onProbe(dir: 0 | 1, frame: number): void {
+    const h = dir === this.clientDir ? this.req : this.resp;
+    if (!h.peer.zeroWindowOpen) return; // a keep-alive, not a probe
+    const target = h.active ? h : dir === this.clientDir ? undefined : this.done ? this.doneRec : undefined;
+    if (target === undefined) return;
+    target.zwProbes++;
+    addRetransmission(target, RTX_PROBE, 0, frame);
   }
 
   /** The client acknowledged the server's bytes up to `ack`: a held exchange whose response it covers is final. */

@@ -28,6 +28,8 @@ export class MessageTrack implements Attribution {
   zwReader = 0;
   zwFrame = 0;
   zwLastFrame = 0;
+  zwKinds = 0;
+  zwProbes = 0;
   /** Of the time before its first segment, what loss explains (a response's first segment resent: not server time). */
   leadLossNs = 0;
 
