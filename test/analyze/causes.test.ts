@@ -82,8 +82,10 @@ describe("every slow request gets a cause (captures made under real faults)", ()
     }
   });
 
-  it("the controls get no retransmission, zero-window or connect cause", async () => {
+  it("the controls (coalesced, TCP_NODELAY, the npm clients memcached and memjs) get no retransmission, zero-window or connect cause", async () => {
     for (const f of [
+      "npm-memcached.pcap",
+      "npm-memjs.pcap",
       "coalesced.pcap",
       "split-nodelay.pcap",
       "text-commands.pcap",
