@@ -18,6 +18,7 @@ import type {
   TopExchange,
   WireSummaryUs,
 } from "./result.js";
+import { msFromNs, round } from "../util/round.js";
 
 /** Wire times kept per flow for its percentiles; beyond this many, a uniform sample of them. */
 export const FLOW_SAMPLES = 128;
@@ -99,6 +100,8 @@ export interface FlowNames {
 const FLAT_ENDPOINTS = 16;
 /** Servers tracked one by one; traffic to any further server is summed under one row. */
 export const MAX_ENDPOINTS = 10_000;
+/** Flows listed one by one in the result; the rest are counted (flowsOmitted). */
+const MAX_FLOWS_LISTED = 10_000;
 export const OTHER_SERVERS = "(other servers)";
 
 export class EndpointStats {
@@ -226,7 +229,7 @@ class CauseStats {
   constructor(readonly rule: CauseRule | undefined) {}
 
   example(flow: number, frames: () => number[], ns: number): void {
-    const ms = Math.round(ns / 1000) / 1000;
+    const ms = msFromNs(ns);
     const ex = this.examples;
     if (ex.length >= CAUSE_EXAMPLES && ex[ex.length - 1]!.ms >= ms) return;
     let i = ex.length;
@@ -241,7 +244,6 @@ export interface AggregateOptions {
   onExchange?: (flow: FlowStats, x: ExchangeRecord) => void;
   top: number;
   maxItems: number;
-  maxFlowsListed: number;
   showKeys: boolean;
   /** An exchange this long (ms, first request byte → last response byte) is slow and gets a cause. */
   slowMs: number;
@@ -422,7 +424,7 @@ export class Aggregator {
       const c: CauseSummary = {
         cause,
         requests: st.requests,
-        totalMs: Math.round(st.totalNs / 1000) / 1000,
+        totalMs: msFromNs(st.totalNs),
         typicalMs,
         timer: st.rule?.timer(typicalMs) ?? null,
         evidence: st.evidence,
@@ -474,7 +476,7 @@ export class Aggregator {
       connection: `${f.client} → ${f.server}`,
       command: verb,
       side: s.side,
-      stallMs: Math.round(s.stallNs / 1000) / 1000,
+      stallMs: msFromNs(s.stallNs),
       frames: [s.before, s.ack, s.after],
       atSec: Math.round(s.tNs / 1000) / 1e6,
       cause,
@@ -486,7 +488,7 @@ export class Aggregator {
   private considerTop(f: FlowStats, x: ExchangeRecord, wireUs: number, stallNs: number, cause: Cause | null): void {
     const n = this.opts.top;
     if (n <= 0) return;
-    const stallMs = Math.round(stallNs / 1000) / 1000;
+    const stallMs = msFromNs(stallNs);
     if (this.top.length >= n && !worseThan(this.top[this.top.length - 1]!, stallMs, wireUs)) return;
     const t: TopExchange = {
       flow: f.flow,
@@ -533,7 +535,7 @@ export class Aggregator {
 
   flowDone(f: FlowStats): void {
     f.endpoint.flows++;
-    if (this.flows.length >= this.opts.maxFlowsListed) {
+    if (this.flows.length >= MAX_FLOWS_LISTED) {
       this.flowsOmitted++;
       return;
     }
@@ -546,7 +548,7 @@ export class Aggregator {
       multiSegmentResponses: f.multiSegmentResponses,
       stalledRequests: f.stalledRequests,
       stalledResponses: f.stalledResponses,
-      stalledMs: Math.round(f.stalledNs / 1000) / 1000,
+      stalledMs: msFromNs(f.stalledNs),
       retransmissions: f.retransmissions,
       gaps: f.gaps,
       midStream: f.midStream,
@@ -564,8 +566,8 @@ export class Aggregator {
         flows: e.flows,
         requests: e.requests,
         stalls: e.stalls,
-        stalledRatio: e.requests > 0 ? Math.round((e.stalls / e.requests) * 10000) / 10000 : 0,
-        stalledMs: Math.round(e.stalledNs / 1000) / 1000,
+        stalledRatio: e.requests > 0 ? round(e.stalls / e.requests, 4) : 0,
+        stalledMs: msFromNs(e.stalledNs),
         wireUs: wireSummary(e.wire),
       }))
       .sort((a, b) => b.stalls - a.stalls || b.requests - a.requests);

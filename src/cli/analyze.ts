@@ -3,7 +3,7 @@ import { ANALYZE_DEFAULTS, analyzeCapture } from "../analyze/analyzer.js";
 import { renderAnalysis } from "../report/analyze-report.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
-import { collectList, durationOption, intOption, numberOption, type RawOptions } from "./options.js";
+import { collectList, durationOption, intOption, numberOption, portsOption, type RawOptions } from "./options.js";
 import { Progress } from "./progress.js";
 
 export function analyzeCommand(ctx: CliContext): Command {
@@ -65,7 +65,7 @@ cut short or damaged (gzip included) is analysed up to the damage, with a warnin
   );
   cmd.action(async (file: string, raw: RawOptions & { port: string[] }) => {
     const json = raw.json === true;
-    const ports = raw.port.map((p) => intOption(p.trim(), "--port", 1, 65535, 0));
+    const ports = portsOption(raw.port);
     const progress = new Progress(json);
     const started = Date.now();
     let result;

@@ -1,4 +1,5 @@
 import * as hdr from "hdr-histogram-js";
+import { round } from "../util/round.js";
 
 export type Histogram = hdr.Histogram;
 
@@ -21,6 +22,18 @@ export function newHistogram(): Histogram {
 }
 
 /**
+ * Bucket width of histograms that hold merged or decoded counts: 64-bit
+ * (float) buckets count exactly up to 2^53, where the 32-bit buckets of a
+ * single run would wrap once a fleet's merged bucket passes 2^32. Same
+ * range and precision, so percentiles are unchanged.
+ */
+export const MERGED_BUCKET_BITS = 64;
+
+export function newMergedHistogram(): Histogram {
+  return hdr.build({ ...HISTOGRAM_SETTINGS, bitBucketSize: MERGED_BUCKET_BITS });
+}
+
+/**
  * Records a duration in µs, rounded and clamped into the histogram's range
  * (0 … 1 h). Returns true when the value was out of range and had to be
  * clamped, so callers can count and report it instead of losing the run.
@@ -37,11 +50,6 @@ export function recordClampedUs(h: Histogram, us: number): boolean {
   }
   h.recordValue(v);
   return clamped;
-}
-
-/** Records a nanosecond duration as whole microseconds, clamped into range. */
-export function recordNs(h: Histogram, ns: bigint): void {
-  recordClampedUs(h, Number(ns) / 1000);
 }
 
 /** Percentiles of one histogram, microseconds. */
@@ -68,7 +76,7 @@ export function summarize(h: Histogram): LatencySummaryUs {
   return {
     count: h.totalCount,
     min: h.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : h.minNonZeroValue,
-    mean: Math.round(h.mean * 10) / 10,
+    mean: round(h.mean, 1),
     p50: at(50),
     p90: at(90),
     p95: at(95),

@@ -6,46 +6,52 @@ import type { KeySpace } from "../protocol/get-frame.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
 import { formatEndpoint } from "../util/endpoint.js";
 import { probeKeys } from "./keys.js";
-import { watchEvidence } from "./evidence.js";
+import { watchEvidence, type EvidenceOptions } from "./evidence.js";
 import { Recorder } from "./recorder.js";
 import { judgeRun } from "./health.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
-import { prepareEndpoint, probePool, untilAbortedOr, warmUp } from "./setup.js";
+import {
+  prepareEndpoint,
+  probePool,
+  reportProgress,
+  untilAbortedOr,
+  warmUp,
+  type ProbePoolOptions,
+  type SetupOptions,
+} from "./setup.js";
 import type { Slo } from "./slo.js";
+import { runInfoOf, type WorkerId } from "./run-info.js";
+import { IntervalRecorder } from "./interval-log.js";
+import type { IntervalSink } from "../results/hdr-log.js";
+import { waitForStart, type StartAt } from "./start-at.js";
 
-export interface ProbeOptions {
-  host: string;
-  port: number;
-  write: WriteStrategy;
-  noDelay: boolean;
-  poolSize: number;
+export interface ProbeOptions extends ProbePoolOptions, SetupOptions, EvidenceOptions {
   /** Callers issuing requests at once (closed loop: each waits for its answer). */
   concurrency: number;
   /** Stop after this long (ms)… */
   durationMs?: number;
   /** …or after this many measured requests, whichever comes first. */
   requests?: number;
-  healthCheck: HealthCheck;
   keyPrefix: string;
   keyCount: number;
-  valueSizeBytes: number;
-  /** Per request, and per wait for a pooled connection. */
-  timeoutMs: number;
-  connectTimeoutMs: number;
   /** Unmeasured requests per connection first, to get past Linux's quick-ack start. */
   warmupPerConnection: number;
-  /** Write the probe's keys first. */
-  seed: boolean;
   stallThresholdMs: number;
   onProgress?: (p: ProbeProgress) => void;
-  /** Aborting stops issuing requests; the run drains and reports what it measured. */
-  signal?: AbortSignal;
-  /** Read server `stats` and kernel counters before and after (default true). */
-  evidence?: boolean;
   /** Below this share of answered requests (0…1) the run is not healthy; default 0.99. */
   minSuccessRatio?: number;
   /** Objectives the run is judged by (latency from the users' start, every request). */
   slos?: readonly Slo[];
+  /** Which worker of a split run this is (default 0 of 1); recorded for `merge`. */
+  worker?: WorkerId;
+  /** The first key this run reads (a shard's slice of the key space under the prefix); default 0. */
+  keyFirst?: number;
+  /** Start the measured run at this wall-clock time (after seeding and warm-up), or when a barrier resolves with one. */
+  startAt?: StartAt;
+  /** Awaited after the measured run, before the pool closes (workers end together, then close). */
+  beforeClose?: () => Promise<void>;
+  /** Each second of the measured run, its histograms (an HdrHistogram interval log, `--hdr-log`). */
+  onInterval?: IntervalSink;
 }
 
 export interface ProbeProgress {
@@ -156,7 +162,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   if (opts.durationMs === undefined && opts.requests === undefined)
     throw new RangeError("give a duration or a request count");
   const endpoint = formatEndpoint(opts);
-  const keys = probeKeys(opts.keyPrefix, opts.keyCount);
+  const keys = probeKeys(opts.keyPrefix, opts.keyCount, opts.keyFirst);
   const warnings: string[] = [];
 
   await prepareEndpoint(opts, endpoint, keys, warnings);
@@ -165,6 +171,20 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   const rec = new Recorder(opts.stallThresholdMs, Math.max(4, opts.poolSize * 2, opts.concurrency * 2));
   const pool = probePool(opts, rec);
   const run = new Run(pool, keys, opts, rec);
+  const intervals =
+    opts.onInterval === undefined
+      ? undefined
+      : new IntervalRecorder(
+          {
+            totalUs: rec.total,
+            successLatencyUs: rec.totalOk,
+            wireUs: rec.wire,
+            poolWaitUs: rec.poolWait,
+            healthCheckUs: rec.healthCheck,
+          },
+          opts.onInterval,
+        );
+  rec.intervals = intervals;
   let progressTimer: NodeJS.Timeout | undefined;
   let stopTimer: NodeJS.Timeout | undefined;
   const onAbort = () => (run.stopping = true);
@@ -179,29 +199,23 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
       opts.signal,
     );
 
-    const evidence =
-      opts.evidence === false || opts.signal?.aborted
-        ? undefined
-        : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
+    const evidence = await watchEvidence(opts, endpoint);
     const callers: Caller[] = [];
     for (let i = 0; i < opts.concurrency; i++) callers.push(new Caller(run, (i * 7) % keys.count));
+    const start = opts.startAt === undefined ? {} : await waitForStart(opts.startAt, opts.signal, warnings);
     pool.resetAverages();
     const startMs = performance.now();
+    intervals?.start(startMs);
     if (opts.durationMs !== undefined) stopTimer = setTimeout(() => (run.stopping = true), opts.durationMs);
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
-    if (opts.onProgress) {
-      const report = opts.onProgress;
-      progressTimer = setInterval(() => {
-        report({
-          elapsedMs: performance.now() - startMs,
-          plannedMs: opts.durationMs,
-          completed: run.rec.completed,
-          plannedRequests: opts.requests,
-          errors: run.rec.failed,
-        });
-      }, 500);
-    }
+    progressTimer = reportProgress(opts.onProgress, () => ({
+      elapsedMs: performance.now() - startMs,
+      plannedMs: opts.durationMs,
+      completed: run.rec.completed,
+      plannedRequests: opts.requests,
+      errors: run.rec.failed,
+    }));
     for (const c of callers) c.start();
     // Interrupted: the requests in flight get a short grace, then the run reports without them.
     await untilAbortedOr(
@@ -214,20 +228,30 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     if (interrupted && unfinished > 0) {
       warnings.push(`${unfinished} requests still in flight when interrupted are not counted`);
     }
+    const endMs = performance.now();
+    intervals?.finish(endMs);
     const result = rec.result(
       opts,
-      { endpoint, concurrency: opts.concurrency, warnings, load: { kind: "closed", callers: opts.concurrency } },
-      performance.now() - startMs,
+      {
+        endpoint,
+        concurrency: opts.concurrency,
+        warnings,
+        load: { kind: "closed", callers: opts.concurrency },
+        info: runInfoOf(opts, startMs, endMs, start),
+      },
+      endMs - startMs,
       pool,
       rec.totalOk,
     );
     if (interrupted) result.interrupted = true;
     if (evidence !== undefined && !interrupted) result.evidence = await evidence();
+    await opts.beforeClose?.();
     return judgeRun(withLatencyHistogram(result, rec.total), opts);
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     if (stopTimer) clearTimeout(stopTimer);
     if (progressTimer) clearInterval(progressTimer);
+    intervals?.stop();
     pool.close();
   }
 }
