@@ -46,6 +46,20 @@ export interface Attribution {
   zwProbes: number;
 }
 
+/** The Attribution fields, all clear: the base of the records that carry them through a session. */
+export class AttributionRecord implements Attribution {
+  rtxNs = 0;
+  rtxKinds = 0;
+  rtxFrame = 0;
+  rtxLastFrame = 0;
+  zwNs = 0;
+  zwReader = 0;
+  zwFrame = 0;
+  zwLastFrame = 0;
+  zwKinds = 0;
+  zwProbes = 0;
+}
+
 export function clearAttribution(a: Attribution): void {
   a.rtxNs = 0;
   a.rtxKinds = 0;

@@ -35,6 +35,7 @@ import {
   RTX_TIMEOUT,
   ZW_FULL,
   ZW_ZERO,
+  AttributionRecord,
   addRetransmission,
   addZeroWindow,
   copyAttribution,
@@ -51,7 +52,7 @@ import { delayedAckStall, MessageTrack, type StallEvent, type StallRule } from "
  * Records are reused (SessionScratch's pool): one is taken when a request
  * is complete and given back once its exchange has been handed on.
  */
-class Pending implements Attribution {
+class Pending extends AttributionRecord {
   verb = "";
   bytes = 0;
   keyCount = 0;
@@ -68,16 +69,6 @@ class Pending implements Attribution {
   /** Its bytes' sequence range (the segments that carried it), to match bytes sent again. */
   startSeq = 0;
   lastSeqEnd = 0;
-  rtxNs = 0;
-  rtxKinds = 0;
-  rtxFrame = 0;
-  rtxLastFrame = 0;
-  zwNs = 0;
-  zwReader = 0;
-  zwFrame = 0;
-  zwLastFrame = 0;
-  zwKinds = 0;
-  zwProbes = 0;
 }
 
 /** Free Pending records kept for reuse (a connection with more outstanding makes new ones). */
