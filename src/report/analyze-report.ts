@@ -1,3 +1,4 @@
+import { withEnvelope } from "../results/record.js";
 import type { CaptureAttribution } from "../analyze/capture-run.js";
 import type { AnalysisResult, CauseSummary } from "../analyze/result.js";
 import { fmtCount, fmtMs, fmtPct, fmtUs } from "./format.js";
@@ -34,6 +35,11 @@ export function renderCauses(causes: CauseSummary[]): string {
 }
 
 /** Human report of a capture analysis. */
+/** The JSON document for `analyze --json` (and a merge of analyses): the result in its envelope. */
+export function analysisJson(r: AnalysisResult): object {
+  return withEnvelope("analyze", r);
+}
+
 export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): string {
   const out: string[] = [];
   const links = r.linkTypes.map((l) => `${LINK_NAMES[l] ?? "link type"} (${l})`).join(", ");
@@ -41,6 +47,11 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
     `mcdiag analyze ${r.file}: ${r.format ?? "?"}${links ? `, ${links}` : ""}, ${r.timestampResolution ?? "?"} timestamps, ` +
       `${fmtCount(r.packets)} packets over ${r.durationSec.toFixed(3)} s`,
   );
+  if (r.mergedFrom !== undefined) {
+    out.push(
+      `merged from ${r.mergedFrom.length} results: ${r.mergedFrom.join(", ")} (flow and frame numbers are each capture's own; JSON rows name their result)`,
+    );
+  }
   if (r.interrupted) out.push("interrupted: this report covers the packets read before the stop");
   const udp = r.udpFlows > 0 ? ` (${fmtCount(r.udpFlows)} over UDP: latency only, stalls do not apply)` : "";
   const evicted = r.flowsEvicted.idle + r.flowsEvicted.limit;
