@@ -6,7 +6,7 @@ import {
   recordClampedUs,
   type Histogram,
 } from "../metrics/histogram.js";
-import { RTX_KINDS, clearAttribution, type Attribution } from "./attribution.js";
+import { RTX_KINDS, ZW_FULL, ZW_ZERO, clearAttribution, type Attribution } from "./attribution.js";
 import { CAUSE_RULES, UNEXPLAINED_ADVICE, dominantCause, slowTimeNs, type Cause, type CauseRule } from "./causes.js";
 import type { StallEvent } from "./stalls.js";
 import type {
@@ -174,6 +174,8 @@ export function newExchangeRecord(): ExchangeRecord {
     zwReader: 0,
     zwFrame: 0,
     zwLastFrame: 0,
+    zwKinds: 0,
+    zwProbes: 0,
   };
 }
 
@@ -384,9 +386,12 @@ export class Aggregator {
     const add = (k: string) => (into[k] = (into[k] ?? 0) + 1);
     if (cause === "retransmission") {
       for (const [bit, name] of RTX_KINDS) if ((x.rtxKinds & bit) !== 0) add(name);
-    } else if (cause === "zero-window")
+    } else if (cause === "zero-window") {
       add(x.zwReader === 1 ? "the client was the slow reader" : "the server was the slow reader");
-    else if (cause === "delayed-ack") {
+      if ((x.zwKinds & ZW_ZERO) !== 0) add("a zero window was advertised");
+      if ((x.zwKinds & ZW_FULL) !== 0) add("the sender filled the advertised window");
+      if (x.zwProbes > 0) into["persist probes sent"] = (into["persist probes sent"] ?? 0) + x.zwProbes;
+    } else if (cause === "delayed-ack") {
       for (const s of x.stalls ?? []) add(s.side === "request" ? "request-side stall" : "response-side stall");
     } else if (cause === "server") add("server time at or above the slow threshold");
     else if (cause === "connect") add("SYN or SYN/ACK resent");
@@ -484,8 +489,7 @@ export class Aggregator {
     const n = this.opts.top;
     if (n <= 0) return;
     const stallMs = msFromNs(stallNs);
-    const worse = (a: TopExchange) => a.stallMs < stallMs || (a.stallMs === stallMs && a.wireUs < wireUs);
-    if (this.top.length >= n && !worse(this.top[this.top.length - 1]!)) return;
+    if (this.top.length >= n && !worseThan(this.top[this.top.length - 1]!, stallMs, wireUs)) return;
     const t: TopExchange = {
       flow: f.flow,
       command: x.verb,
@@ -500,7 +504,7 @@ export class Aggregator {
     };
     if (this.opts.showKeys && x.key !== undefined) t.key = x.key;
     let i = this.top.length;
-    while (i > 0 && worse(this.top[i - 1]!)) i--;
+    while (i > 0 && worseThan(this.top[i - 1]!, stallMs, wireUs)) i--;
     this.top.splice(i, 0, t);
     if (this.top.length > n) this.top.pop();
   }
@@ -627,6 +631,11 @@ export function sortFlows(flows: FlowSummary[]): FlowSummary[] {
 /** The top exchanges' order: the longest stall first, then the longest wire time. */
 export function worseExchange(a: TopExchange, b: TopExchange): number {
   return b.stallMs - a.stallMs || b.wireUs - a.wireUs;
+}
+
+/** `a` ranks below an exchange that stalled `stallMs` and took `wireUs` (stalls first, then wire time). */
+function worseThan(a: TopExchange, stallMs: number, wireUs: number): boolean {
+  return a.stallMs < stallMs || (a.stallMs === stallMs && a.wireUs < wireUs);
 }
 
 function verdictOf(f: FlowStats): FlowVerdict {

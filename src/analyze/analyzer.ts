@@ -7,12 +7,12 @@ import { encodeHistogram } from "../results/histogram-codec.js";
 import { CaptureReader } from "./capture.js";
 import { Decoded, TCP_ACK, TCP_RST, TCP_SYN, decodePacket, newTcpPacket, type TcpPacket } from "./decode.js";
 import { Conn, FlowTable, KIND_MEMCACHED, KIND_OTHER, KIND_UNKNOWN, PROTO_TCP, PROTO_UDP } from "./flows.js";
-import type { CapturedPacket, PacketSink } from "./packet.js";
+import type { CaptureInfo, CapturedPacket, PacketSink } from "./packet.js";
 import type { StreamConsumer } from "./reassembly.js";
 import type { AnalysisHistograms, AnalysisResult, CauseSummary } from "./result.js";
 import type { Cause } from "./causes.js";
 import { MAX_PENDING, McSession, SessionScratch, findResponseStart } from "./session.js";
-import { SourceDamaged, openSource } from "./source.js";
+import { SourceDamaged, openSource, type ByteSource } from "./source.js";
 import { UdpSession, looksLikeUdpRequest, looksLikeUdpResponse } from "./udp.js";
 import { msFromNs, round } from "../util/round.js";
 
@@ -94,6 +94,41 @@ export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResu
   const source = openSource(opts.input);
   const analysis = new Analysis(opts);
   const reader = new CaptureReader(analysis, source.name);
+  const interrupted = await readAll(source, reader, opts);
+  return analysis.finish(source.name, reader.info, interrupted);
+}
+
+/**
+ * Like analyzeCapture, but the capture is cut in time into sections, each
+ * analysed on its own: section i holds the packets up to `endsEpochMs[i]`
+ * (wall clock, ms), the last one also what follows. Frame numbers and times
+ * stay those of the whole file. For a run made of phases one after another
+ * (compare's write patterns), each phase gets its own findings.
+ */
+export async function analyzeCaptureSections(opts: AnalyzeOptions, endsEpochMs: number[]): Promise<AnalysisResult[]> {
+  const source = openSource(opts.input);
+  const sections = endsEpochMs.map(() => new Analysis(opts));
+  const packets = sections.map(() => 0);
+  let i = 0;
+  const reader: CaptureReader = new CaptureReader(
+    {
+      onPacket(pk) {
+        const atMs = (reader.info.firstPacketEpochSec ?? 0) * 1000 + pk.tNs / 1e6;
+        while (i < sections.length - 1 && atMs > endsEpochMs[i]!) i++;
+        packets[i]!++;
+        sections[i]!.onPacket(pk);
+      },
+    },
+    source.name,
+  );
+  const interrupted = await readAll(source, reader, opts);
+  return sections.map((a, k) =>
+    a.finish(source.name, { ...reader.info, packets: packets[k]!, warnings: [...reader.info.warnings] }, interrupted),
+  );
+}
+
+/** Streams the source through the reader; true when the signal stopped it. */
+async function readAll(source: ByteSource, reader: CaptureReader, opts: AnalyzeOptions): Promise<boolean> {
   const signal = opts.signal;
   const stop = () => source.close();
   signal?.addEventListener("abort", stop, { once: true });
@@ -129,7 +164,7 @@ export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResu
     signal?.removeEventListener("abort", stop);
     source.close();
   }
-  return analysis.finish(source.name, reader, signal?.aborted === true);
+  return signal?.aborted === true;
 }
 
 /** The packet sink: decodes, tracks flows, feeds sessions. */
@@ -220,8 +255,12 @@ class Analysis implements PacketSink {
     }
     if (p.payloadLen > 0 && conn.kind === KIND_MEMCACHED && dir !== conn.clientDir) this.serverDataPackets++;
     const consumer = conn.session ?? NOOP;
-    if ((flags & TCP_ACK) !== 0) conn.half(dir === 0 ? 1 : 0).onPeerAck(p.ack, consumer);
     const half = conn.half(dir);
+    if ((flags & TCP_ACK) !== 0) {
+      const other = conn.half(dir === 0 ? 1 : 0);
+      other.onPeerAck(p.ack, consumer);
+      if ((flags & (TCP_SYN | TCP_RST)) === 0) other.onPeerWindow(p.ack, p.window, half, pk.tNs);
+    }
     half.onSegment(p, pk.data, pk.frame, pk.tNs, consumer);
     if ((flags & TCP_RST) !== 0 || (half.finished && conn.half(dir === 0 ? 1 : 0).finished)) this.close(conn);
     this.expire();
@@ -427,9 +466,8 @@ class Analysis implements PacketSink {
     }
   }
 
-  finish(file: string, reader: CaptureReader, interrupted: boolean): AnalysisResult {
+  finish(file: string, info: CaptureInfo, interrupted: boolean): AnalysisResult {
     for (const conn of [...this.table.all()]) this.close(conn);
-    const info = reader.info;
     const a = this.agg;
     const warnings = [...info.warnings];
     const n = (k: number) => k.toLocaleString("en-US");

@@ -1,12 +1,14 @@
 import { Command } from "commander";
+import { withCapture } from "../analyze/capture-run.js";
 import { runCompare, type CompareResult } from "../probes/compare.js";
+import { renderCaptureAttribution } from "../report/analyze-report.js";
 import { compareJson, renderCompare } from "../report/compare-report.js";
 import { fmtMs, fmtPattern } from "../report/format.js";
 import { failIfAnyRunFailed, failIfNothingAnswered } from "./all-failed.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
-import { addLoadOptions, loadOptionsFrom, type RawOptions } from "./options.js";
+import { addCaptureOptions, addLoadOptions, captureOptionsFrom, loadOptionsFrom, type RawOptions } from "./options.js";
 import { Progress } from "./progress.js";
 
 /** Shared by `compare` and `demo`: runs the matrix and reports it. */
@@ -18,11 +20,13 @@ export async function compareAndReport(
   durationExplicit: boolean,
 ): Promise<CompareResult> {
   const load = loadOptionsFrom({ ...raw, durationExplicit });
+  const capture = captureOptionsFrom(raw);
   const json = raw.json === true;
   const progress = new Progress(json);
   let result: CompareResult;
-  try {
-    result = await runCompare({
+  let attribution;
+  const compare = (endPhase?: (name: string) => void) =>
+    runCompare({
       ...load,
       host,
       port,
@@ -32,12 +36,16 @@ export async function compareAndReport(
         progress.update(
           `[${i + 1}/${of}] ${fmtPattern(pat.write, pat.noDelay)}: ${fmtMs(p.elapsedMs)}${p.plannedMs ? ` of ${fmtMs(p.plannedMs)}` : ""}, ${p.completed} requests`,
         ),
+      onRunDone: endPhase && ((r) => endPhase(fmtPattern(r.write, r.noDelay))),
     });
+  try {
+    if (capture === undefined) result = await compare();
+    else ({ result, attribution } = await withCapture(host, port, compare, { ...capture, signal: ctx.signal }));
   } finally {
     progress.done();
   }
-  if (json) printJson(ctx, compareJson(result));
-  else ctx.out(renderCompare(result));
+  if (json) printJson(ctx, attribution ? { ...compareJson(result), capture: attribution } : compareJson(result));
+  else ctx.out(renderCompare(result) + (attribution ? renderCaptureAttribution(attribution) : ""));
   if (result.interrupted) return result;
   failIfNothingAnswered(result.endpoint, result.runs);
   failIfAnyRunFailed(result.endpoint, result.runs, (r) => fmtPattern(r.write, r.noDelay));
@@ -51,6 +59,7 @@ export function compareCommand(ctx: CliContext): Command {
     .argument("[endpoint]", "host:port ([::1]:11211 for IPv6)")
     .option("--all", "also run corked writes (cork/uncork)")
     .option("--embedded", "compare against a built-in server on a free loopback port");
+  addCaptureOptions(cmd, "each pattern's traffic");
   addLoadOptions(cmd, "2s");
   cmd.addHelpText(
     "after",

@@ -17,9 +17,10 @@ import { endpointArg, resolveEndpoint } from "./endpoint-arg.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { parseSlos } from "../probes/slo.js";
 import {
+  addCaptureOptions,
   addLoadOptions,
+  captureOptionsFrom,
   loadOptionsFrom,
-  numberOption,
   rateOption,
   rejectOptions,
   writeOption,
@@ -45,9 +46,8 @@ export function probeCommand(ctx: CliContext): Command {
     )
     .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)")
     .option("--json-file <file>", "also write the JSON result to this file (for merge; e.g. on a shared volume)")
-    .option("--hdr-log <file>", "also write an HdrHistogram interval log: each histogram, each second, one tag each")
-    .option("--capture [file]", "record the probe's traffic with tcpdump (root) and give every slow request a cause")
-    .option("--slow <ms>", "with --capture: a request this long on the wire is slow", "20");
+    .option("--hdr-log <file>", "also write an HdrHistogram interval log: each histogram, each second, one tag each");
+  addCaptureOptions(cmd, "the probe's traffic");
   addLoadOptions(cmd, "5s");
   addFleetOptions(cmd, true);
   cmd.addHelpText(
@@ -92,7 +92,6 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
       ]);
     }
     const slos = typeof raw.slo === "string" ? parseSlos(raw.slo) : undefined;
-    const slowMs = numberOption(raw.slow, "--slow", 0.001, 20);
     const fleet = fleetSettingsFrom(raw, process.env);
     const common = { ...load, write, noDelay, slos, startAt: fleet.startAtMs };
     // Each worker's share must be possible (callers, keys, rate): refused now, not after the setup.
@@ -122,7 +121,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     };
     const progress = new Progress(json);
     let result: ProbeResult = undefined as unknown as ProbeResult;
-    const capture = raw.capture === undefined ? undefined : typeof raw.capture === "string" ? raw.capture : "";
+    const capture = captureOptionsFrom(raw);
     const measure = async () => {
       if (rate !== undefined) {
         const durationMs = load.durationMs ?? 5000;
@@ -153,11 +152,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     try {
       if (capture === undefined) await measure();
       else {
-        const c = await withCapture(endpoint.host, endpoint.port, measure, {
-          slowMs,
-          keepFile: capture || undefined,
-          signal: ctx.signal,
-        });
+        const c = await withCapture(endpoint.host, endpoint.port, measure, { ...capture, signal: ctx.signal });
         attribution = c.attribution;
       }
     } catch (err) {

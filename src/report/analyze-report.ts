@@ -180,7 +180,17 @@ export function renderCaptureAttribution(a: CaptureAttribution): string {
     `capture${a.file ? ` ${a.file}` : ""}: ${fmtCount(a.packets)} packets, ${fmtCount(a.retransmissions)} retransmitted segments; ` +
       `slow requests (wire ≥ ${a.slowThresholdMs} ms): ${fmtCount(a.slowRequests)}`,
   ];
-  if (a.causes.length > 0) out.push(renderCauses(a.causes));
+  if (a.phases === undefined) {
+    if (a.causes.length > 0) out.push(renderCauses(a.causes));
+  } else {
+    for (const p of a.phases) {
+      out.push(
+        `${p.phase}: ${fmtCount(p.packets)} packets, ${fmtCount(p.retransmissions)} retransmitted; ` +
+          `slow requests: ${p.slowRequests === 0 ? "none" : fmtCount(p.slowRequests)}`,
+      );
+      if (p.causes.length > 0) out.push(renderCauses(p.causes));
+    }
+  }
   for (const c of a.causes) out.push(`advice (${c.cause}): ${c.advice}`);
   for (const w of a.warnings) out.push(`capture warning: ${w}`);
   return out.join("\n") + "\n";
