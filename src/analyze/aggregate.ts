@@ -1,7 +1,17 @@
 import * as hdr from "hdr-histogram-js";
 import { HISTOGRAM_SETTINGS, newHistogram, percentileUs, type Histogram } from "../metrics/histogram.js";
+import type { Timeline } from "../metrics/timeline.js";
+import { CAUSE_DELAYED_ACK, CAUSE_NONE } from "./exchange-timeline.js";
 import type { StallEvent } from "./stalls.js";
-import type { EndpointSummary, FlowSummary, FlowVerdict, StallItem, TopExchange, WireSummaryUs } from "./result.js";
+import type {
+  EndpointSummary,
+  ExchangePacket,
+  FlowSummary,
+  FlowVerdict,
+  StallItem,
+  TopExchange,
+  WireSummaryUs,
+} from "./result.js";
 
 /** One memcached connection's running totals. */
 export class FlowStats {
@@ -30,6 +40,8 @@ export class EndpointStats {
   requests = 0;
   stalls = 0;
   stalledNs = 0;
+  /** Wire time summed over the answered exchanges. */
+  wireNs = 0;
   readonly wire: Histogram = newHistogram();
   constructor(readonly server: string) {}
 }
@@ -60,6 +72,10 @@ export interface AggregateOptions {
   maxItems: number;
   maxFlowsListed: number;
   showKeys: boolean;
+  /** The packets of an exchange that enters the worst list (the HTML report's waterfall). */
+  packetsOf?: (flow: number, firstFrame: number, lastFrame: number) => { packets: ExchangePacket[]; omitted: number };
+  /** Every answered exchange: start (ns since the capture's first packet), wire time, stalled. */
+  timeline?: Timeline;
 }
 
 /**
@@ -131,6 +147,8 @@ export class Aggregator {
       this.responses++;
       if (error) this.errorResponses++;
       const wireUs = Math.max(0, Math.round((x.respLastTNs - x.reqFirstTNs) / 1000));
+      f.endpoint.wireNs += wireUs * 1000;
+      this.opts.timeline?.add(x.reqFirstTNs / 1e6, wireUs, stallNs > 0 ? CAUSE_DELAYED_ACK : CAUSE_NONE);
       this.wire.recordValue(wireUs);
       f.wire.recordValue(wireUs);
       f.endpoint.wire.recordValue(wireUs);
@@ -189,6 +207,13 @@ export class Aggregator {
       responseFrames: [x.respFirstFrame, x.respLastFrame],
     };
     if (this.opts.showKeys && x.key !== undefined) t.key = x.key;
+    t.atSec = Math.round(x.reqFirstTNs / 1000) / 1e6;
+    if (this.opts.packetsOf) {
+      const last = x.respLastFrame > 0 ? x.respLastFrame : x.reqLastFrame;
+      const got = this.opts.packetsOf(f.flow, x.reqFirstFrame, last);
+      t.packets = got.packets;
+      if (got.omitted > 0) t.packetsOmitted = got.omitted;
+    }
     let i = this.top.length;
     while (i > 0 && worse(this.top[i - 1]!)) i--;
     this.top.splice(i, 0, t);
@@ -230,6 +255,7 @@ export class Aggregator {
         stalledRatio: e.requests > 0 ? Math.round((e.stalls / e.requests) * 10000) / 10000 : 0,
         stalledMs: Math.round(e.stalledNs / 1000) / 1000,
         wireUs: wireSummary(e.wire),
+        timeMs: { wire: Math.round(e.wireNs / 1000) / 1000, stalled: Math.round(e.stalledNs / 1000) / 1000 },
       }))
       .sort((a, b) => b.stalls - a.stalls || b.requests - a.requests);
   }

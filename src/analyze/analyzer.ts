@@ -8,6 +8,8 @@ import { Conn, FlowTable, KIND_MEMCACHED, KIND_OTHER, KIND_UNKNOWN } from "./flo
 import type { CapturedPacket, PacketSink } from "./packet.js";
 import type { StreamConsumer } from "./reassembly.js";
 import type { AnalysisResult } from "./result.js";
+import { exchangeTimeline } from "./exchange-timeline.js";
+import { PacketLog } from "./packet-log.js";
 import { McSession, findResponseStart } from "./session.js";
 import { GzipTruncated, openSource } from "./source.js";
 
@@ -100,6 +102,8 @@ class Analysis implements PacketSink {
   private lastTNs = 0;
   /** Data packets from memcached servers: none at all means a one-direction capture. */
   private serverDataPackets = 0;
+  private readonly packetLog = new PacketLog();
+  private readonly timeline = exchangeTimeline();
 
   constructor(readonly opts: AnalyzeOptions) {
     this.ports = new Set([11211, ...opts.ports]);
@@ -110,6 +114,8 @@ class Analysis implements PacketSink {
       maxFlowsListed: 10_000,
       showKeys: opts.showKeys,
       onExchange: opts.onExchange,
+      packetsOf: (flow, first, last) => this.packetLog.collect(flow, first, last),
+      timeline: this.timeline,
     });
   }
 
@@ -139,6 +145,7 @@ class Analysis implements PacketSink {
       if ((conn.kind as number) === KIND_OTHER) return;
     }
     if (p.payloadLen > 0 && conn.kind === KIND_MEMCACHED && dir !== conn.clientDir) this.serverDataPackets++;
+    this.packetLog.record(conn.id, pk.frame, pk.tNs, dir === conn.clientDir, flags, p.seq, p.payloadLen);
     const consumer = conn.session ?? NOOP;
     if ((flags & TCP_ACK) !== 0) conn.halves[dir === 0 ? 1 : 0].onPeerAck(p.ack, consumer);
     conn.halves[dir].onSegment(p, pk.data, pk.frame, pk.tNs, consumer);
@@ -294,6 +301,7 @@ class Analysis implements PacketSink {
       top: a.top,
       advice: advice(a.requestStalls, a.responseStalls, a.multiSegmentRequests, timerMs),
       warnings,
+      timeline: this.timeline.finish(),
     };
   }
 }

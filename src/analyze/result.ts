@@ -1,4 +1,5 @@
 /** What `analyze` found, as plain data: the JSON output and what reporters render. */
+import type { TimelineSeries } from "../metrics/timeline-series.js";
 
 export type StallSide = "request" | "response";
 
@@ -52,6 +53,16 @@ export interface EndpointSummary {
   stalledRatio: number;
   stalledMs: number;
   wireUs: WireSummaryUs;
+  /** Where the wire time of its exchanges went, ms (summed over every answered exchange). */
+  timeMs?: EndpointTimeMs;
+}
+
+/** An endpoint's wire time, split. */
+export interface EndpointTimeMs {
+  /** First request byte → last response byte, every answered exchange. */
+  wire: number;
+  /** Of it, inside delayed-ACK stalls. */
+  stalled: number;
 }
 
 export interface TopExchange {
@@ -66,6 +77,26 @@ export interface TopExchange {
   /** First and last frame of the request, then of the response (0 when none). */
   requestFrames: [number, number];
   responseFrames: [number, number];
+  /** Seconds since the first packet of the capture, at the request's first frame. */
+  atSec?: number;
+  /** Every packet of the connection from the request's first frame to the response's last (at most 64), for the waterfall. */
+  packets?: ExchangePacket[];
+  /** Packets of the exchange beyond the 64 listed, or lost from the bounded packet log. */
+  packetsOmitted?: number;
+}
+
+/** One packet of an exchange, as the HTML report's waterfall draws it. */
+export interface ExchangePacket {
+  frame: number;
+  /** ms since the exchange's first packet. */
+  tMs: number;
+  dir: "c2s" | "s2c";
+  /** TCP payload bytes. */
+  bytes: number;
+  /** TCP flags present: "SYN", "FIN", "RST", "PSH", "ACK". */
+  flags: string[];
+  /** Bytes this side had already sent (a retransmission, whole or partial). */
+  retransmission?: true;
 }
 
 export interface AnalysisResult {
@@ -114,4 +145,6 @@ export interface AnalysisResult {
   top: TopExchange[];
   advice: string[];
   warnings: string[];
+  /** Every exchange's start, wire time and cause, for "latency over time" (bands above 100,000 exchanges). */
+  timeline?: TimelineSeries;
 }
