@@ -4,6 +4,7 @@ import { renderAnalysis } from "../report/analyze-report.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { collectList, intOption, numberOption, type RawOptions } from "./options.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 
 export function analyzeCommand(ctx: CliContext): Command {
@@ -31,6 +32,7 @@ export function analyzeCommand(ctx: CliContext): Command {
     .option("--max-items <n>", "stall items listed in --json (the rest are counted)", String(ANALYZE_DEFAULTS.maxItems))
     .option("--fail-on-stall", "exit 1 when any stall is found (for CI)")
     .option("--json", "print JSON for machines instead of tables");
+  addHtmlOption(cmd);
   cmd.addHelpText(
     "after",
     `
@@ -39,6 +41,7 @@ Examples:
   mcdiag analyze prod.pcap.gz --port 5000 --port 22122 --top 20
   tcpdump -i any -w - 'tcp port 11211' | mcdiag analyze - --json
   mcdiag analyze ci.pcap --fail-on-stall
+  mcdiag analyze capture.pcapng --html analyze.html
 
 Capture with full packets (tcpdump -s 0, the default today) so payloads can be parsed.
 Exit codes: 0 analysed; 1 stalls found with --fail-on-stall; 2 unreadable input
@@ -48,6 +51,7 @@ is analysed up to the damage, with a warning.`,
   cmd.action(async (file: string, raw: RawOptions & { port: string[] }) => {
     const json = raw.json === true;
     const ports = raw.port.map((p) => intOption(p.trim(), "--port", 1, 65535, 0));
+    const html = htmlPath(raw);
     const progress = new Progress(json);
     const started = Date.now();
     let result;
@@ -77,6 +81,7 @@ is analysed up to the damage, with a warning.`,
     }
     if (json) printJson(ctx, result);
     else ctx.out(renderAnalysis(result, { showKeys: raw.showKeys === true }));
+    writeHtml(html, "analyze", result);
     if (raw.failOnStall === true && result.stalls.request + result.stalls.response > 0) ctx.exitCode = EXIT_FINDINGS;
   });
   return cmd;

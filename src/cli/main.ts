@@ -9,9 +9,9 @@ import { EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exitCodeFor } fro
 import { poolSizeCommand } from "./pool-size.js";
 import { probeCommand } from "./probe.js";
 import { serveCommand } from "./serve.js";
+import { reportCommand } from "./report.js";
 import { sweepCommand } from "./sweep.js";
-
-const VERSION = "0.1.0";
+import { VERSION } from "./version.js";
 
 /** Runs the CLI; resolves with the exit code. The only caller is bin/mcdiag.js. */
 export async function run(argv: string[]): Promise<number> {
@@ -47,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     sweepCommand(ctx),
     poolSizeCommand(ctx),
     analyzeCommand(ctx),
+    reportCommand(ctx),
     checkCommand(ctx),
     demoCommand(ctx),
     serveCommand(ctx),
@@ -63,7 +64,9 @@ Examples:
   mcdiag analyze capture.pcapng                every stalled request in a capture, with frame numbers
   mcdiag check -- node client.js {endpoint}    fail CI when a client splits its commands
   mcdiag sweep 127.0.0.1:11211 --rates 1000,5000 --slo "p99<2ms"   find the knee
-  mcdiag pool-size --rate 5000 --hold 45ms --pool 20               the pool arithmetic`,
+  mcdiag pool-size --rate 5000 --hold 45ms --pool 20               the pool arithmetic
+  mcdiag demo --html demo.html                 the same as a page with charts
+  mcdiag report result.json --html page.html   draw the page later, from a saved --json result`,
   );
   try {
     await program.parseAsync(argv);

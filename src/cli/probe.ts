@@ -11,6 +11,7 @@ import { resolveEndpoint } from "./endpoint-arg.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { parseSlos } from "../probes/slo.js";
 import { addLoadOptions, loadOptionsFrom, rateOption, rejectOptions, writeOption, type RawOptions } from "./options.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 import { checkSideFile, writeSideFile } from "./side-files.js";
 
@@ -28,6 +29,7 @@ export function probeCommand(ctx: CliContext): Command {
       'objectives judged on every request, e.g. "p99<5ms,success>=99.9%" (p50…p99.99, mean, max, success, errors, stalled)',
     )
     .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)");
+  addHtmlOption(cmd);
   addLoadOptions(cmd, "5s");
   cmd.addHelpText(
     "after",
@@ -37,6 +39,7 @@ Examples:
   mcdiag probe [::1]:11211 --requests 10000 --json
   mcdiag probe --embedded --write split
   mcdiag probe 127.0.0.1:11211 --rate 5000 --duration 30s --pool 20 --hgrm latency.hgrm
+  mcdiag probe 127.0.0.1:11211 --write split --html probe.html
 
 Every issued request counts: a failure is in the latency at its time to
 failure, and the answered requests have a row of their own. A run whose
@@ -61,6 +64,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     }
     const slos = typeof raw.slo === "string" ? parseSlos(raw.slo) : undefined;
     const hgrm = typeof raw.hgrm === "string" ? checkSideFile(raw.hgrm, "--hgrm") : undefined;
+    const html = htmlPath(raw);
     const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
     const common = {
       ...load,
@@ -106,6 +110,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     if (json) printJson(ctx, result);
     else ctx.out(report);
     if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
+    writeHtml(html, "probe", result);
     if (result.interrupted) return;
     failIfNothingAnswered(result.endpoint, [result]);
     if (!result.healthy) ctx.exitCode = EXIT_FINDINGS;

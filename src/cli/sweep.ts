@@ -21,6 +21,7 @@ import {
   type RawOptions,
 } from "./options.js";
 import { failIfAnyRunFailed } from "./all-failed.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 
 export function sweepCommand(ctx: CliContext): Command {
@@ -40,6 +41,7 @@ export function sweepCommand(ctx: CliContext): Command {
     .option("--write <strategy>", "coalesced, split or corked", "coalesced")
     .option("--nodelay", "set TCP_NODELAY")
     .option("--embedded", "sweep a built-in server on a free loopback port");
+  addHtmlOption(cmd);
   addLoadOptions(cmd, "10s");
   cmd.addHelpText(
     "after",
@@ -52,6 +54,7 @@ above it.
 Examples:
   mcdiag sweep 127.0.0.1:11211 --rates 1000,2000,5000,10000 --slo "p99<2ms,success>=99.9%"
   mcdiag sweep 127.0.0.1:5000 --from 200 --to 2500 --steps 8 --step-duration 30s --slo "p95<1s"
+  mcdiag sweep 127.0.0.1:11211 --rates 1000,5000,10000 --slo "p99<2ms" --html sweep.html
 
 Latency counts every request (a failure at its time to failure). A step
 below --min-success (99 %) breaks, whatever the SLOs say.
@@ -73,6 +76,7 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
     const stepDurationMs = durationOption(raw.stepDuration, "--step-duration") ?? 10_000;
     const pauseMs = durationOption(raw.pause, "--pause", { allowZero: true }) ?? 1000;
     const load = loadOptionsFrom(raw);
+    const html = htmlPath(raw);
     const target = await resolveEndpoint(arg, raw.embedded === true, "sweep");
     const progress = new Progress(json);
     try {
@@ -102,6 +106,7 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
       progress.done();
       if (json) printJson(ctx, sweepJson(result));
       else ctx.out(renderSweep(result, typeof raw.slo === "string" ? raw.slo : undefined));
+      writeHtml(html, "sweep", sweepJson(result));
       if (result.interrupted) return;
       failIfAnyRunFailed(
         result.endpoint,

@@ -1,0 +1,97 @@
+import { readFileSync, statSync } from "node:fs";
+import { Command } from "commander";
+import type { AnalysisResult } from "../analyze/result.js";
+import type { ProbeResult } from "../probes/result.js";
+import type { RateProbeResult } from "../probes/open-loop.js";
+import { renderAnalysis } from "../report/analyze-report.js";
+import { renderCompare } from "../report/compare-report.js";
+import type { CompareDoc } from "../report/html/compare-page.js";
+import { reportKindOf } from "../report/html/index.js";
+import { sloText, type SweepDoc } from "../report/html/sweep-page.js";
+import { renderProbe, renderRateProbe } from "../report/probe-report.js";
+import { renderSweep } from "../report/sweep-report.js";
+import { McdiagError } from "../util/errors.js";
+import type { CliContext } from "./context.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
+
+/** JSON results larger than this are refused before they are read (a 1M-request probe's is a few MB). */
+const MAX_RESULT_BYTES = 512 * 1024 * 1024;
+
+export function reportCommand(ctx: CliContext): Command {
+  const cmd = new Command("report")
+    .description("draw the report of a saved --json result again: as text, or as an HTML page with --html")
+    .argument("<result>", "a JSON result printed by probe, compare, demo, sweep or analyze with --json (- for stdin)");
+  addHtmlOption(cmd);
+  cmd.addHelpText(
+    "after",
+    `
+Examples:
+  mcdiag compare 127.0.0.1:11211 --json > compare.json
+  mcdiag report compare.json --html compare.html
+  mcdiag analyze capture.pcapng --json | mcdiag report - --html analyze.html
+
+The page is the one --html draws at the end of the run. Without --html the
+report is printed as the command printed it.
+
+Exit codes: 0 done; 2 the file is missing, is not JSON, or is not an mcdiag
+result, or the page cannot be written.`,
+  );
+  cmd.action((file: string, raw: { html?: string }) => {
+    const html = htmlPath(raw);
+    const doc = readResult(file);
+    const kind = reportKindOf(doc);
+    if (kind === undefined) {
+      throw new McdiagError(
+        "BAD_INPUT",
+        `${file}: not an mcdiag result (expected the --json output of probe, compare, demo, sweep or analyze)`,
+        { file },
+      );
+    }
+    if (html !== undefined) {
+      writeHtml(html, kind, doc as object);
+      return;
+    }
+    switch (kind) {
+      case "probe": {
+        const r = doc as ProbeResult;
+        ctx.out((r as RateProbeResult).mode === "rate" ? renderRateProbe(r as RateProbeResult) : renderProbe(r));
+        return;
+      }
+      case "compare":
+        ctx.out(renderCompare(doc as CompareDoc));
+        return;
+      case "sweep": {
+        const d = doc as SweepDoc;
+        ctx.out(renderSweep(d, sloText(d)));
+        return;
+      }
+      case "analyze": {
+        const r = doc as AnalysisResult;
+        ctx.out(renderAnalysis(r, { showKeys: r.top.some((t) => t.key !== undefined) }));
+        return;
+      }
+    }
+  });
+  return cmd;
+}
+
+function readResult(file: string): unknown {
+  let text: string;
+  try {
+    if (file !== "-" && statSync(file).size > MAX_RESULT_BYTES) {
+      throw new McdiagError("BAD_INPUT", `${file}: larger than 512 MiB: not an mcdiag result`, { file });
+    }
+    text = readFileSync(file === "-" ? 0 : file, "utf8");
+  } catch (err) {
+    if (err instanceof McdiagError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (code ?? (err as Error).message);
+    throw new McdiagError("BAD_INPUT", `${file}: cannot read: ${why}`, { file });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new McdiagError("BAD_INPUT", `${file}: not JSON (${(err as Error).message})`, { file });
+  }
+}

@@ -1,0 +1,312 @@
+import type { AnalysisResult, ExchangePacket, TopExchange } from "../../analyze/result.js";
+import { renderAnalysis } from "../analyze-report.js";
+import { fmtCount, fmtMs, fmtPct, fmtUs } from "../format.js";
+import { count, ms, percentileChart, timelineChart, us, verdictFromTerminal } from "./common.js";
+import type {
+  Cell,
+  ChartModel,
+  PageModel,
+  Section,
+  StackedBarChart,
+  Styled,
+  TableModel,
+  WaterfallChart,
+} from "./model.js";
+import { CAUSE_COLORS, COLORS } from "./palette.js";
+
+/** Worst exchanges drawn packet by packet. */
+const WATERFALLS = 3;
+
+export function analyzePage(r: AnalysisResult): PageModel {
+  const showKeys = r.top.some((t) => t.key !== undefined) || r.stalls.items.some((i) => i.key !== undefined);
+  const terminal = renderAnalysis(r, { showKeys });
+  const sections: Section[] = [];
+
+  const bars = timeBars(r);
+  const perServer: ChartModel[] = bars ? [bars] : [];
+  if (r.endpoints.some((e) => e.wireUs.count > 0)) {
+    perServer.push(
+      percentileChart(
+        "server-percentiles",
+        "Wire latency percentiles per server",
+        "A server whose line jumps to ~40 ms (or 200 ms) at some percentile has that share of its requests stalled (or retransmitted).",
+        r.endpoints.filter((e) => e.wireUs.count > 0).map((e) => ({ label: e.server, summary: e.wireUs })),
+      ),
+    );
+  }
+  sections.push({
+    id: "servers",
+    heading: "Where the time went, per server",
+    charts: perServer,
+    tables: [serverTable(r)],
+  });
+
+  if (r.timeline !== undefined) {
+    const cats: Styled[] = r.timeline.categories.map((c) => ({ label: c, color: CAUSE_COLORS[c] ?? COLORS.grey }));
+    sections.push({
+      id: "over-time",
+      heading: "Latency over time",
+      charts: [
+        timelineChart(
+          "analyze-timeline",
+          "Wire time of every exchange over the capture, by cause",
+          "One dot per exchange at its first request packet, coloured by what made it slow: a row of vermillion dots at ~40 ms is the delayed-ACK stall, orange ones at 200 ms and above are retransmissions.",
+          cats,
+          [{ label: r.file, timeline: r.timeline, categoryMap: cats.map((_c, i) => i) }],
+        ),
+      ],
+      tables: [],
+    });
+  }
+
+  const drawn = r.top.filter((t) => t.packets !== undefined && t.packets.length > 0).slice(0, WATERFALLS);
+  if (drawn.length > 0) {
+    sections.push({
+      id: "waterfalls",
+      heading: "The worst exchanges, packet by packet",
+      intro:
+        "Each row is one packet of the connection, from the request's first to the response's last; open a frame in Wireshark with frame.number == N.",
+      charts: drawn.map((t, i) => waterfall(t, i)),
+      tables: [],
+    });
+  }
+  const tables: TableModel[] = [];
+  if (r.stalls.items.length > 0) tables.push(stallTable(r, showKeys));
+  if (r.top.length > 0) tables.push(topTable(r));
+  if (r.flowsDetail.length > 0) tables.push(flowTable(r));
+  sections.push({ id: "tables", heading: "Flows, stalls and the worst exchanges", charts: [], tables });
+
+  return {
+    kind: "analyze",
+    title: `mcdiag analyze ${r.file}`,
+    subtitle: terminal.split("\n")[0]!,
+    verdict: verdictFromTerminal(terminal),
+    params: [
+      ["file", r.file],
+      ["format", `${r.format ?? "?"}, ${r.timestampResolution ?? "?"} timestamps`],
+      ["packets", fmtCount(r.packets)],
+      ["duration", `${r.durationSec.toFixed(3)} s`],
+      ["memcached flows", fmtCount(r.memcachedFlows)],
+      ["requests", fmtCount(r.requests.total)],
+    ],
+    sections,
+    terminal,
+  };
+}
+
+/** Per server, its wire time split into the stalled part and the rest. */
+function timeBars(r: AnalysisResult): StackedBarChart | undefined {
+  const eps = r.endpoints.filter((e) => e.timeMs !== undefined);
+  if (eps.length === 0) return undefined;
+  const stalled = eps.map((e) => Math.min(e.timeMs!.stalled, e.timeMs!.wire));
+  const rest = eps.map((e, i) => Math.max(0, e.timeMs!.wire - stalled[i]!));
+  const segments = [
+    { label: "inside delayed-ACK stalls", color: COLORS.vermillion, ms: stalled },
+    { label: "the rest of the wire time", color: COLORS.blue, ms: rest },
+  ];
+  return {
+    kind: "stacked-bars",
+    id: "time-bars",
+    title: "Where the wire time went, per server",
+    caption:
+      "The vermillion part of a bar is time spent waiting for a delayed ACK: on a healthy path it is absent, and the blue part is the server's and the network's own time.",
+    alt: eps
+      .map(
+        (e, i) =>
+          `${e.server}: ${fmtMs(e.timeMs!.wire)} on the wire, ${fmtMs(stalled[i]!)} of it in stalls (${fmtPct(e.timeMs!.wire > 0 ? stalled[i]! / e.timeMs!.wire : 0)})`,
+      )
+      .join("; "),
+    yLabel: "time summed over the exchanges (ms)",
+    bars: eps.map((e) => e.server),
+    segments,
+    table: {
+      caption: "Wire time per server, summed over its exchanges (ms in data-value)",
+      head: ["server", "requests", "wire time", "in stalls", "the rest"],
+      numeric: [1, 2, 3, 4],
+      rows: eps.map((e, i) => [e.server, count(e.requests), ms(e.timeMs!.wire), ms(stalled[i]!), ms(rest[i]!)]),
+    },
+  };
+}
+
+const WATERFALL_LEGEND: Styled[] = [
+  { label: "request data (client→server)", color: COLORS.blue },
+  { label: "response data (server→client)", color: COLORS.green },
+  { label: "server's pure ACK", color: COLORS.vermillion },
+  { label: "client's pure ACK", color: COLORS.purple },
+  { label: "retransmission", color: COLORS.orange },
+  { label: "other (SYN, FIN, RST)", color: COLORS.grey },
+];
+
+/** Silences at least this long (ms), or this share of the exchange, are marked. */
+const GAP_MIN_MS = 1;
+const GAP_MIN_SHARE = 0.2;
+
+function waterfall(t: TopExchange, i: number): WaterfallChart {
+  const packets = t.packets!;
+  const span = packets[packets.length - 1]!.tMs;
+  const gaps: WaterfallChart["gaps"] = [];
+  for (let k = 1; k < packets.length; k++) {
+    const d = packets[k]!.tMs - packets[k - 1]!.tMs;
+    if (d >= GAP_MIN_MS && d >= span * GAP_MIN_SHARE)
+      gaps.push({ fromFrame: packets[k - 1]!.frame, toFrame: packets[k]!.frame, ms: round3(d) });
+  }
+  const what = t.stallMs > 0 ? `a ${fmtMs(t.stallMs)} stall` : `${fmtUs(t.wireUs)} on the wire`;
+  const cause = (t as TopExchange & { cause?: string | null }).cause;
+  const frames = packets.map((p) => p.frame);
+  return {
+    kind: "waterfall",
+    id: `waterfall-${i + 1}`,
+    title: `Exchange ${i + 1}: ${t.command} on flow ${t.flow}, ${what}${cause ? ` (${cause})` : ""}`,
+    caption:
+      t.stallMs > 0
+        ? "The request leaves in pieces: the first piece, a silence of ~40 ms until the server's pure ACK, then the rest of the request and at once the response. That silence is the delayed-ACK stall."
+        : "Where the silence sits says who was slow: between the request and the response it is the server; inside the request or the response, the network or the sender.",
+    alt:
+      `Packets of ${t.command} on flow ${t.flow}: ` +
+      packets
+        .map(
+          (p) =>
+            `frame ${p.frame} at ${fmtMs(p.tMs)} ${p.dir === "c2s" ? "client to server" : "server to client"} ${kindOf(p)}${p.bytes > 0 ? ` ${p.bytes} bytes` : ""}`,
+        )
+        .join("; ") +
+      (gaps.length > 0
+        ? `; silences: ${gaps.map((g) => `${fmtMs(g.ms)} between frames ${g.fromFrame} and ${g.toFrame}`).join(", ")}`
+        : ""),
+    packets: packets.map((p) => ({
+      frame: p.frame,
+      tMs: p.tMs,
+      dir: p.dir,
+      bytes: p.bytes,
+      kind: kindOf(p),
+      note: noteOf(t, p),
+    })),
+    gaps,
+    legend: WATERFALL_LEGEND,
+    table: {
+      caption: `The packets of exchange ${i + 1} (frames ${frames[0]}–${frames[frames.length - 1]}; ms since its first packet in data-value)`,
+      head: ["frame", "time", "direction", "what", "bytes", "flags", "silence before"],
+      numeric: [0, 1, 4, 6],
+      rows: packets.map((p, k) => [
+        { text: String(p.frame), value: p.frame },
+        ms(p.tMs),
+        p.dir === "c2s" ? "client → server" : "server → client",
+        kindOf(p),
+        count(p.bytes),
+        p.flags.join(","),
+        k === 0 ? "-" : ms(round3(p.tMs - packets[k - 1]!.tMs)),
+      ]),
+    },
+  };
+}
+
+/** What a packet carries, in words: which part of the request, the response, or an ACK. */
+function noteOf(t: TopExchange, p: ExchangePacket): string {
+  const k = kindOf(p);
+  if (k === "ack") return p.dir === "c2s" ? "client's pure ACK" : "server's pure ACK";
+  if (k === "other") return p.flags.join(",");
+  const side = p.dir === "c2s" ? "request" : "response";
+  const parts = p.dir === "c2s" ? t.requestSegments : t.responseSegments;
+  const sameSide = t.packets!.filter((q) => q.dir === p.dir && q.bytes > 0 && !q.retransmission);
+  const part = sameSide.indexOf(p) + 1;
+  if (k === "retransmission") return `${side} bytes sent again`;
+  return parts > 1 && part > 0 ? `${side}, part ${part} of ${parts}` : side;
+}
+
+function kindOf(p: ExchangePacket): string {
+  if (p.retransmission) return "retransmission";
+  if (p.flags.includes("SYN") || p.flags.includes("FIN") || p.flags.includes("RST")) return "other";
+  return p.bytes > 0 ? "data" : "ack";
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function serverTable(r: AnalysisResult): TableModel {
+  return {
+    caption: "Servers as the terminal shows them (µs and ms in data-value)",
+    head: ["server", "flows", "requests", "stalls", "stalled", "stalled time", "p50 wire", "p99 wire", "max"],
+    numeric: [1, 2, 3, 4, 5, 6, 7, 8],
+    rows: r.endpoints.map((e) => [
+      e.server,
+      count(e.flows),
+      count(e.requests),
+      count(e.stalls),
+      { text: fmtPct(e.stalledRatio), value: e.stalledRatio },
+      ms(e.stalledMs),
+      us(e.wireUs.p50),
+      us(e.wireUs.p99),
+      us(e.wireUs.max),
+    ]),
+  };
+}
+
+function stallTable(r: AnalysisResult, showKeys: boolean): TableModel {
+  const items = [...r.stalls.items].sort((a, b) => b.stallMs - a.stallMs).slice(0, 10);
+  return {
+    caption: "Longest stalls: open the frames in Wireshark (frame.number == N)",
+    head: ["flow", "command", ...(showKeys ? ["key"] : []), "side", "stall", "frames: before, ACK, after", "at"],
+    numeric: [0],
+    rows: items.map((i) => [
+      { text: String(i.flow), value: i.flow },
+      i.command,
+      ...(showKeys ? [i.key ?? ""] : []),
+      i.side,
+      ms(i.stallMs),
+      { text: i.frames.join(", "), value: i.frames.join(",") },
+      { text: `${i.atSec.toFixed(3)} s`, value: i.atSec },
+    ]),
+  };
+}
+
+function topTable(r: AnalysisResult): TableModel {
+  const rows: (string | Cell)[][] = r.top.map((t) => [
+    { text: String(t.flow), value: t.flow },
+    t.command,
+    us(t.wireUs),
+    ms(t.stallMs),
+    count(t.requestSegments),
+    count(t.responseSegments),
+    {
+      text: `${t.requestFrames.join("–")} / ${t.responseFrames.join("–")}`,
+      value: [...t.requestFrames, ...t.responseFrames].join(","),
+    },
+  ]);
+  return {
+    caption: "The worst exchanges, most stalled first (wire µs and stall ms in data-value)",
+    head: ["flow", "command", "wire", "stall", "request segments", "response segments", "frames: request / response"],
+    numeric: [0, 2, 3, 4, 5],
+    rows,
+  };
+}
+
+function flowTable(r: AnalysisResult): TableModel {
+  return {
+    caption: `Flows, most stalled first${r.flowsDetail.length > 20 ? " (the first 20)" : ""}`,
+    head: [
+      "flow",
+      "client → server",
+      "requests",
+      "multi-seg",
+      "stalls",
+      "stalled time",
+      "p50 wire",
+      "p99 wire",
+      "verdict",
+    ],
+    numeric: [0, 2, 3, 4, 5, 6, 7],
+    rows: r.flowsDetail
+      .slice(0, 20)
+      .map((f) => [
+        { text: String(f.flow) + (f.midStream ? "*" : ""), value: f.flow },
+        `${f.client} → ${f.server}`,
+        count(f.requests),
+        count(f.multiSegmentRequests),
+        count(f.stalledRequests + f.stalledResponses),
+        f.stalledMs > 0 ? ms(f.stalledMs) : "-",
+        us(f.wireUs.p50),
+        us(f.wireUs.p99),
+        f.verdict,
+      ]),
+  };
+}

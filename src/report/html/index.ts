@@ -1,0 +1,45 @@
+import type { AnalysisResult } from "../../analyze/result.js";
+import type { ProbeResult } from "../../probes/result.js";
+import { analyzePage } from "./analyze-page.js";
+import { comparePage, type CompareDoc } from "./compare-page.js";
+import type { PageModel } from "./model.js";
+import { renderPage } from "./page.js";
+import { probePage } from "./probe-page.js";
+import { sweepPage, type SweepDoc } from "./sweep-page.js";
+
+export type ReportKind = "probe" | "compare" | "sweep" | "analyze";
+
+/**
+ * The self-contained HTML page for a result, from the very document
+ * `--json` prints (probe: the result; compare and demo: `compareJson`;
+ * sweep: `sweepJson`; analyze: the analysis). The document is read through
+ * a JSON round trip, so a page made at the end of a run and one made later
+ * by `mcdiag report RESULT.json` are the same.
+ */
+export function htmlReport(kind: ReportKind, doc: object, generator: string): string {
+  return renderPage(pageModel(kind, JSON.parse(JSON.stringify(doc)) as object), generator);
+}
+
+export function pageModel(kind: ReportKind, doc: object): PageModel {
+  switch (kind) {
+    case "probe":
+      return probePage(doc as ProbeResult);
+    case "compare":
+      return comparePage(doc as CompareDoc);
+    case "sweep":
+      return sweepPage(doc as SweepDoc);
+    case "analyze":
+      return analyzePage(doc as AnalysisResult);
+  }
+}
+
+/** Which command printed this JSON document, by its shape; undefined when none did. */
+export function reportKindOf(doc: unknown): ReportKind | undefined {
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return undefined;
+  const d = doc as Record<string, unknown>;
+  if (Array.isArray(d.steps) && Array.isArray(d.runs)) return "sweep";
+  if (Array.isArray(d.runs) && typeof d.findings === "object") return "compare";
+  if (typeof d.packets === "number" && Array.isArray(d.endpoints) && typeof d.stalls === "object") return "analyze";
+  if (typeof d.endpoint === "string" && typeof d.write === "string" && typeof d.wireUs === "object") return "probe";
+  return undefined;
+}
