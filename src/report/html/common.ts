@@ -131,7 +131,7 @@ export function timelineChart(
     }
   }
   const dotsNote = series.some((s) => s.timeline.mode === "bands")
-    ? " Above 100,000 requests each bucket is drawn as its min–max and p50–p99 range, with the remarkable requests as dots."
+    ? " Above 100,000 requests each time bucket is drawn as its range (min–max shaded), p50 and p99, with the stalled, failed or slow requests still as dots."
     : "";
   return {
     kind: "timeline",

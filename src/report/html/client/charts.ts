@@ -208,7 +208,7 @@ function timelineChart(m: TimelineChart, el: HTMLElement): UPlot {
   if (!(minY < Infinity)) minY = 0.01;
   const hasBands = series.some((s) => s.bands !== undefined);
   const legend: Styled[] = [...m.categories];
-  if (hasBands) legend.push({ label: "per bucket: min–max (thin), p50–p99 (thick)", color: "#777777" });
+  if (hasBands) legend.push({ label: "per bucket: min–max (shaded), p50 (line), p99 (dashed)", color: "#777777" });
   const opts: Opts = {
     width: widthOf(el),
     height: HEIGHT,
@@ -231,17 +231,32 @@ function drawTimeline(u: UPlot, series: DecodedSeries[], cats: Styled[]): void {
   const px = devicePixelRatio || 1;
   for (const s of series) {
     const b = s.bands;
-    if (b === undefined) continue;
+    if (b === undefined || b.startMs.length === 0) continue;
     const color = cats[s.map[0] ?? 0]?.color ?? "#777777";
-    for (let i = 0; i < b.startMs.length; i++) {
-      const x = u.valToPos((b.startMs[i]! + b.bucketMs / 2) / 1000, "x", true);
-      const y = (us: number) => u.valToPos(Math.max(us, 1) / 1000, "y", true);
-      ctx.fillStyle = color;
-      ctx.globalAlpha = 0.35;
-      ctx.fillRect(x - 0.5 * px, y(b.maxUs[i]!), 1 * px, y(b.minUs[i]!) - y(b.maxUs[i]!) + 1);
-      ctx.globalAlpha = 0.9;
-      ctx.fillRect(x - 1.5 * px, y(b.p99Us[i]!), 3 * px, y(b.p50Us[i]!) - y(b.p99Us[i]!) + 1 * px);
+    const x = (i: number) => u.valToPos((b.startMs[i]! + b.bucketMs / 2) / 1000, "x", true);
+    const y = (us: number) => u.valToPos(Math.max(us, 1) / 1000, "y", true);
+    const n = b.startMs.length;
+    // min–max shaded, p99 dashed, p50 solid.
+    ctx.beginPath();
+    for (let i = 0; i < n; i++) ctx.lineTo(x(i), y(b.maxUs[i]!));
+    for (let i = n - 1; i >= 0; i--) ctx.lineTo(x(i), y(b.minUs[i]!));
+    ctx.closePath();
+    ctx.fillStyle = color;
+    ctx.globalAlpha = 0.18;
+    ctx.fill();
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 1.5 * px;
+    for (const [values, dash] of [
+      [b.p99Us, [6 * px, 3 * px]],
+      [b.p50Us, []],
+    ] as const) {
+      ctx.setLineDash(dash);
+      ctx.beginPath();
+      for (let i = 0; i < n; i++) ctx.lineTo(x(i), y(values[i]!));
+      ctx.stroke();
     }
+    ctx.setLineDash([]);
   }
   ctx.globalAlpha = 0.75;
   const size = 3 * px;
