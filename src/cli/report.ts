@@ -91,7 +91,8 @@ function readResult(file: string): unknown {
   }
   try {
     return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new McdiagError("BAD_INPUT", `${file}: not JSON (${(err as Error).message})`, { file });
+  } catch {
+    // The parser's message quotes the bytes, which may be binary: name the file and what was expected.
+    throw new McdiagError("BAD_INPUT", `${file}: not JSON (expected the --json output of an mcdiag command)`, { file });
   }
 }

@@ -56,7 +56,8 @@ export class BusySampler {
     return this.out;
   }
 
-  private sample(): void {
+  /** Adds the point for the interval since the last one (the timer calls this). */
+  sample(): void {
     const a = this.source.averages();
     const busyArea = a.busy * a.windowMs;
     const waitingArea = a.waiting * a.windowMs;

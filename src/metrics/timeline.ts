@@ -60,11 +60,13 @@ export class Timeline {
   /**
    * @param plannedMs the run's planned length, if known: sets the bucket width when it has to fold early
    * @param horizonMs how long after its start a request may still finish (its timeout): buckets younger than this are not folded
+   * @param rawCap samples held raw at most (tests lower it)
    */
   constructor(
     readonly categories: readonly string[],
     private readonly plannedMs: number | undefined,
     private readonly horizonMs: number,
+    private readonly rawCap = RAW_CAP,
   ) {
     this.byCategory = categories.map(() => 0);
   }
@@ -116,7 +118,7 @@ export class Timeline {
   }
 
   private makeRoom(): void {
-    if (this.t.length < RAW_CAP) {
+    if (this.t.length < this.rawCap) {
       this.t = grow(this.t, new Float32Array(this.t.length * 2));
       this.v = grow(this.v, new Float32Array(this.v.length * 2));
       this.c = grow(this.c, new Uint8Array(this.c.length * 2));
