@@ -1,8 +1,14 @@
-/** Formats an address and port from capture bytes (only when a flow is created, never per packet). */
-export function formatAddress(buf: Buffer, at: number, len: 4 | 16, port: number): string {
-  if (len === 4) return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}:${port}`;
+/**
+ * Formats an address and port (only when a report needs a flow's name, never
+ * per packet). IPv4 is one 32-bit word; IPv6 four, most significant first.
+ */
+export function formatAddress(words: readonly number[], port: number): string {
+  if (words.length === 1) {
+    const a = words[0]!;
+    return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}:${port}`;
+  }
   const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(at + i));
+  for (const w of words) groups.push(w >>> 16, w & 0xffff);
   // RFC 5952: compress the longest run of two or more zero groups.
   let best = -1;
   let bestLen = 1;

@@ -1,17 +1,18 @@
 import { looksLikeCommand } from "../protocol/verbs.js";
 import { BINARY_REQUEST, BINARY_RESPONSE } from "../protocol/binary.js";
 import { McdiagError } from "../util/errors.js";
-import { Aggregator, FlowStats, wireSummary, type ExchangeRecord } from "./aggregate.js";
+import { Aggregator, FlowStats, OTHER_SERVERS, wireSummary, type ExchangeRecord } from "./aggregate.js";
 import { CaptureReader } from "./capture.js";
-import { Decoded, TCP_ACK, TCP_RST, TCP_SYN, decodePacket, newTcpPacket } from "./decode.js";
-import { Conn, FlowTable, KIND_MEMCACHED, KIND_OTHER, KIND_UNKNOWN } from "./flows.js";
+import { Decoded, TCP_ACK, TCP_RST, TCP_SYN, decodePacket, newTcpPacket, type TcpPacket } from "./decode.js";
+import { Conn, FlowTable, KIND_MEMCACHED, KIND_OTHER, KIND_UNKNOWN, PROTO_TCP, PROTO_UDP } from "./flows.js";
 import type { CapturedPacket, PacketSink } from "./packet.js";
 import type { StreamConsumer } from "./reassembly.js";
-import type { AnalysisResult } from "./result.js";
+import type { AnalysisResult, CauseSummary } from "./result.js";
 import { exchangeTimeline } from "./exchange-timeline.js";
 import { PacketLog } from "./packet-log.js";
-import { McSession, findResponseStart } from "./session.js";
-import { GzipTruncated, openSource } from "./source.js";
+import { MAX_PENDING, McSession, SessionScratch, findResponseStart } from "./session.js";
+import { SourceDamaged, openSource } from "./source.js";
+import { UdpSession, looksLikeUdpRequest, looksLikeUdpResponse } from "./udp.js";
 
 export interface AnalyzeOptions {
   /** A file path, or "-" for stdin. */
@@ -21,10 +22,18 @@ export interface AnalyzeOptions {
   stallThresholdMs: number;
   /** How soon after the peer's pure ACK the held segment must leave. */
   ackWindowMs: number;
+  /** An exchange at least this long (ms) is slow and is given a cause. */
+  slowMs?: number;
   showKeys: boolean;
   top: number;
   /** Stall items listed in the result; the rest are counted. */
   maxItems: number;
+  /** A flow silent this long (capture time) is finished and forgotten. */
+  idleTimeoutMs?: number;
+  /** Flows open at once; beyond this the least recently active is finished and forgotten. */
+  maxFlows?: number;
+  /** Stops the analysis: the result covers the packets read so far, marked interrupted. */
+  signal?: AbortSignal;
   onProgress?: (p: AnalyzeProgress) => void;
   /** Sees every exchange as it completes (valid only during the call). */
   onExchange?: (flow: FlowStats, x: ExchangeRecord) => void;
@@ -40,42 +49,81 @@ export const ANALYZE_DEFAULTS = {
   ports: [11211],
   stallThresholdMs: 30,
   ackWindowMs: 1,
+  slowMs: 20,
   showKeys: false,
   top: 10,
   maxItems: 1000,
+  idleTimeoutMs: 5 * 60_000,
+  maxFlows: 50_000,
 };
 
 const NOOP: StreamConsumer = { onData() {}, onGap() {} };
+const DAY_NS = 86_400e9;
+/** Payload packets a flow with no handshake and no known port gets before it is called another protocol. */
+const UNKNOWN_TRIES = 4;
+
+/** Nanoseconds per tick of a resolution as readers name it ("us", "ns", "ms", "s", "10^-4 s", "2^-20 s"). */
+function resolutionOf(name: string): number {
+  const first = name.split(",").map((r) => {
+    if (r === "ns") return 1;
+    if (r === "us") return 1e3;
+    if (r === "ms") return 1e6;
+    if (r === "s") return 1e9;
+    const m = /^(10|2)\^-(\d+) s$/.exec(r);
+    return m ? 1e9 / Number(m[1]) ** Number(m[2]) : 1e3;
+  });
+  return Math.max(...first);
+}
 
 /**
  * capture file → packets → TCP segments → flows (reassembled) → memcached
- * exchanges → stall findings. Streams the file: memory follows the open
- * connections, not the file size.
+ * exchanges → stall findings. Streams the file: memory follows the flows
+ * open at once (bounded by `maxFlows`), not the file size.
+ *
+ * Errors: an unreadable or unrecognisable input is McdiagError BAD_INPUT; a
+ * file cut short or damaged part-way is analysed up to the damage, with a
+ * warning. Anything else thrown is a bug and propagates as it is.
  */
 export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResult> {
   const source = openSource(opts.input);
   const analysis = new Analysis(opts);
   const reader = new CaptureReader(analysis, source.name);
+  const signal = opts.signal;
+  const stop = () => source.close();
+  signal?.addEventListener("abort", stop, { once: true });
   let chunks = 0;
+  let complete = false;
   try {
-    for await (const chunk of source.chunks) {
-      reader.push(chunk);
+    const it = source.chunks[Symbol.asyncIterator]();
+    for (;;) {
+      if (signal?.aborted) break;
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await it.next();
+      } catch (err) {
+        if (signal?.aborted) break;
+        if (!(err instanceof SourceDamaged)) throw err;
+        // Compressed data cut short or damaged: what came before it stands, as for a plain file cut short.
+        if (reader.info.format === undefined)
+          throw new McdiagError("BAD_INPUT", `${err.message}, before any capture data`, { file: source.name });
+        reader.info.warnings.push(`${err.message}; analysed the ${reader.info.packets} packets before it`);
+        break;
+      }
+      if (next.done) {
+        complete = true;
+        break;
+      }
+      reader.push(next.value);
       if (opts.onProgress && ++chunks % 16 === 0) {
         opts.onProgress({ bytesRead: source.readBytes(), totalBytes: source.sizeBytes, packets: reader.info.packets });
       }
     }
-    reader.end();
-  } catch (err) {
-    if (err instanceof GzipTruncated) {
-      reader.info.warnings.push(`${err.message}; analysed the ${reader.info.packets} packets before it`);
-    } else if (err instanceof McdiagError) {
-      throw err;
-    } else {
-      const e = err as NodeJS.ErrnoException;
-      throw new McdiagError("BAD_INPUT", `${source.name}: cannot read: ${e.code ?? e.message}`, { file: source.name });
-    }
+    if (complete && !signal?.aborted) reader.end();
+  } finally {
+    signal?.removeEventListener("abort", stop);
+    source.close();
   }
-  return analysis.finish(source.name, reader);
+  return analysis.finish(source.name, reader, signal?.aborted === true);
 }
 
 /** The packet sink: decodes, tracks flows, feeds sessions. */
@@ -83,10 +131,14 @@ class Analysis implements PacketSink {
   private readonly tcp = newTcpPacket();
   private readonly table = new FlowTable();
   private readonly agg: Aggregator;
+  private readonly scratch = new SessionScratch();
   private readonly ports: Set<number>;
   private readonly rule;
+  private readonly idleNs: number;
+  private readonly maxFlows: number;
   private readonly decode = {
     tcp: 0,
+    udp: 0,
     notIp: 0,
     notTcp: 0,
     ipFragments: 0,
@@ -96,10 +148,21 @@ class Analysis implements PacketSink {
   };
   private unknownLinks = new Set<number>();
   private memcachedFlows = 0;
-  private otherFlows = 0;
+  private udpFlows = 0;
   private retransmissions = 0;
   private gaps = 0;
-  private lastTNs = 0;
+  private minTNs = 0;
+  private maxTNs = 0;
+  /** Capture time for idle eviction: it never runs back, and one wild timestamp does not move it. */
+  private clockNs = 0;
+  private jumpTNs = Number.NaN;
+  /** Packets more than a second earlier than the latest time, or a day later (a clock step, a damaged timestamp). */
+  private timeAnomalies = 0;
+  /** Packets whose captured bytes stop short of the IP packet's own length (snaplen). */
+  private snaplenCut = 0;
+  private evictedIdle = 0;
+  private evictedLimit = 0;
+  private udpIncomplete = 0;
   /** Data packets from memcached servers: none at all means a one-direction capture. */
   private serverDataPackets = 0;
   private readonly packetLog = new PacketLog();
@@ -108,48 +171,145 @@ class Analysis implements PacketSink {
   constructor(readonly opts: AnalyzeOptions) {
     this.ports = new Set([11211, ...opts.ports]);
     this.rule = { thresholdNs: opts.stallThresholdMs * 1e6, ackWindowNs: opts.ackWindowMs * 1e6 };
+    this.idleNs = (opts.idleTimeoutMs ?? ANALYZE_DEFAULTS.idleTimeoutMs) * 1e6;
+    this.maxFlows = Math.max(1, opts.maxFlows ?? ANALYZE_DEFAULTS.maxFlows);
     this.agg = new Aggregator({
       top: opts.top,
       maxItems: opts.maxItems,
       maxFlowsListed: 10_000,
       showKeys: opts.showKeys,
       onExchange: opts.onExchange,
+      slowMs: opts.slowMs ?? ANALYZE_DEFAULTS.slowMs,
       packetsOf: (flow, first, last) => this.packetLog.collect(flow, first, last),
       timeline: this.timeline,
     });
   }
 
   onPacket(pk: CapturedPacket): void {
-    this.lastTNs = pk.tNs;
+    this.tick(pk.tNs);
     const p = this.tcp;
     const status = decodePacket(pk.linkType, pk.data, pk.offset, pk.capLen, p);
+    if (status === Decoded.Tcp || status === Decoded.Udp) {
+      // Snaplen cut the payload. (orig_len above caplen alone is not that: Ethernet padding and FCS.)
+      if (p.capturedPayload < p.payloadLen) this.snaplenCut++;
+    } else if (status === Decoded.Truncated && pk.origLen > pk.capLen) {
+      this.snaplenCut++;
+    }
+    if (status === Decoded.Udp) return this.datagram(pk, p);
     if (status !== Decoded.Tcp) return this.countDecode(status, pk.linkType);
     this.decode.tcp++;
     const flags = p.flags;
     const syn = (flags & TCP_SYN) !== 0;
-    let conn = this.table.lookup(p, pk.data, syn || p.payloadLen > 0);
+    let conn = this.table.lookup(p, pk.data, syn || p.payloadLen > 0, PROTO_TCP);
     if (conn === undefined) return;
     let dir = this.table.dir;
-    if (syn && (flags & TCP_ACK) === 0 && (conn.halves[0].finished || conn.halves[1].finished)) {
+    if (syn && (flags & TCP_ACK) === 0 && conn.existingHalves().some((h) => h.finished)) {
       // A new connection on the same 4-tuple (port reuse): the old one is over.
       this.close(conn);
-      conn = this.table.lookup(p, pk.data, true)!;
+      conn = this.table.lookup(p, pk.data, true, PROTO_TCP)!;
       dir = this.table.dir;
     }
-    conn.lastTNs = pk.tNs;
-    if (conn.kind === KIND_OTHER) return;
+    this.touch(conn);
+    if (conn.kind === KIND_OTHER) return this.expire();
     if (conn.kind === KIND_UNKNOWN) {
       if (syn) conn.clientDir = (flags & TCP_ACK) === 0 ? dir : dir === 0 ? 1 : 0;
       if (p.payloadLen > 0 && p.capturedPayload > 0)
         this.classify(conn, dir, pk.data, p.payloadAt, p.payloadAt + p.capturedPayload);
-      if ((conn.kind as number) === KIND_OTHER) return;
+      if ((conn.kind as number) === KIND_OTHER) return this.expire();
     }
     if (p.payloadLen > 0 && conn.kind === KIND_MEMCACHED && dir !== conn.clientDir) this.serverDataPackets++;
     this.packetLog.record(conn.id, pk.frame, pk.tNs, dir === conn.clientDir, flags, p.seq, p.payloadLen);
     const consumer = conn.session ?? NOOP;
-    if ((flags & TCP_ACK) !== 0) conn.halves[dir === 0 ? 1 : 0].onPeerAck(p.ack, consumer);
-    conn.halves[dir].onSegment(p, pk.data, pk.frame, pk.tNs, consumer);
-    if ((flags & TCP_RST) !== 0 || (conn.halves[0].finished && conn.halves[1].finished)) this.close(conn);
+    if ((flags & TCP_ACK) !== 0) conn.half(dir === 0 ? 1 : 0).onPeerAck(p.ack, consumer);
+    const half = conn.half(dir);
+    half.onSegment(p, pk.data, pk.frame, pk.tNs, consumer);
+    if ((flags & TCP_RST) !== 0 || (half.finished && conn.half(dir === 0 ? 1 : 0).finished)) this.close(conn);
+    this.expire();
+  }
+
+  /**
+   * Moves the eviction clock. A time more than a day ahead moves it only
+   * when the next packet confirms it (a real gap in the capture), so one
+   * damaged timestamp cannot make every flow look idle.
+   */
+  private tick(t: number): void {
+    if (t < this.minTNs) this.minTNs = t;
+    if (t > this.maxTNs) this.maxTNs = t;
+    const clock = this.clockNs;
+    if (t > clock + DAY_NS) {
+      if (t >= this.jumpTNs && t - this.jumpTNs < DAY_NS) this.clockNs = t;
+      else this.timeAnomalies++;
+      this.jumpTNs = t;
+      return;
+    }
+    this.jumpTNs = Number.NaN;
+    if (t > clock) this.clockNs = t;
+    else if (t < clock - 1e9) this.timeAnomalies++;
+  }
+
+  private touch(conn: Conn): void {
+    conn.lastTNs = this.clockNs;
+    this.table.touch(conn);
+  }
+
+  /**
+   * Finishes flows silent for longer than the idle timeout (capture time),
+   * and the least recently active ones while more than `maxFlows` are open,
+   * so memory follows the flows open at once.
+   */
+  private expire(): void {
+    const now = this.clockNs;
+    const t = this.table;
+    for (let c = t.oldest; c !== undefined; c = t.oldest) {
+      if (now - c.lastTNs > this.idleNs) this.evictedIdle++;
+      else if (t.size > this.maxFlows) this.evictedLimit++;
+      else return;
+      this.close(c);
+    }
+  }
+
+  /** memcached over UDP: flows are made only for datagrams that look like memcached. */
+  private datagram(pk: CapturedPacket, p: TcpPacket): void {
+    this.decode.udp++;
+    if (p.capturedPayload < p.payloadLen) return;
+    const buf = pk.data;
+    const at = p.payloadAt;
+    const end = at + p.payloadLen;
+    let conn = this.table.lookup(p, buf, false, PROTO_UDP);
+    let dir = this.table.dir;
+    if (conn === undefined) {
+      const toServer = this.ports.has(p.dstPort);
+      const fromServer = this.ports.has(p.srcPort);
+      const request = looksLikeUdpRequest(buf, at, end);
+      const response = !request && looksLikeUdpResponse(buf, at, end);
+      // The port says which side serves when it can; the content decides otherwise.
+      const clientSends = toServer && !fromServer ? request : fromServer && !toServer ? !response && request : request;
+      if (!request && !response) return;
+      conn = this.table.lookup(p, buf, true, PROTO_UDP)!;
+      dir = this.table.dir;
+      const clientDir: 0 | 1 = clientSends ? dir : dir === 0 ? 1 : 0;
+      conn.kind = KIND_MEMCACHED;
+      conn.clientDir = clientDir;
+      this.memcachedFlows++;
+      this.udpFlows++;
+      const stats = this.newFlowStats(conn, clientDir, "udp");
+      conn.udp = new UdpSession(clientDir, stats, this.agg, this.scratch);
+    }
+    this.touch(conn);
+    if (dir !== conn.clientDir) this.serverDataPackets++;
+    conn.udp?.onDatagram(dir, buf, at, end, pk.frame, pk.tNs);
+    this.expire();
+  }
+
+  private newFlowStats(conn: Conn, clientDir: 0 | 1, transport: "tcp" | "udp"): FlowStats {
+    const endpoint = this.agg.endpoint(conn.name(clientDir === 0 ? 1 : 0));
+    const spare = transport === "tcp" ? conn.spareStats : undefined;
+    const stats =
+      spare !== undefined
+        ? spare.reset(conn.id, conn, clientDir, endpoint, transport)
+        : new FlowStats(conn.id, conn, clientDir, endpoint, transport);
+    conn.stats = stats;
+    return stats;
   }
 
   /** Decides from the first payload whether a connection is memcached, and which side is the client. */
@@ -177,34 +337,67 @@ class Analysis implements PacketSink {
       memcached = portMatch ? !looksLikeOtherProtocol(buf, at, end) : isResponse;
     }
     if (!memcached || clientDir === -1) {
+      // Nothing to go by but content that tells nothing yet (a bare number, the middle of a value):
+      // look at a few more packets before calling it another protocol.
+      if (clientDir === -1 && ++conn.classifyTries < UNKNOWN_TRIES) return;
       conn.kind = KIND_OTHER;
-      this.otherFlows++;
       return;
     }
     conn.kind = KIND_MEMCACHED;
     conn.clientDir = clientDir;
     this.memcachedFlows++;
-    const client = clientDir === 0 ? conn.nameA : conn.nameB;
-    const server = clientDir === 0 ? conn.nameB : conn.nameA;
-    const midStream = !conn.halves[clientDir].sawSyn;
-    const stats = new FlowStats(conn.id, client, server, this.agg.endpoint(server));
+    const midStream = !conn.half(clientDir).sawSyn;
+    const stats = this.newFlowStats(conn, clientDir, "tcp");
     stats.midStream = midStream;
-    conn.stats = stats;
-    conn.session = new McSession(clientDir, conn.halves, stats, this.agg, this.rule, midStream);
+    const halves = conn.halves();
+    conn.session =
+      conn.spareSession?.reset(clientDir, halves, stats, midStream) ??
+      new McSession(clientDir, halves, stats, this.agg, this.rule, this.scratch, midStream);
   }
 
   private close(conn: Conn): void {
     if (conn.closed) return;
     conn.closed = true;
     this.table.remove(conn);
-    if (conn.kind === KIND_UNKNOWN) this.otherFlows++;
-    const s = conn.session;
-    if (s === undefined || conn.stats === undefined) return;
-    for (const h of conn.halves) h.flush(s);
-    s.finish();
+    this.finishFlow(conn);
+    this.connectRetries(conn);
+    this.table.recycle(conn);
+  }
+
+  /** A memcached connection (or one to a memcached port) that needed a SYN or SYN/ACK retry to open. */
+  private connectRetries(conn: Conn): void {
+    if (conn.proto !== PROTO_TCP || conn.kind === KIND_OTHER) return;
+    const halves = conn.existingHalves();
+    if (!halves.some((h) => h.synCount > 1)) return;
+    if (conn.kind !== KIND_MEMCACHED && !this.ports.has(conn.portA) && !this.ports.has(conn.portB)) return;
+    // The client sent the SYN without ACK: the half whose first SYN came first.
+    const client = halves.reduce((a, b) =>
+      b.synCount > 0 && (a.synCount === 0 || b.firstSynTNs < a.firstSynTNs) ? b : a,
+    );
+    const server = halves.find((h) => h !== client);
+    const doneTNs = client.afterSynFrame !== 0 ? client.afterSynTNs : this.maxTNs;
+    this.agg.connectRetried(conn.id, doneTNs - client.firstSynTNs, [
+      client.firstSynFrame,
+      Math.max(client.lastSynFrame, server?.lastSynFrame ?? 0),
+      client.afterSynFrame,
+    ]);
+  }
+
+  private finishFlow(conn: Conn): void {
     const st = conn.stats;
-    st.retransmissions = conn.halves[0].retransmissions + conn.halves[1].retransmissions;
-    st.gaps = conn.halves[0].gaps + conn.halves[1].gaps;
+    if (conn.udp !== undefined && st !== undefined) {
+      conn.udp.finish();
+      this.udpIncomplete += conn.udp.incomplete;
+      this.agg.flowDone(st);
+      return;
+    }
+    const s = conn.session;
+    if (s === undefined || st === undefined) return;
+    const halves = conn.halves();
+    for (const h of halves) h.flush(s);
+    s.finish();
+    st.retransmissions = halves[0].retransmissions + halves[1].retransmissions;
+    st.gaps = halves[0].gaps + halves[1].gaps;
     this.retransmissions += st.retransmissions;
     this.gaps += st.gaps;
     this.agg.flowDone(st);
@@ -234,11 +427,12 @@ class Analysis implements PacketSink {
     }
   }
 
-  finish(file: string, reader: CaptureReader): AnalysisResult {
+  finish(file: string, reader: CaptureReader, interrupted: boolean): AnalysisResult {
     for (const conn of [...this.table.all()]) this.close(conn);
     const info = reader.info;
     const a = this.agg;
     const warnings = [...info.warnings];
+    const n = (k: number) => k.toLocaleString("en-US");
     if (this.unknownLinks.size > 0) {
       warnings.push(
         `${this.decode.unknownLinkType} packets have link types mcdiag does not decode (${[...this.unknownLinks].join(", ")}); they were skipped`,
@@ -246,9 +440,9 @@ class Analysis implements PacketSink {
     }
     if (this.decode.ipFragments > 0)
       warnings.push(`${this.decode.ipFragments} IP fragments were counted and skipped (not reassembled)`);
-    if (info.truncatedPackets > 0) {
+    if (this.snaplenCut > 0) {
       warnings.push(
-        `${info.truncatedPackets} packets were cut by the capture's snaplen; their payload was not parsed (capture with -s 0 for full packets)`,
+        `${this.snaplenCut} packets were cut by the capture's snaplen; their payload was not parsed (capture with -s 0 for full packets)`,
       );
     }
     if (this.gaps > 0)
@@ -263,26 +457,78 @@ class Analysis implements PacketSink {
         "no response was seen for any request: the capture seems to hold only one direction, so stalls (which need the server's ACKs) cannot be judged",
       );
     }
+    if (a.clamped > 0) {
+      warnings.push(
+        `${n(a.clamped)} durations were negative or longer than 1 h (a clock step or a damaged timestamp): they were counted at the nearest end of the 0 … 1 h range`,
+      );
+    }
+    if (a.beyondLimit > 0) {
+      warnings.push(
+        `${n(a.beyondLimit)} requests on ${n(a.beyondLimitFlows)} connections were beyond the limit of ${n(MAX_PENDING)} awaiting an answer: ` +
+          "they are counted, and their replies recognised, but neither paired nor timed",
+      );
+    }
+    if (a.unparsedClientBytes > 0) {
+      warnings.push(
+        `${n(a.unparsedClientBytes)} bytes sent by clients on ${n(a.unparsedFlows)} connections could not be parsed as memcached commands ` +
+          "(a line without an end, an impossible data length, or another protocol): they were skipped up to the next command",
+      );
+    }
+    if (this.evictedLimit > 0) {
+      warnings.push(
+        `${n(this.evictedLimit)} flows were finished early because more than ${n(this.maxFlows)} were open at once (--max-flows): ` +
+          "requests they had outstanding are counted unanswered, and traffic they carried later counts as new flows",
+      );
+    }
+    if (this.timeAnomalies > 0) {
+      warnings.push(
+        `${n(this.timeAnomalies)} packets have timestamps more than 1 s earlier than the capture's latest, or a day later ` +
+          "(a clock step or a damaged timestamp): durations measured across them are not to be trusted",
+      );
+    }
+    const resolutionNs = info.timestampResolution === undefined ? 1000 : resolutionOf(info.timestampResolution);
+    if (resolutionNs > 1e6) {
+      warnings.push(
+        `timestamps have a resolution of ${info.timestampResolution}: shorter durations cannot be measured, and stalls are judged by that coarse clock`,
+      );
+    }
+    if (this.udpIncomplete > 0)
+      warnings.push(
+        `${n(this.udpIncomplete)} UDP responses lost datagrams in the capture; they are counted unanswered`,
+      );
+    if (a.endpoints.has(OTHER_SERVERS))
+      warnings.push(
+        `traffic to more than ${n(a.endpoints.size - 1)} servers: the rest is summed as "${OTHER_SERVERS}"`,
+      );
+    const causes = a.causeSummaries();
     const stallMedianUs = a.stallLengths.totalCount > 0 ? a.stallLengths.getValueAtPercentile(50) : 0;
     const timerMs = a.stallLengths.totalCount > 0 ? Math.round(stallMedianUs / 1000) : null;
-    return {
+    const result: AnalysisResult = {
       file,
       format: info.format,
       linkTypes: info.linkTypes,
       timestampResolution: info.timestampResolution,
-      durationSec: Math.round(this.lastTNs / 1e6) / 1000,
+      durationSec: Math.round((this.maxTNs - this.minTNs) / 1e6) / 1000,
       packets: info.packets,
-      truncatedPackets: info.truncatedPackets,
+      truncatedPackets: this.snaplenCut,
       decode: this.decode,
       flows: this.table.flowsSeen,
       memcachedFlows: this.memcachedFlows,
+      udpFlows: this.udpFlows,
       otherFlows: this.table.flowsSeen - this.memcachedFlows,
+      flowsEvicted: { idle: this.evictedIdle, limit: this.evictedLimit },
       requests: { total: a.requests, byCommand: a.byCommand, unanswered: a.unanswered, noreply: a.noreply },
-      responses: { total: a.responses, unpaired: a.unpairedResponses, errors: a.errorResponses },
+      responses: {
+        total: a.responses,
+        unpaired: a.unpairedResponses,
+        errors: a.errorResponses,
+        untimed: a.untimedResponses,
+      },
       multiSegmentRequests: a.multiSegmentRequests,
       multiSegmentResponses: a.multiSegmentResponses,
       retransmissions: this.retransmissions,
       gaps: this.gaps,
+      unparsedBytes: { client: a.unparsedClientBytes, server: a.unparsedServerBytes },
       stalls: {
         request: a.requestStalls,
         response: a.responseStalls,
@@ -293,16 +539,28 @@ class Analysis implements PacketSink {
         itemsOmitted: a.itemsOmitted,
       },
       wireUs: wireSummary(a.wire),
+      slowThresholdMs: this.opts.slowMs ?? ANALYZE_DEFAULTS.slowMs,
+      slowRequests: a.slowRequests,
+      causes,
       endpoints: a.endpointSummaries(),
       flowsDetail: a.flows.sort(
         (x, y) => y.stalledRequests + y.stalledResponses - (x.stalledRequests + x.stalledResponses) || x.flow - y.flow,
       ),
       flowsOmitted: a.flowsOmitted,
       top: a.top,
-      advice: advice(a.requestStalls, a.responseStalls, a.multiSegmentRequests, timerMs),
+      advice: advice(
+        a.requests - a.udpRequests,
+        a.requestStalls,
+        a.responseStalls,
+        a.multiSegmentRequests,
+        timerMs,
+        causes,
+      ),
       warnings,
       timeline: this.timeline.finish(),
     };
+    if (interrupted) result.interrupted = true;
+    return result;
   }
 }
 
@@ -319,8 +577,17 @@ function timerNote(ms: number): string {
   return "not a common delayed-ACK timer: check the peer's TCP settings";
 }
 
-function advice(requestStalls: number, responseStalls: number, multiSegment: number, timerMs: number | null): string[] {
+function advice(
+  tcpRequests: number,
+  requestStalls: number,
+  responseStalls: number,
+  multiSegment: number,
+  timerMs: number | null,
+  causes: CauseSummary[],
+): string[] {
   const out: string[] = [];
+  // Without a single exchange over TCP there is nothing to judge, and no clean bill to give.
+  if (tcpRequests === 0) return out;
   const t = timerMs === null ? "" : ` (~${timerMs} ms each)`;
   const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
   if (requestStalls > 0) {
@@ -339,6 +606,15 @@ function advice(requestStalls: number, responseStalls: number, multiSegment: num
     out.push(
       `${n(multiSegment - requestStalls, "request", "requests")} left in several segments without stalling: the write pattern is there but hidden (TCP_NODELAY, large values, or the first requests of a connection, which escape through Linux's quick-ack mode).`,
     );
+  }
+  // Every other cause of slow requests, with its own advice; a capture with slow requests never gets a clean bill.
+  for (const c of causes) {
+    if (c.cause === "delayed-ack") continue;
+    const what =
+      c.cause === "connect"
+        ? `${c.connections ?? 0} connections needed a SYN retry (~${c.typicalMs} ms each)`
+        : `${c.requests} slow requests lost most of their time to ${c.cause} (~${c.typicalMs} ms each)`;
+    out.push(`${what}: ${c.advice}`);
   }
   if (out.length === 0)
     out.push("no Nagle/delayed-ACK stalls found: every request and response left whole or was not held back");

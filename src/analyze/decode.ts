@@ -24,11 +24,15 @@ export const Decoded = {
   /** Headers cut off by snaplen or a short packet. */
   Truncated: 5,
   Malformed: 6,
+  /** A UDP datagram (memcached also speaks UDP): ports and payload are filled in, TCP fields are not. */
+  Udp: 7,
 } as const;
 export type Decoded = (typeof Decoded)[keyof typeof Decoded];
 
 export interface TcpPacket {
   ipVersion: 4 | 6;
+  /** IPv4 identification field; -1 for IPv6 (which has none outside fragments). */
+  ipId: number;
   /** Source and destination addresses in `buf`, 4 or 16 bytes each. */
   srcAt: number;
   dstAt: number;
@@ -38,6 +42,11 @@ export interface TcpPacket {
   seq: number;
   ack: number;
   flags: number;
+  /** The advertised receive window as sent (before any window scaling). */
+  window: number;
+  /** TCP options: buf[optAt, optEnd) (empty when none). */
+  optAt: number;
+  optEnd: number;
   /** Payload length the IP header announces. */
   payloadLen: number;
   payloadAt: number;
@@ -54,6 +63,7 @@ export const TCP_ACK = 0x10;
 export function newTcpPacket(): TcpPacket {
   return {
     ipVersion: 4,
+    ipId: -1,
     srcAt: 0,
     dstAt: 0,
     addrLen: 4,
@@ -62,6 +72,9 @@ export function newTcpPacket(): TcpPacket {
     seq: 0,
     ack: 0,
     flags: 0,
+    window: 0,
+    optAt: 0,
+    optEnd: 0,
     payloadLen: 0,
     payloadAt: 0,
     capturedPayload: 0,
@@ -135,17 +148,23 @@ function decodeIpv4(buf: Buffer, at: number, end: number, out: TcpPacket): Decod
   const ihl = (vihl & 0x0f) * 4;
   if (ihl < 20) return Decoded.Malformed;
   if (at + ihl > end) return Decoded.Truncated;
-  const totalLen = buf.readUInt16BE(at + 2);
+  let totalLen = buf.readUInt16BE(at + 2);
+  // 0: a segmentation-offloaded packet captured on the sending host before the NIC filled it in.
+  if (totalLen === 0) totalLen = end - at;
   if (totalLen < ihl) return Decoded.Malformed;
   const frag = buf.readUInt16BE(at + 6);
   if ((frag & 0x2000) !== 0 || (frag & 0x1fff) !== 0) return Decoded.IpFragment;
-  if (buf[at + 9] !== 6) return Decoded.NotTcp;
+  const proto = buf[at + 9];
+  if (proto !== 6 && proto !== 17) return Decoded.NotTcp;
   out.ipVersion = 4;
+  out.ipId = buf.readUInt16BE(at + 4);
   out.addrLen = 4;
   out.srcAt = at + 12;
   out.dstAt = at + 16;
   // totalLen, not the captured length: Ethernet pads short frames.
-  return decodeTcp(buf, at + ihl, at + totalLen, end, out);
+  return proto === 6
+    ? decodeTcp(buf, at + ihl, at + totalLen, end, out)
+    : decodeUdp(buf, at + ihl, at + totalLen, end, out);
 }
 
 function decodeIpv6(buf: Buffer, at: number, end: number, out: TcpPacket): Decoded {
@@ -155,8 +174,8 @@ function decodeIpv6(buf: Buffer, at: number, end: number, out: TcpPacket): Decod
   let next = buf[at + 6]!;
   let h = at + 40;
   const ipEnd = payloadLen === 0 ? end : at + 40 + payloadLen; // 0: jumbogram, take what was captured
-  // Walk extension headers until TCP.
-  for (let hops = 0; next !== 6; hops++) {
+  // Walk extension headers until TCP or UDP.
+  for (let hops = 0; next !== 6 && next !== 17; hops++) {
     if (hops > 8) return Decoded.Malformed;
     if (next === 0 || next === 43 || next === 60) {
       if (h + 8 > end) return Decoded.Truncated;
@@ -173,10 +192,11 @@ function decodeIpv6(buf: Buffer, at: number, end: number, out: TcpPacket): Decod
     }
   }
   out.ipVersion = 6;
+  out.ipId = -1;
   out.addrLen = 16;
   out.srcAt = at + 8;
   out.dstAt = at + 24;
-  return decodeTcp(buf, h, ipEnd, end, out);
+  return next === 6 ? decodeTcp(buf, h, ipEnd, end, out) : decodeUdp(buf, h, ipEnd, end, out);
 }
 
 function decodeTcp(buf: Buffer, at: number, ipEnd: number, capEnd: number, out: TcpPacket): Decoded {
@@ -189,9 +209,33 @@ function decodeTcp(buf: Buffer, at: number, ipEnd: number, capEnd: number, out: 
   out.seq = buf.readUInt32BE(at + 4);
   out.ack = buf.readUInt32BE(at + 8);
   out.flags = buf[at + 13]!;
+  out.window = buf.readUInt16BE(at + 14);
+  out.optAt = at + 20;
+  out.optEnd = at + hlen;
   out.payloadAt = at + hlen;
   out.payloadLen = ipEnd - out.payloadAt;
   const captured = capEnd - out.payloadAt;
   out.capturedPayload = captured < out.payloadLen ? captured : out.payloadLen;
   return Decoded.Tcp;
+}
+
+function decodeUdp(buf: Buffer, at: number, ipEnd: number, capEnd: number, out: TcpPacket): Decoded {
+  if (at + 8 > capEnd) return Decoded.Truncated;
+  const udpLen = buf.readUInt16BE(at + 4);
+  // The UDP length wins when it is consistent; 0 (jumbograms) or nonsense falls back to the IP length.
+  const end = udpLen >= 8 && at + udpLen <= ipEnd ? at + udpLen : ipEnd;
+  if (end < at + 8) return Decoded.Malformed;
+  out.srcPort = buf.readUInt16BE(at);
+  out.dstPort = buf.readUInt16BE(at + 2);
+  out.seq = 0;
+  out.ack = 0;
+  out.flags = 0;
+  out.window = 0;
+  out.optAt = at + 8;
+  out.optEnd = at + 8;
+  out.payloadAt = at + 8;
+  out.payloadLen = end - out.payloadAt;
+  const captured = capEnd - out.payloadAt;
+  out.capturedPayload = captured < out.payloadLen ? captured : out.payloadLen;
+  return Decoded.Udp;
 }

@@ -15,8 +15,12 @@ export const EXCHANGE_CATEGORIES = [
   "unexplained",
 ] as const;
 
-export const CAUSE_NONE = 0;
-export const CAUSE_DELAYED_ACK = 1;
+/** An exchange's category: its cause's index, 0 when it has none (it was not slow). */
+export function categoryOf(cause: string | null): number {
+  if (cause === null) return 0;
+  const i = (EXCHANGE_CATEGORIES as readonly string[]).indexOf(cause);
+  return i < 0 ? EXCHANGE_CATEGORIES.length - 1 : i;
+}
 
 /** How long an exchange may last, in capture time, before its bucket is folded (only past 2M exchanges). */
 const HORIZON_MS = 60_000;

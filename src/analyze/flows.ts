@@ -2,59 +2,162 @@ import { formatAddress } from "./address.js";
 import type { TcpPacket } from "./decode.js";
 import { HalfStream } from "./reassembly.js";
 import type { McSession } from "./session.js";
+import type { UdpSession } from "./udp.js";
 import type { FlowStats } from "./aggregate.js";
 
 export const KIND_UNKNOWN = 0;
 export const KIND_MEMCACHED = 1;
 export const KIND_OTHER = 2;
 
+/** Finished flow records kept for reuse. */
+const MAX_SPARE = 4096;
+
+export const PROTO_TCP = 6;
+export const PROTO_UDP = 17;
+
 /**
- * One TCP connection, both directions. Endpoint A is the lower of the two
- * (address, port) pairs, so both directions find the same object; `dir` 0
- * is A → B.
+ * One TCP connection or UDP flow, both directions. Endpoint A is the lower
+ * of the two (address, port) pairs, so both directions find the same
+ * object; `dir` 0 is A → B.
+ *
+ * Memory: a flow costs this object and, once it carries data, one
+ * HalfStream per direction; memcached flows add their session and counts.
+ * Addresses are kept as numbers (IPv6's last three words of each side in
+ * `v6`), and names are made only when a report asks.
  */
 export class Conn {
-  kind = KIND_UNKNOWN;
+  id!: number;
+  hash!: number;
+  proto!: number;
+  /** IPv4 address of A and B, or the first word of each IPv6 address (as int32: small integers cost no memory of their own). */
+  a!: number;
+  b!: number;
+  /** IPv6 only: words 1–3 of A, then of B. */
+  v6!: Uint32Array | undefined;
+  portA!: number;
+  portB!: number;
+  kind!: number;
   /** Direction the client sends in, once known. */
-  clientDir: 0 | 1 | -1 = -1;
-  readonly halves: [HalfStream, HalfStream] = [new HalfStream(0), new HalfStream(1)];
-  session: McSession | undefined;
-  stats: FlowStats | undefined;
-  lastTNs = 0;
-  closed = false;
-  readonly nameA: string;
-  readonly nameB: string;
+  clientDir!: 0 | 1 | -1;
+  private h0: HalfStream | undefined;
+  private h1: HalfStream | undefined;
+  session!: McSession | undefined;
+  udp!: UdpSession | undefined;
+  stats!: FlowStats | undefined;
+  /** A session and counts from an earlier use of this record, kept for reuse (see FlowTable's recycling). */
+  spareSession: McSession | undefined;
+  spareStats: FlowStats | undefined;
+  /** Payload packets seen while the kind was still unknown (no handshake, no known port, no telling content). */
+  classifyTries!: number;
+  /** When the flow was last active, on the analysis' eviction clock (which never runs back). */
+  lastTNs!: number;
+  closed!: boolean;
+  /** Activity order in the table: the least recently active flow is evicted first. */
+  older: Conn | undefined;
+  newer: Conn | undefined;
 
   constructor(
-    readonly id: number,
-    readonly hash: number,
-    /** Address words of A then B (1 or 4 each) and ports. */
-    readonly words: Uint32Array,
-    readonly portA: number,
-    readonly portB: number,
-    buf: Buffer,
-    aAt: number,
-    bAt: number,
-    len: 4 | 16,
+    id: number,
+    hash: number,
+    proto: number,
+    a: number,
+    b: number,
+    v6: Uint32Array | undefined,
+    portA: number,
+    portB: number,
   ) {
-    this.nameA = formatAddress(buf, aAt, len, portA);
-    this.nameB = formatAddress(buf, bAt, len, portB);
+    this.reset(id, hash, proto, a, b, v6, portA, portB);
+  }
+
+  /** A new flow in this record: everything from an earlier use is forgotten (its objects kept for reuse). */
+  reset(
+    id: number,
+    hash: number,
+    proto: number,
+    a: number,
+    b: number,
+    v6: Uint32Array | undefined,
+    portA: number,
+    portB: number,
+  ): this {
+    this.id = id;
+    this.hash = hash;
+    this.proto = proto;
+    this.a = a;
+    this.b = b;
+    this.v6 = v6;
+    this.portA = portA;
+    this.portB = portB;
+    this.kind = KIND_UNKNOWN;
+    this.clientDir = -1;
+    this.classifyTries = 0;
+    this.h0?.reset(0);
+    this.h1?.reset(1);
+    if (this.session !== undefined) this.spareSession = this.session;
+    if (this.stats !== undefined && this.stats.transport === "tcp") this.spareStats = this.stats;
+    this.session = undefined;
+    this.udp = undefined;
+    this.stats = undefined;
+    this.lastTNs = 0;
+    this.closed = false;
+    this.older = undefined;
+    this.newer = undefined;
+    return this;
+  }
+
+  /** The reassembly state of one direction, made when first needed. */
+  half(dir: 0 | 1): HalfStream {
+    if (dir === 0) return (this.h0 ??= new HalfStream(0));
+    return (this.h1 ??= new HalfStream(1));
+  }
+
+  /** Both directions (made if missing), for a session that needs its peer's ACKs. */
+  halves(): [HalfStream, HalfStream] {
+    return [this.half(0), this.half(1)];
+  }
+
+  /** The directions that exist, without making any. */
+  existingHalves(): HalfStream[] {
+    const out: HalfStream[] = [];
+    if (this.h0 !== undefined) out.push(this.h0);
+    if (this.h1 !== undefined) out.push(this.h1);
+    return out;
+  }
+
+  /** "10.0.0.5:51234" for endpoint A (0) or B (1). */
+  name(end: 0 | 1): string {
+    const first = end === 0 ? this.a : this.b;
+    const v = this.v6;
+    const words = v === undefined ? [first] : end === 0 ? [first, v[0]!, v[1]!, v[2]!] : [first, v[3]!, v[4]!, v[5]!];
+    return formatAddress(words, end === 0 ? this.portA : this.portB);
   }
 }
 
 /**
- * Finds the connection of a packet without allocating: a numeric hash of
- * the canonical 4-tuple, collisions resolved by comparing address words.
+ * Finds the flow of a packet without allocating: a numeric hash of the
+ * protocol and canonical 4-tuple, collisions resolved by comparing
+ * addresses. Keeps flows in activity order for eviction.
  */
 export class FlowTable {
   private readonly map = new Map<number, Conn | Conn[]>();
+  /**
+   * Records of finished flows, for the next new ones. Long-lived flows are
+   * old-generation objects to V8, which lets the heap grow to several times
+   * what is live before collecting such garbage; recycling them keeps memory
+   * at what the open flows need.
+   */
+  private readonly spare: Conn[] = [];
   private nextId = 1;
-  /** Set by lookup: the packet's direction within the connection. */
+  private count = 0;
+  /** Least and most recently active flows. */
+  oldest: Conn | undefined;
+  private newest: Conn | undefined;
+  /** Set by lookup: the packet's direction within the flow. */
   dir: 0 | 1 = 0;
   private readonly scratch = new Uint32Array(8);
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
   get flowsSeen(): number {
@@ -62,11 +165,11 @@ export class FlowTable {
   }
 
   /**
-   * The connection of this packet, or undefined. With `create`, a missing
-   * one is made (only SYNs and data segments create connections, so a late
-   * ACK after a close does not resurrect one).
+   * The flow of this packet, or undefined. With `create`, a missing one is
+   * made (only SYNs and data segments create TCP connections, so a late ACK
+   * after a close does not resurrect one).
    */
-  lookup(p: TcpPacket, buf: Buffer, create: boolean): Conn | undefined {
+  lookup(p: TcpPacket, buf: Buffer, create: boolean, proto: number): Conn | undefined {
     const words = p.addrLen / 4;
     const s = this.scratch;
     for (let i = 0; i < words; i++) {
@@ -82,7 +185,7 @@ export class FlowTable {
     const bOff = srcIsA ? 4 : 0;
     const portA = srcIsA ? p.srcPort : p.dstPort;
     const portB = srcIsA ? p.dstPort : p.srcPort;
-    let h = (portA * 65536 + portB) | 0;
+    let h = (portA * 65536 + portB + proto) | 0;
     for (let i = 0; i < words; i++) {
       h = Math.imul(h ^ s[aOff + i]!, 0x9e3779b1);
       h = Math.imul(h ^ s[bOff + i]!, 0x85ebca77);
@@ -92,32 +195,40 @@ export class FlowTable {
     const found = this.map.get(h);
     if (found !== undefined) {
       if (!Array.isArray(found)) {
-        if (same(found, s, aOff, bOff, words, portA, portB)) return found;
+        if (same(found, proto, s, aOff, bOff, words, portA, portB)) return found;
       } else {
-        for (const c of found) if (same(c, s, aOff, bOff, words, portA, portB)) return c;
+        for (const c of found) if (same(c, proto, s, aOff, bOff, words, portA, portB)) return c;
       }
     }
     if (!create) return undefined;
-    const w = new Uint32Array(words * 2);
-    for (let i = 0; i < words; i++) {
-      w[i] = s[aOff + i]!;
-      w[words + i] = s[bOff + i]!;
+    let v6: Uint32Array | undefined;
+    if (words === 4) {
+      v6 = new Uint32Array(6); // IPv6: rare enough to allocate
+      for (let i = 1; i < 4; i++) {
+        v6[i - 1] = s[aOff + i]!;
+        v6[i + 2] = s[bOff + i]!;
+      }
     }
-    const conn = new Conn(
-      this.nextId++,
-      h,
-      w,
-      portA,
-      portB,
-      buf,
-      srcIsA ? p.srcAt : p.dstAt,
-      srcIsA ? p.dstAt : p.srcAt,
-      p.addrLen,
-    );
+    const a = s[aOff]! | 0;
+    const b = s[bOff]! | 0;
+    const old = this.spare.pop();
+    const conn =
+      old !== undefined
+        ? old.reset(this.nextId++, h, proto, a, b, v6, portA, portB)
+        : new Conn(this.nextId++, h, proto, a, b, v6, portA, portB);
     if (found === undefined) this.map.set(h, conn);
     else if (Array.isArray(found)) found.push(conn);
     else this.map.set(h, [found, conn]);
+    this.count++;
+    this.link(conn);
     return conn;
+  }
+
+  /** Marks a flow as the most recently active. */
+  touch(conn: Conn): void {
+    if (this.newest === conn) return;
+    this.unlink(conn);
+    this.link(conn);
   }
 
   remove(conn: Conn): void {
@@ -125,21 +236,44 @@ export class FlowTable {
     if (found === conn) this.map.delete(conn.hash);
     else if (Array.isArray(found)) {
       const i = found.indexOf(conn);
-      if (i >= 0) found.splice(i, 1);
+      if (i < 0) return;
+      found.splice(i, 1);
       if (found.length === 1) this.map.set(conn.hash, found[0]!);
-    }
+    } else return;
+    this.count--;
+    this.unlink(conn);
+  }
+
+  /** A finished flow (already removed) whose record may be reused for a new one. */
+  recycle(conn: Conn): void {
+    if (this.spare.length < MAX_SPARE) this.spare.push(conn);
   }
 
   *all(): Iterable<Conn> {
-    for (const v of this.map.values()) {
-      if (Array.isArray(v)) yield* v;
-      else yield v;
-    }
+    for (let c = this.oldest; c !== undefined; c = c.newer) yield c;
+  }
+
+  private link(conn: Conn): void {
+    conn.older = this.newest;
+    conn.newer = undefined;
+    if (this.newest !== undefined) this.newest.newer = conn;
+    else this.oldest = conn;
+    this.newest = conn;
+  }
+
+  private unlink(conn: Conn): void {
+    if (conn.older !== undefined) conn.older.newer = conn.newer;
+    else if (this.oldest === conn) this.oldest = conn.newer;
+    if (conn.newer !== undefined) conn.newer.older = conn.older;
+    else if (this.newest === conn) this.newest = conn.older;
+    conn.older = undefined;
+    conn.newer = undefined;
   }
 }
 
 function same(
   c: Conn,
+  proto: number,
   s: Uint32Array,
   aOff: number,
   bOff: number,
@@ -147,9 +281,11 @@ function same(
   portA: number,
   portB: number,
 ): boolean {
-  if (c.portA !== portA || c.portB !== portB || c.words.length !== words * 2) return false;
-  for (let i = 0; i < words; i++) {
-    if (c.words[i] !== s[aOff + i] || c.words[words + i] !== s[bOff + i]) return false;
-  }
+  if (c.portA !== portA || c.portB !== portB || c.proto !== proto) return false;
+  if (c.a !== (s[aOff]! | 0) || c.b !== (s[bOff]! | 0)) return false;
+  const v = c.v6;
+  if (v === undefined) return words === 1;
+  if (words !== 4) return false;
+  for (let i = 1; i < 4; i++) if (v[i - 1] !== s[aOff + i] || v[i + 2] !== s[bOff + i]) return false;
   return true;
 }

@@ -4,6 +4,8 @@ import { seqAdd, seqLess } from "./seq.js";
 
 /** Packets remembered, across every memcached connection (≈ 2.6 MB). */
 const CAP = 1 << 16;
+/** Slots of the flow → last-packet table (a power of two). */
+const LAST_SIZE = 1 << 16;
 /** Packets listed per exchange; beyond, the first and last halves are kept. */
 export const MAX_EXCHANGE_PACKETS = 64;
 
@@ -16,7 +18,8 @@ export const MAX_EXCHANGE_PACKETS = 64;
  * allocates nothing. Each entry links to the previous entry of its flow,
  * so collecting an exchange walks only that flow's packets. An entry
  * overwritten by the ring ends the walk: an exchange longer than the ring
- * lists the packets that were still there, and says how many are missing.
+ * lists the packets that were still there, and says that some are missing.
+ * Memory is fixed (≈ 3 MB) whatever the capture.
  */
 export class PacketLog {
   private readonly frame = new Float64Array(CAP);
@@ -30,8 +33,13 @@ export class PacketLog {
   /** TCP flags, and 0x100 when sent by the client. */
   private readonly meta = new Uint16Array(CAP);
   private written = 0;
-  /** Flow id → its last slot + 1 (0: none); grows with the flow ids. */
-  private last = new Int32Array(1024);
+  /**
+   * Flow id → its last slot, in a fixed table indexed by the id's low bits
+   * (ids are sequential, so flows open at the same time rarely share one;
+   * when two do, the older one's exchanges list fewer packets, and say so).
+   */
+  private readonly lastKey = new Int32Array(LAST_SIZE).fill(-1);
+  private readonly lastSlot = new Int32Array(LAST_SIZE);
 
   record(
     flowId: number,
@@ -43,20 +51,17 @@ export class PacketLog {
     bytes: number,
   ): void {
     const i = this.written % CAP;
-    if (flowId >= this.last.length) {
-      const grown = new Int32Array(Math.max(flowId + 1, this.last.length * 2));
-      grown.set(this.last);
-      this.last = grown;
-    }
+    const h = flowId & (LAST_SIZE - 1);
     this.frame[i] = frame;
     this.tNs[i] = tNs;
     this.flow[i] = flowId;
-    this.prev[i] = this.last[flowId]! - 1;
+    this.prev[i] = this.lastKey[h] === flowId ? this.lastSlot[h]! : -1;
     this.stamp[i] = this.written;
     this.seq[i] = seq;
     this.bytes[i] = bytes;
     this.meta[i] = flags | (fromClient ? 0x100 : 0);
-    this.last[flowId] = i + 1;
+    this.lastKey[h] = flowId;
+    this.lastSlot[h] = i;
     this.written++;
   }
 
@@ -68,7 +73,8 @@ export class PacketLog {
   collect(flowId: number, firstFrame: number, lastFrame: number): { packets: ExchangePacket[]; omitted: number } {
     const slots: number[] = [];
     let omitted = 0;
-    let i = flowId < this.last.length ? this.last[flowId]! - 1 : -1;
+    const h = flowId & (LAST_SIZE - 1);
+    let i = this.lastKey[h] === flowId ? this.lastSlot[h]! : -1;
     let after = this.written;
     let complete = false;
     while (i >= 0) {

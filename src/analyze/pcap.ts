@@ -1,5 +1,3 @@
-import { EventEmitter } from "node:events";
-import pcapParser from "pcap-parser";
 import { CarryBuffer } from "../util/carry-buffer.js";
 import { McdiagError } from "../util/errors.js";
 import { u16, u32 } from "./byte-order.js";
@@ -65,10 +63,7 @@ function cutShort(info: CaptureInfo, file: string, offset: number): void {
   );
 }
 
-/**
- * Hands classic-pcap records to the sink in one reused packet record, timed
- * from the file's first record. Both classic readers emit through it.
- */
+/** Hands classic-pcap records to the sink in one reused packet record, timed from the file's first record. */
 class RecordEmitter {
   readonly p = newCapturedPacket();
   private baseSec = 0;
@@ -100,10 +95,10 @@ class RecordEmitter {
 }
 
 /**
- * Our reader for what pcap-parser does not cover: nanosecond pcap. Records
- * are parsed in place from a carry-over buffer; a record is emitted only once
- * complete, and a record length beyond the limit stops the read (no
- * allocation sized by a corrupt field).
+ * Classic pcap, microsecond or nanosecond, either byte order. Records are
+ * parsed in place from a carry-over buffer, with no object per packet; a
+ * record is emitted only once complete, and a record length beyond the limit
+ * stops the read (no allocation sized by a corrupt field).
  */
 export class PcapReader {
   private readonly input = new CarryBuffer(512 * 1024);
@@ -172,80 +167,5 @@ export class PcapReader {
       );
     }
     if (this.input.available > 0) cutShort(this.info, this.file, this.offset);
-  }
-}
-
-/**
- * Classic microsecond pcap through pcap-parser. It is fed chunks through a
- * stand-in stream so parsing stays synchronous with our pipeline. Its
- * weak spot, buffering without bound when a record claims a huge length,
- * is closed by checking each record header before the body is awaited.
- */
-export class PcapParserReader {
-  private readonly feed: EventEmitter & { pause(): void; resume(): void };
-  private readonly out: RecordEmitter;
-  private stopped = false;
-  private fed = 0;
-  private consumed = 0;
-  private limit = MAX_RECORD_BYTES;
-  private pendingSec = 0;
-  private pendingFracNs = 0;
-  private pendingOrig = 0;
-  private headerSeen = false;
-
-  constructor(
-    sink: PacketSink,
-    private readonly info: CaptureInfo,
-    private readonly file: string,
-  ) {
-    this.out = new RecordEmitter(sink, info);
-    this.feed = Object.assign(new EventEmitter(), { pause() {}, resume() {} });
-    const parser = pcapParser.parse(this.feed);
-    parser.on("globalHeader", (h) => {
-      this.headerSeen = true;
-      this.consumed = PCAP_HEADER_BYTES;
-      this.limit = recordLimit(h.snapshotLength);
-      const linkType = h.linkLayerType & 0xffff;
-      this.out.p.linkType = linkType;
-      info.format = "pcap";
-      info.timestampResolution = "us";
-      noteLinkType(info, linkType);
-    });
-    parser.on("packetHeader", (h) => {
-      if (this.stopped) return;
-      if (h.capturedLength > this.limit) {
-        damaged(info, file, this.consumed, h.capturedLength, this.limit);
-        this.stopped = true;
-        return;
-      }
-      this.pendingSec = h.timestampSeconds;
-      this.pendingFracNs = h.timestampMicroseconds * 1000;
-      this.pendingOrig = h.originalLength;
-    });
-    parser.on("packetData", (data) => {
-      if (this.stopped) return;
-      this.consumed += RECORD_HEADER_BYTES + data.length;
-      this.out.emit(this.pendingSec, this.pendingFracNs, data, 0, data.length, this.pendingOrig);
-    });
-    parser.on("error", (err) => {
-      this.stopped = true;
-      throw new McdiagError("BAD_INPUT", `${file}: ${err.message}`, { file });
-    });
-  }
-
-  push(chunk: Buffer): void {
-    if (this.stopped) return;
-    this.fed += chunk.length;
-    this.feed.emit("data", chunk);
-  }
-
-  end(): void {
-    if (this.stopped) return;
-    if (!this.headerSeen) {
-      throw new McdiagError("BAD_INPUT", `${this.file}: file ends inside the pcap header (${this.fed} bytes)`, {
-        file: this.file,
-      });
-    }
-    if (this.fed > this.consumed) cutShort(this.info, this.file, this.consumed);
   }
 }

@@ -261,6 +261,7 @@ function resolutionName(unitsPerSec: number): string {
   if (unitsPerSec === 1e6) return "us";
   if (unitsPerSec === 1e9) return "ns";
   if (unitsPerSec === 1e3) return "ms";
+  if (unitsPerSec === 1) return "s";
   const log10 = Math.log10(unitsPerSec);
   return Number.isInteger(log10) ? `10^-${log10} s` : `2^-${Math.log2(unitsPerSec)} s`;
 }

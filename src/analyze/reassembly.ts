@@ -11,7 +11,22 @@ export interface StreamConsumer {
   onData(dir: 0 | 1, buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void;
   /** Bytes of direction `dir` are missing (capture loss, snaplen): parsing must resynchronise. */
   onGap(dir: 0 | 1): void;
+  /**
+   * Bytes [seq, seq + len) of direction `dir`, already seen, were sent again
+   * (a retransmission at the capture point). `spurious`: the receiver had
+   * already acknowledged them.
+   */
+  onResent?(dir: 0 | 1, seq: number, len: number, frame: number, tNs: number, spurious: boolean): void;
+  /** Direction `dir` advertised a zero receive window from `sinceTNs` until `untilTNs` (frames of both ends). */
+  onZeroWindow?(dir: 0 | 1, sinceTNs: number, untilTNs: number, sinceFrame: number, untilFrame: number): void;
+  /** The other side acknowledged direction `dir`'s bytes up to `ack` (called when it advances). */
+  onAcked?(dir: 0 | 1, ack: number): void;
 }
+
+/** IPv4 ids skipped by more than this are a new counter, not packets lost before the capture. */
+const MAX_ID_GAP = 8;
+/** After a packet this large the sender may have been segmenting (GSO): its id may advance by several. */
+const ID_GAP_MAX_PREVIOUS_BYTES = 1448;
 
 interface Held {
   seq: number;
@@ -32,39 +47,104 @@ const MAX_HELD_BYTES = 1024 * 1024;
  * the capture ended.
  */
 export class HalfStream {
-  synced = false;
-  nextSeq = 0;
+  dir!: 0 | 1;
+  synced!: boolean;
+  nextSeq!: number;
   /** The capture saw this direction's SYN (so the connection started inside the capture). */
-  sawSyn = false;
-  finished = false;
-  retransmissions = 0;
-  gaps = 0;
-  truncatedSegments = 0;
+  sawSyn!: boolean;
+  finished!: boolean;
+  retransmissions!: number;
+  gaps!: number;
+  truncatedSegments!: number;
   /** The last pure ACK this direction sent (no data, no SYN/FIN/RST). */
-  pureAckFrame = 0;
-  pureAckTNs = -1;
-  pureAckNo = 0;
+  pureAckFrame!: number;
+  pureAckTNs!: number;
+  pureAckNo!: number;
   /** Highest ACK the other direction sent for our bytes. */
-  peerAcked = 0;
-  peerAckedValid = false;
-  private held: Held[] = [];
-  private heldBytes = 0;
+  peerAcked!: number;
+  peerAckedValid!: boolean;
+  /** Early segments waiting for a hole to fill; made only when one arrives. */
+  private held!: Held[] | undefined;
+  private heldBytes!: number;
+  // Evidence for cause attribution.
+  /** SYNs (or SYN/ACKs) this direction sent: more than 1 means the handshake was retried. */
+  synCount!: number;
+  firstSynTNs!: number;
+  firstSynFrame!: number;
+  lastSynFrame!: number;
+  /** The first packet after this direction's SYN that is not a SYN (for the client, the handshake's end). */
+  afterSynTNs!: number;
+  afterSynFrame!: number;
+  /** IPv4 id and length of this direction's previous packet (-1: none or no id). */
+  private lastIpId!: number;
+  private lastLen!: number;
+  /** Packets this direction sent that the capture missed just before the current one (by the IPv4 id); valid during onData. */
+  lostBefore!: number;
+  /** How long the bytes delivered now waited for a hole before them to fill; valid during onData. */
+  lateNs!: number;
+  /** This direction advertises a zero window, since `zeroWindowSinceTNs`. */
+  zeroWindowOpen!: boolean;
+  zeroWindowSinceTNs!: number;
+  private zeroWindowFrame!: number;
+  /** When this direction's last zero window ended (it advertised room again); -Infinity: never (times may be negative). */
+  zeroWindowEndTNs!: number;
+  /** Pure ACKs in a row acknowledging the same byte (fast retransmit follows 2 or 3). */
+  dupAcks!: number;
+  private lastAckNo!: number;
 
-  constructor(readonly dir: 0 | 1) {}
+  constructor(dir: 0 | 1) {
+    this.reset(dir);
+  }
+
+  /** The state of a direction nothing was seen in yet (also how a recycled one starts over). */
+  reset(dir: 0 | 1): void {
+    this.dir = dir;
+    this.synced = false;
+    this.nextSeq = 0;
+    this.sawSyn = false;
+    this.finished = false;
+    this.retransmissions = 0;
+    this.gaps = 0;
+    this.truncatedSegments = 0;
+    this.pureAckFrame = 0;
+    this.pureAckTNs = -1;
+    this.pureAckNo = 0;
+    this.peerAcked = 0;
+    this.peerAckedValid = false;
+    this.held = undefined;
+    this.heldBytes = 0;
+    this.synCount = 0;
+    this.firstSynTNs = 0;
+    this.firstSynFrame = 0;
+    this.lastSynFrame = 0;
+    this.afterSynTNs = 0;
+    this.afterSynFrame = 0;
+    this.lastIpId = -1;
+    this.lastLen = 0;
+    this.lostBefore = 0;
+    this.lateNs = 0;
+    this.zeroWindowOpen = false;
+    this.zeroWindowSinceTNs = 0;
+    this.zeroWindowFrame = 0;
+    this.zeroWindowEndTNs = -Infinity;
+    this.dupAcks = 0;
+    this.lastAckNo = -1;
+  }
 
   /** A segment sent in this direction. `buf` holds the packet; `p` its decoded headers. */
   onSegment(p: TcpPacket, buf: Buffer, frame: number, tNs: number, c: StreamConsumer): void {
     const flags = p.flags;
     let seq = p.seq;
+    const len = p.payloadLen;
+    this.evidence(p, frame, tNs, len, c);
     if ((flags & TCP_SYN) !== 0) {
       this.sawSyn = true;
       this.synced = true;
       seq = seqAdd(seq, 1);
       this.nextSeq = seq;
-      this.held = [];
+      this.held = undefined;
       this.heldBytes = 0;
     }
-    const len = p.payloadLen;
     if (len === 0) {
       if ((flags & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) === TCP_ACK) {
         this.pureAckFrame = frame;
@@ -89,24 +169,37 @@ export class HalfStream {
       this.gaps++;
       c.onGap(this.dir);
       this.nextSeq = seqAdd(seq, len);
-      this.drain(c);
+      this.drain(c, -1);
       return;
     }
     if (d === 0) {
       this.nextSeq = seqAdd(seq, len);
+      // This segment fills a hole: the bytes held after it waited until now.
+      const held = this.held;
+      if (held !== undefined) this.lateNs = tNs - oldest(held);
       c.onData(this.dir, buf, p.payloadAt, p.payloadAt + len, frame, tNs, this.nextSeq);
-      if (this.held.length > 0) this.drain(c);
+      this.lateNs = 0;
+      if (held !== undefined) this.drain(c, tNs);
       return;
     }
     if (d < 0) {
       const end = seqAdd(seq, len);
       this.retransmissions++;
+      const resentLen = seqLessEq(end, this.nextSeq) ? len : -d;
+      c.onResent?.(
+        this.dir,
+        seq,
+        resentLen,
+        frame,
+        tNs,
+        this.peerAckedValid && seqLessEq(seqAdd(seq, resentLen), this.peerAcked),
+      );
       if (seqLessEq(end, this.nextSeq)) return; // all old bytes
       // Partly new: deliver only the part past nextSeq.
       const skip = -d;
       this.nextSeq = end;
       c.onData(this.dir, buf, p.payloadAt + skip, p.payloadAt + len, frame, tNs, end);
-      if (this.held.length > 0) this.drain(c);
+      if (this.held !== undefined) this.drain(c, tNs);
       return;
     }
     // A segment from the future: hold a copy, unless the hole is already known lost.
@@ -114,11 +207,57 @@ export class HalfStream {
       this.gapTo(seq, c);
       this.nextSeq = seqAdd(seq, len);
       c.onData(this.dir, buf, p.payloadAt, p.payloadAt + len, frame, tNs, this.nextSeq);
-      this.drain(c);
+      this.drain(c, tNs);
       return;
     }
-    this.hold(seq, buf, p.payloadAt, len, frame, tNs);
-    if (this.held.length > MAX_HELD_SEGMENTS || this.heldBytes > MAX_HELD_BYTES) this.skipToHeld(c);
+    const held = this.hold(seq, buf, p.payloadAt, len, frame, tNs, c);
+    if (held.length > MAX_HELD_SEGMENTS || this.heldBytes > MAX_HELD_BYTES) this.skipToHeld(c);
+  }
+
+  /**
+   * What a packet of this direction says beyond its bytes: a SYN retried,
+   * packets missing before it by the IPv4 id (Linux numbers a socket's
+   * packets one by one), a zero window opened or closed, a duplicate ACK.
+   */
+  private evidence(p: TcpPacket, frame: number, tNs: number, len: number, c: StreamConsumer): void {
+    const flags = p.flags;
+    if ((flags & TCP_SYN) !== 0) {
+      if (this.synCount++ === 0) {
+        this.firstSynTNs = tNs;
+        this.firstSynFrame = frame;
+      }
+      this.lastSynFrame = frame;
+    } else if (this.synCount > 0 && this.afterSynFrame === 0) {
+      this.afterSynTNs = tNs;
+      this.afterSynFrame = frame;
+    }
+    this.lostBefore = 0;
+    const id = p.ipId;
+    if (id > 0) {
+      const last = this.lastIpId;
+      if (last > 0 && this.lastLen <= ID_GAP_MAX_PREVIOUS_BYTES) {
+        const missing = (id - last - 1) & 0xffff;
+        if (missing > 0 && missing <= MAX_ID_GAP) this.lostBefore = missing;
+      }
+      this.lastIpId = id;
+      this.lastLen = len;
+    }
+    if ((flags & (TCP_SYN | TCP_RST)) === 0 && (flags & TCP_ACK) !== 0) {
+      if (p.window === 0) {
+        if (!this.zeroWindowOpen) {
+          this.zeroWindowOpen = true;
+          this.zeroWindowSinceTNs = tNs;
+          this.zeroWindowFrame = frame;
+        }
+      } else if (this.zeroWindowOpen) {
+        c.onZeroWindow?.(this.dir, this.zeroWindowSinceTNs, tNs, this.zeroWindowFrame, frame);
+        this.zeroWindowOpen = false;
+        this.zeroWindowEndTNs = tNs;
+      }
+      if (len === 0 && (flags & (TCP_FIN | TCP_SYN | TCP_RST)) === 0 && p.ack === this.lastAckNo) this.dupAcks++;
+      else this.dupAcks = 0;
+      this.lastAckNo = p.ack;
+    }
   }
 
   /** The other direction acknowledged `ack` (one of our sequence numbers). */
@@ -126,31 +265,47 @@ export class HalfStream {
     if (!this.peerAckedValid || seqLess(this.peerAcked, ack)) {
       this.peerAcked = ack;
       this.peerAckedValid = true;
+      c.onAcked?.(this.dir, ack);
     }
     // The peer has bytes we never saw, and later ones are waiting: they are lost.
-    if (this.held.length > 0 && this.synced && seqLess(this.nextSeq, ack)) this.skipToHeld(c);
+    if (this.held !== undefined && this.synced && seqLess(this.nextSeq, ack)) this.skipToHeld(c);
   }
 
   /** End of capture: whatever is held is delivered after a gap. */
   flush(c: StreamConsumer): void {
-    if (this.held.length > 0) this.skipToHeld(c);
+    if (this.held !== undefined) this.skipToHeld(c);
   }
 
-  private hold(seq: number, buf: Buffer, at: number, len: number, frame: number, tNs: number): void {
-    for (const h of this.held) if (h.seq === seq && h.data.length >= len) return void this.retransmissions++;
+  private hold(
+    seq: number,
+    buf: Buffer,
+    at: number,
+    len: number,
+    frame: number,
+    tNs: number,
+    c: StreamConsumer,
+  ): Held[] {
+    const held = (this.held ??= []);
+    for (const h of held) {
+      if (h.seq !== seq || h.data.length < len) continue;
+      this.retransmissions++;
+      c.onResent?.(this.dir, seq, len, frame, tNs, false);
+      return held;
+    }
     const item: Held = { seq, data: Buffer.from(buf.subarray(at, at + len)), frame, tNs };
-    let i = this.held.length;
-    while (i > 0 && seqLess(seq, this.held[i - 1]!.seq)) i--;
-    this.held.splice(i, 0, item);
+    let i = held.length;
+    while (i > 0 && seqLess(seq, held[i - 1]!.seq)) i--;
+    held.splice(i, 0, item);
     this.heldBytes += len;
+    return held;
   }
 
   /** Declares the bytes up to the first held segment lost, then delivers what follows. */
   private skipToHeld(c: StreamConsumer): void {
-    const first = this.held[0];
+    const first = this.held?.[0];
     if (first === undefined) return;
     this.gapTo(first.seq, c);
-    this.drain(c);
+    this.drain(c, -1);
   }
 
   private gapTo(seq: number, c: StreamConsumer): void {
@@ -160,13 +315,16 @@ export class HalfStream {
     this.nextSeq = seq;
   }
 
-  /** Delivers held segments that are now in order. */
-  private drain(c: StreamConsumer): void {
-    while (this.held.length > 0) {
-      const h = this.held[0]!;
+  /** Delivers held segments that are now in order, as available at `nowTNs` (-1: at the time each was seen). */
+  private drain(c: StreamConsumer, nowTNs: number): void {
+    const held = this.held;
+    if (held === undefined) return;
+    while (held.length > 0) {
+      const h = held[0]!;
       const d = seqDiff(this.nextSeq, h.seq);
       if (d > 0) return;
-      this.held.shift();
+      held.shift();
+      if (held.length === 0) this.held = undefined;
       this.heldBytes -= h.data.length;
       const end = seqAdd(h.seq, h.data.length);
       if (seqLessEq(end, this.nextSeq)) {
@@ -174,7 +332,14 @@ export class HalfStream {
         continue;
       }
       this.nextSeq = end;
-      c.onData(this.dir, h.data, -d, h.data.length, h.frame, h.tNs, end);
+      // Held bytes reach the reader only when the hole before them fills.
+      c.onData(this.dir, h.data, -d, h.data.length, h.frame, nowTNs < 0 ? h.tNs : Math.max(h.tNs, nowTNs), end);
     }
   }
+}
+
+function oldest(held: Held[]): number {
+  let t = held[0]!.tNs;
+  for (const h of held) if (h.tNs < t) t = h.tNs;
+  return t;
 }

@@ -1,5 +1,6 @@
 /** What `analyze` found, as plain data: the JSON output and what reporters render. */
 import type { TimelineSeries } from "../metrics/timeline-series.js";
+import type { Cause } from "./causes.js";
 
 export type StallSide = "request" | "response";
 
@@ -16,6 +17,8 @@ export interface StallItem {
   frames: [number, number, number];
   /** Seconds since the first packet of the capture. */
   atSec: number;
+  /** The dominant cause of the exchange it belongs to ("delayed-ack" unless something cost it more). */
+  cause: Cause;
 }
 
 export interface WireSummaryUs {
@@ -41,6 +44,8 @@ export interface FlowSummary {
   gaps: number;
   /** The capture started after this connection did. */
   midStream: boolean;
+  /** memcached over TCP, or over UDP (latency only: stalls do not apply). */
+  transport: "tcp" | "udp";
   wireUs: WireSummaryUs;
   verdict: FlowVerdict;
 }
@@ -57,11 +62,15 @@ export interface EndpointSummary {
   timeMs?: EndpointTimeMs;
 }
 
-/** An endpoint's wire time, split. */
+/** An endpoint's wire time (first request byte → last response byte), split, summed over its answered exchanges. */
 export interface EndpointTimeMs {
-  /** First request byte → last response byte, every answered exchange. */
-  wire: number;
-  /** Of it, inside delayed-ACK stalls. */
+  /** First → last request byte (a request's own delayed-ACK stall is here). */
+  requestTransmit: number;
+  /** Last request byte → first response byte. */
+  server: number;
+  /** First → last response byte. */
+  responseTransmit: number;
+  /** Inside delayed-ACK stalls, request or response side. */
   stalled: number;
 }
 
@@ -77,6 +86,8 @@ export interface TopExchange {
   /** First and last frame of the request, then of the response (0 when none). */
   requestFrames: [number, number];
   responseFrames: [number, number];
+  /** Its dominant cause when it was slow (wire time ≥ the slow threshold), else null. */
+  cause: Cause | null;
   /** Seconds since the first packet of the capture, at the request's first frame. */
   atSec?: number;
   /** Every packet of the connection from the request's first frame to the response's last (at most 64), for the waterfall. */
@@ -99,6 +110,26 @@ export interface ExchangePacket {
   retransmission?: true;
 }
 
+/** One cause of slow exchanges: each slow exchange is counted once, under the cause that cost it most. */
+export interface CauseSummary {
+  cause: Cause;
+  /** Slow requests it dominated. */
+  requests: number;
+  /** connect only: connections whose SYN or SYN/ACK was resent. */
+  connections?: number;
+  /** Time it cost them (for connect: the set-up time of those connections). */
+  totalMs: number;
+  /** Median cost per request (per connection for connect). */
+  typicalMs: number;
+  /** The timer that cost matches. */
+  timer: string | null;
+  /** Which signs were found, and how often. */
+  evidence: Record<string, number>;
+  /** The worst cases, with frames to open in Wireshark. */
+  examples: { flow: number; frames: number[]; ms: number }[];
+  advice: string;
+}
+
 export interface AnalysisResult {
   file: string;
   format: "pcap" | "pcapng" | undefined;
@@ -107,9 +138,11 @@ export interface AnalysisResult {
   /** Seconds from the first to the last packet. */
   durationSec: number;
   packets: number;
+  /** Packets whose captured bytes stop short of the IP packet's length (snaplen), so their payload was not parsed. */
   truncatedPackets: number;
   decode: {
     tcp: number;
+    udp: number;
     notIp: number;
     notTcp: number;
     ipFragments: number;
@@ -118,14 +151,21 @@ export interface AnalysisResult {
     unknownLinkType: number;
   };
   flows: number;
+  /** memcached flows, UDP ones included. */
   memcachedFlows: number;
+  udpFlows: number;
   otherFlows: number;
+  /** Flows finished before their end: silent longer than the idle timeout, or beyond the open-flow limit. */
+  flowsEvicted: { idle: number; limit: number };
   requests: { total: number; byCommand: Record<string, number>; unanswered: number; noreply: number };
-  responses: { total: number; unpaired: number; errors: number };
+  /** `untimed`: replies to requests given up at the outstanding-request limit. */
+  responses: { total: number; unpaired: number; errors: number; untimed: number };
   multiSegmentRequests: number;
   multiSegmentResponses: number;
   retransmissions: number;
   gaps: number;
+  /** Bytes that could not be parsed as memcached (skipped up to the next message start), by sender. */
+  unparsedBytes: { client: number; server: number };
   stalls: {
     request: number;
     response: number;
@@ -139,12 +179,19 @@ export interface AnalysisResult {
     itemsOmitted: number;
   };
   wireUs: WireSummaryUs;
+  /** An exchange at least this long (first request byte → last response byte) is slow and gets a cause. */
+  slowThresholdMs: number;
+  slowRequests: number;
+  /** Where the time of the slow requests went, most first. */
+  causes: CauseSummary[];
   endpoints: EndpointSummary[];
   flowsDetail: FlowSummary[];
   flowsOmitted: number;
   top: TopExchange[];
   advice: string[];
   warnings: string[];
+  /** Present (true) when the analysis was stopped early: the figures cover the packets read until then. */
+  interrupted?: boolean;
   /** Every exchange's start, wire time and cause, for "latency over time" (bands above 100,000 exchanges). */
   timeline?: TimelineSeries;
 }

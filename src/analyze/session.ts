@@ -23,12 +23,29 @@ import {
 } from "../protocol/verbs.js";
 import { CarryBuffer } from "../util/carry-buffer.js";
 import { LF } from "../util/bytes.js";
-import type { Aggregator, ExchangeRecord, FlowStats } from "./aggregate.js";
+import { newExchangeRecord, requestRecord, type Aggregator, type ExchangeRecord, type FlowStats } from "./aggregate.js";
+import {
+  LOSS_DELAY_MIN_NS,
+  RTX_FAST,
+  RTX_HOLE,
+  RTX_ID_GAP,
+  RTX_LOST_ACK,
+  RTX_PROBE,
+  RTX_SPURIOUS,
+  RTX_TIMEOUT,
+  addRetransmission,
+  addZeroWindow,
+  copyAttribution,
+  mergeAttribution,
+  type Attribution,
+} from "./attribution.js";
+import { seqAdd, seqLess, seqLessEq } from "./seq.js";
 import type { HalfStream, StreamConsumer } from "./reassembly.js";
+import type { StallSide } from "./result.js";
 import { delayedAckStall, MessageTrack, type StallEvent, type StallRule } from "./stalls.js";
 
-/** A request waiting for its response. */
-interface Pending {
+/** A request waiting for its response, with what its transmission cost. */
+interface Pending extends Attribution {
   verb: string;
   bytes: number;
   keyCount: number;
@@ -38,18 +55,251 @@ interface Pending {
   firstFrame: number;
   firstTNs: number;
   lastFrame: number;
+  /** The last time any of its bytes was sent. */
+  lastTNs: number;
   segments: number;
   stalls: StallEvent[] | undefined;
+  /** Its bytes' sequence range (the segments that carried it), to match bytes sent again. */
+  startSeq: number;
+  lastSeqEnd: number;
 }
 
 /** Requests awaiting answers per connection; beyond this (a capture missing the server side) the oldest are given up. */
-const MAX_PENDING = 10_000;
+export const MAX_PENDING = 10_000;
 /** Bytes of one message held while it is incomplete; memcached's own item limit is 1 MiB by default. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Carry buffers larger than this are not kept for reuse once free. */
+const MAX_POOLED_BUFFER_BYTES = 64 * 1024;
+const MAX_POOLED = 256;
 
 const MODE_UNKNOWN = 0;
 const MODE_TEXT = 1;
 const MODE_BINARY = 2;
+
+/**
+ * What all sessions of one analysis share: scratch records, and the carry
+ * buffers and response parsers that only a connection in the middle of a
+ * message needs. A connection between messages holds neither, so an idle
+ * connection costs little however many there are.
+ */
+export class SessionScratch {
+  readonly frame = newFrame();
+  readonly info = newRequestInfo();
+  readonly x: ExchangeRecord = newExchangeRecord();
+  /** The session whose server bytes a pooled parser is parsing (parsers call back into it). */
+  current: McSession | undefined;
+  // The segment being parsed (one at a time), where a message that starts inside it begins.
+  segFrame = 0;
+  segTNs = 0;
+  segSeqEnd = 0;
+  private readonly buffers: CarryBuffer[] = [];
+  private readonly parsers: ResponseParser[] = [];
+
+  takeBuffer(): CarryBuffer {
+    return this.buffers.pop() ?? new CarryBuffer(256);
+  }
+
+  giveBuffer(c: CarryBuffer): void {
+    c.clear();
+    if (this.buffers.length < MAX_POOLED && c.capacityBytes <= MAX_POOLED_BUFFER_BYTES) this.buffers.push(c);
+  }
+
+  takeParser(): ResponseParser {
+    return (
+      this.parsers.pop() ??
+      new ResponseParser((res) => this.current!.onTextResponse(res), {
+        initialBufferBytes: 256,
+        maxValueBytes: MAX_MESSAGE_BYTES,
+      })
+    );
+  }
+
+  giveParser(p: ResponseParser): void {
+    p.reset();
+    if (this.parsers.length < MAX_POOLED) this.parsers.push(p);
+  }
+}
+
+/**
+ * What one side of a connection sends: requests (the client's half) or
+ * responses (the server's). Both halves follow the same life: find a message
+ * start (after a capture began mid-connection or bytes went missing), track
+ * the segments of the message in progress (the MessageTrack it is), check
+ * each continuing segment for the delayed-ACK stall against the peer's pure
+ * ACKs, and carry incomplete bytes to the next segment.
+ */
+class SessionHalf extends MessageTrack {
+  /** Bytes of an incomplete message; taken from the scratch pool only while there are some. */
+  input: CarryBuffer | undefined;
+  /** A message is in progress: its first segment has been seen, its last has not. */
+  active!: boolean;
+  /** Parsing lost its place: skip bytes until something that starts a message. */
+  resync!: boolean;
+  /** The place was lost to bytes that cannot be parsed (not to a gap): what is skipped is counted. */
+  private skipping!: boolean;
+  /** Bytes of this direction that could not be parsed as memcached. */
+  unparsedBytes!: number;
+  /** The other direction, whose pure ACKs release a held segment. */
+  peer!: HalfStream;
+  /** This direction's reassembly, which says whether the segment being delivered came late. */
+  own!: HalfStream;
+
+  constructor(
+    readonly side: StallSide,
+    own: HalfStream,
+    peer: HalfStream,
+    private readonly scratch: SessionScratch,
+    midStream: boolean,
+  ) {
+    super();
+    this.reset(own, peer, midStream);
+  }
+
+  /** A new connection's half (a recycled one starts over; it holds no buffer between connections). */
+  reset(own: HalfStream, peer: HalfStream, midStream: boolean): void {
+    this.own = own;
+    this.clear();
+    this.input = undefined;
+    this.active = false;
+    // A capture that starts mid-connection may start mid-message: find a boundary first.
+    this.resync = midStream;
+    this.skipping = false;
+    this.unparsedBytes = 0;
+    this.peer = peer;
+  }
+
+  /** First byte of a binary-protocol message in this direction. */
+  get binaryMagic(): number {
+    return this.side === "request" ? BINARY_REQUEST : BINARY_RESPONSE;
+  }
+
+  /**
+   * A segment of this direction arrives: checks a message in progress for a
+   * stall, or begins a message (after finding its start when resynchronising).
+   * Returns where parsing starts in buf, or -1 when the segment holds no start.
+   */
+  enter(
+    buf: Buffer,
+    from: number,
+    to: number,
+    frame: number,
+    tNs: number,
+    seqEnd: number,
+    binary: boolean,
+    rule: StallRule,
+  ): number {
+    const sc = this.scratch;
+    sc.segFrame = frame;
+    sc.segTNs = tNs;
+    sc.segSeqEnd = seqEnd;
+    if (this.active) {
+      this.continuing(frame, tNs, rule);
+      this.more(frame, tNs, seqEnd);
+      return from;
+    }
+    if (this.resync) {
+      const at = binary
+        ? buf[from] === this.binaryMagic
+          ? from
+          : -1
+        : this.side === "request"
+          ? findCommandStart(buf, from, to)
+          : findResponseStart(buf, from, to, true);
+      if (this.skipping) this.unparsedBytes += (at < 0 ? to : at) - from;
+      if (at < 0) return -1;
+      from = at;
+      this.resync = false;
+      this.skipping = false;
+    }
+    this.begin(frame, tNs, seqEnd, seqAdd(seqEnd, from - to));
+    // The first segment came late: it filled a hole (the time is loss, not the peer's).
+    if (this.own.lateNs > 0) {
+      addRetransmission(this, RTX_HOLE, this.own.lateNs, frame);
+      this.leadLossNs = this.own.lateNs;
+    }
+    this.active = true;
+    return from;
+  }
+
+  /**
+   * A later segment of the message in progress: what held it back? Bytes
+   * resent into a hole, bytes lost before the capture (the sender's IPv4 id
+   * skipped) after an RTO-sized silence, the peer's delayed ACK (the stall
+   * rule), or, with no ACK releasing it, a loss probe carrying a Nagle-held
+   * tail after an RTO-sized silence (the peer's ACK was lost).
+   */
+  private continuing(frame: number, tNs: number, rule: StallRule): void {
+    const gap = tNs - this.lastTNs;
+    const own = this.own;
+    // The receiver's window was shut and has just opened: the window update released this segment,
+    // not a delayed ACK (the time is charged to zero-window by onZeroWindow).
+    const peer = this.peer;
+    if (peer.zeroWindowOpen || peer.zeroWindowEndTNs >= this.lastTNs) return;
+    if (own.lateNs > 0) return addRetransmission(this, RTX_HOLE, own.lateNs, frame);
+    if (own.lostBefore > 0 && gap >= LOSS_DELAY_MIN_NS) return addRetransmission(this, RTX_ID_GAP, gap, frame);
+    const s = delayedAckStall(this, this.side, frame, tNs, this.peer, rule);
+    if (s !== undefined) (this.stalls ??= []).push(s);
+    else if (gap >= LOSS_DELAY_MIN_NS && gap >= rule.thresholdNs) addRetransmission(this, RTX_LOST_ACK, gap, frame);
+  }
+
+  /** The carry buffer for this segment's bytes (taken from the pool when nothing is carried). */
+  buffer(): CarryBuffer {
+    return (this.input ??= this.scratch.takeBuffer());
+  }
+
+  /** The next message starts inside the segment being parsed. */
+  restart(): void {
+    const sc = this.scratch;
+    this.begin(sc.segFrame, sc.segTNs, sc.segSeqEnd);
+  }
+
+  /** Drops what is carried and looks for the next message start; `unparseable` counts what is skipped. */
+  resynchronise(unparseable: boolean): void {
+    if (this.input !== undefined) {
+      if (unparseable) this.unparsedBytes += this.input.available;
+      this.scratch.giveBuffer(this.input);
+      this.input = undefined;
+    }
+    this.active = false;
+    this.resync = true;
+    this.skipping = unparseable;
+  }
+
+  /** Bytes are missing: the message in progress is lost, with its stalls counted as orphans. */
+  lose(agg: Aggregator, flow: FlowStats): void {
+    if (this.active) agg.orphanStalls(flow, this.stalls);
+    this.resynchronise(false);
+  }
+
+  /** After framing what it could from the buffer: bound what is carried, and note whether a message is in progress. */
+  settle(): void {
+    const c = this.input;
+    if (c === undefined) return;
+    if (c.available > MAX_MESSAGE_BYTES) {
+      // A length field no real peer sends: stop carrying it and look for the next message.
+      this.unparsedBytes += c.available;
+      c.clear();
+      this.resync = true;
+      this.skipping = true;
+    }
+    c.settle();
+    if (c.available === 0) {
+      this.active = false;
+      this.scratch.giveBuffer(c);
+      this.input = undefined;
+    }
+  }
+
+  /** End of the connection or of the capture: a message in progress never completed. */
+  finish(agg: Aggregator, flow: FlowStats): void {
+    if (this.active) agg.orphanStalls(flow, this.stalls);
+    this.active = false;
+    if (this.input !== undefined) {
+      this.scratch.giveBuffer(this.input);
+      this.input = undefined;
+    }
+  }
+}
 
 /**
  * The memcached conversation on one TCP connection. Reassembled bytes of the
@@ -58,151 +308,219 @@ const MODE_BINARY = 2;
  * that continues a message is checked for the delayed-ACK stall.
  */
 export class McSession implements StreamConsumer {
-  private mode = MODE_UNKNOWN;
-  private readonly reqIn = new CarryBuffer(256);
-  private readonly respIn = new CarryBuffer(256); // binary responses only
+  private mode!: number;
+  private clientDir!: 0 | 1;
+  private flow!: FlowStats;
+  private readonly req: SessionHalf;
+  private readonly resp: SessionHalf;
+  /** A text response parser, held only while a response is incomplete. */
   private parser: ResponseParser | undefined;
-  private readonly frame = newFrame();
-  private readonly info = newRequestInfo();
-  private readonly req = new MessageTrack();
-  private readonly resp = new MessageTrack();
-  private reqActive = false;
-  private respActive = false;
-  private reqResync: boolean;
-  private respResync: boolean;
-  private readonly pending: Pending[] = [];
-  private pendingHead = 0;
-  // The server segment being parsed, for the parser's callback.
-  private segFrame = 0;
-  private segTNs = 0;
-  private segSeqEnd = 0;
-  private readonly x: ExchangeRecord = {
-    verb: "",
-    reqBytes: 0,
-    keyCount: 0,
-    key: undefined,
-    reqFirstFrame: 0,
-    reqFirstTNs: 0,
-    reqLastFrame: 0,
-    reqSegments: 0,
-    respSegments: 0,
-    respFirstFrame: 0,
-    respLastFrame: 0,
-    respLastTNs: 0,
-    stalls: undefined,
-  };
+  private pending: Pending[] | undefined;
+  private pendingHead!: number;
+  /** Requests given up at the pending limit whose (in-order) replies are still to come. */
+  private beyondLimit!: number;
+  /**
+   * The last answered exchange, held until the client acknowledges its
+   * response: if the response is resent (lost after the capture point), the
+   * exchange really ended then, and the retransmission is its cause.
+   */
+  private doneRec: ExchangeRecord | undefined;
+  private done!: boolean;
+  private doneError!: boolean;
+  private doneRespStartSeq!: number;
+  private doneRespEndSeq!: number;
+  /** Set-up time was charged to the first exchange already. */
+  private connectCharged!: boolean;
 
   constructor(
-    private readonly clientDir: 0 | 1,
-    private readonly halves: [HalfStream, HalfStream],
-    private readonly flow: FlowStats,
+    clientDir: 0 | 1,
+    halves: [HalfStream, HalfStream],
+    flow: FlowStats,
     private readonly agg: Aggregator,
     private readonly rule: StallRule,
+    private readonly scratch: SessionScratch,
     midStream: boolean,
   ) {
-    // A capture that starts mid-connection may start mid-message: find a boundary first.
-    this.reqResync = midStream;
-    this.respResync = midStream;
+    const serverDir = clientDir === 0 ? 1 : 0;
+    this.req = new SessionHalf("request", halves[clientDir], halves[serverDir], scratch, midStream);
+    this.resp = new SessionHalf("response", halves[serverDir], halves[clientDir], scratch, midStream);
+    this.reset(clientDir, halves, flow, midStream);
+  }
+
+  /** The conversation of a new connection (a recycled session starts over; finish() released what it held). */
+  reset(clientDir: 0 | 1, halves: [HalfStream, HalfStream], flow: FlowStats, midStream: boolean): this {
+    this.mode = MODE_UNKNOWN;
+    this.clientDir = clientDir;
+    this.flow = flow;
+    const serverDir = clientDir === 0 ? 1 : 0;
+    this.req.reset(halves[clientDir], halves[serverDir], midStream);
+    this.resp.reset(halves[serverDir], halves[clientDir], midStream);
+    this.parser = undefined;
+    this.pending = undefined;
+    this.pendingHead = 0;
+    this.beyondLimit = 0;
+    this.done = false;
+    this.doneError = false;
+    this.doneRespStartSeq = 0;
+    this.doneRespEndSeq = 0;
+    this.connectCharged = false;
+    return this;
   }
 
   onData(dir: 0 | 1, buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
-    if (dir === this.clientDir) this.clientBytes(buf, from, to, frame, tNs, seqEnd);
-    else this.serverBytes(buf, from, to, frame, tNs, seqEnd);
+    const h = dir === this.clientDir ? this.req : this.resp;
+    const wasActive = h.active;
+    from = h.enter(buf, from, to, frame, tNs, seqEnd, this.mode === MODE_BINARY, this.rule);
+    if (from < 0) return;
+    // A response that starts after an RTO-sized silence, with packets of the server missing before it: its
+    // first transmission was lost before the capture point, and the wait was loss, not the server.
+    if (!wasActive && h === this.resp && h.own.lostBefore > 0) {
+      const p = this.pendingHead < (this.pending?.length ?? 0) ? this.pending![this.pendingHead]! : undefined;
+      const wait = p === undefined ? 0 : tNs - p.lastTNs;
+      if (wait >= LOSS_DELAY_MIN_NS) {
+        addRetransmission(h, RTX_ID_GAP, wait, frame);
+        h.leadLossNs += wait;
+      }
+    }
+    if (this.mode === MODE_UNKNOWN) this.mode = buf[from] === h.binaryMagic ? MODE_BINARY : MODE_TEXT;
+    if (h === this.req) {
+      h.buffer().appendRange(buf, from, to);
+      if (this.mode === MODE_BINARY) this.binaryRequests();
+      else this.textRequests();
+      h.settle();
+    } else if (this.mode === MODE_BINARY) {
+      h.buffer().appendRange(buf, from, to);
+      this.binaryResponses();
+      h.settle();
+    } else {
+      this.textResponses(buf, from, to);
+    }
   }
 
   onGap(dir: 0 | 1): void {
     // Bytes are missing: messages in progress are lost, and so is the pairing of
     // requests with responses (a lost request's response would pair with the next).
-    if (dir === this.clientDir) {
-      if (this.reqActive) this.agg.orphanStalls(this.flow, this.req.stalls);
-      this.reqIn.clear();
-      this.reqActive = false;
-      this.reqResync = true;
-    } else {
-      if (this.respActive) this.agg.orphanStalls(this.flow, this.resp.stalls);
-      this.parser?.reset();
-      this.respIn.clear();
-      this.respActive = false;
-      this.respResync = true;
-    }
+    this.flushDone();
+    const h = dir === this.clientDir ? this.req : this.resp;
+    h.lose(this.agg, this.flow);
+    if (h === this.resp) this.releaseParser();
     this.dropPending();
+  }
+
+  /** Bytes of `dir` already seen were sent again: charge the time to the message they belong to. */
+  onResent(dir: 0 | 1, seq: number, len: number, frame: number, tNs: number, spurious: boolean): void {
+    const client = dir === this.clientDir;
+    const h = client ? this.req : this.resp;
+    // The receiver's state tells the kind: it had the bytes, its window was shut, or it sent duplicate ACKs.
+    const receiver = h.peer;
+    const kind = spurious
+      ? RTX_SPURIOUS
+      : receiver.zeroWindowOpen
+        ? RTX_PROBE
+        : receiver.dupAcks >= 2
+          ? RTX_FAST
+          : RTX_TIMEOUT;
+    const end = seqAdd(seq, len);
+    const overlaps = (start: number, stop: number) => seqLess(seq, stop) && seqLess(start, end);
+    let target: (Attribution & { lastTNs: number }) | undefined;
+    if (h.active && overlaps(h.startSeq, seqAdd(h.lastSeqEnd, 1))) target = h;
+    else if (client) target = this.pendingCovering(overlaps);
+    else if (this.done && overlaps(this.doneRespStartSeq, this.doneRespEndSeq)) {
+      // The response was resent after it was complete here: it was lost after the capture point.
+      const x = this.doneRec!;
+      if (kind !== RTX_SPURIOUS && kind !== RTX_PROBE) {
+        addRetransmission(x, kind, tNs - x.respLastTNs, frame);
+        x.respLastTNs = tNs;
+        x.respLastFrame = frame;
+      } else addRetransmission(x, kind, 0, frame);
+      return;
+    }
+    if (target === undefined) return;
+    // Resent bytes the receiver had, or probes of a shut window, cost nothing of their own.
+    if (kind === RTX_SPURIOUS || kind === RTX_PROBE) return addRetransmission(target, kind, 0, frame);
+    addRetransmission(target, kind, tNs - target.lastTNs, frame);
+    target.lastTNs = tNs;
+  }
+
+  /** `dir` advertised a zero window: the other direction's message waited on it. */
+  onZeroWindow(dir: 0 | 1, sinceTNs: number, untilTNs: number, sinceFrame: number, untilFrame: number): void {
+    const readerIsClient = dir === this.clientDir;
+    const blocked = readerIsClient ? this.resp : this.req;
+    let target: (Attribution & { startTNs?: number; firstTNs?: number }) | undefined;
+    if (blocked.active) target = blocked;
+    else if (readerIsClient && this.done && this.doneRec!.respLastTNs >= sinceTNs) target = this.doneRec;
+    else if (this.pending !== undefined && this.pendingHead < this.pending.length)
+      target = this.pending[this.pendingHead];
+    if (target === undefined) return;
+    const from = Math.max(sinceTNs, target.startTNs ?? target.firstTNs ?? sinceTNs);
+    addZeroWindow(target, readerIsClient ? 1 : 2, untilTNs - from, sinceFrame, untilFrame);
+  }
+
+  /** The client acknowledged the server's bytes up to `ack`: a held exchange whose response it covers is final. */
+  onAcked(dir: 0 | 1, ack: number): void {
+    if (this.done && dir !== this.clientDir && seqLessEq(this.doneRespEndSeq, ack)) this.flushDone();
+  }
+
+  private pendingCovering(overlaps: (start: number, stop: number) => boolean): Pending | undefined {
+    const pending = this.pending;
+    if (pending === undefined) return undefined;
+    for (let i = pending.length - 1; i >= this.pendingHead; i--) {
+      const p = pending[i]!;
+      if (overlaps(p.startSeq, p.lastSeqEnd)) return p;
+    }
+    return undefined;
+  }
+
+  private flushDone(): void {
+    if (!this.done) return;
+    this.done = false;
+    this.agg.exchange(this.flow, this.doneRec!, true, this.doneError);
   }
 
   /** End of the connection or of the capture. */
   finish(): void {
-    if (this.reqActive) this.agg.orphanStalls(this.flow, this.req.stalls);
-    if (this.respActive) this.agg.orphanStalls(this.flow, this.resp.stalls);
-    this.reqActive = false;
-    this.respActive = false;
+    this.flushDone();
+    this.req.finish(this.agg, this.flow);
+    this.resp.finish(this.agg, this.flow);
+    this.releaseParser();
     this.dropPending();
+    this.agg.unparsed(this.flow, this.req.unparsedBytes, this.resp.unparsedBytes);
   }
 
   // ---- client → server ----
 
-  private clientBytes(buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
-    const r = this.req;
-    if (this.reqActive) {
-      const s = delayedAckStall(r, "request", frame, tNs, this.halves[1 - this.clientDir]!, this.rule);
-      if (s !== undefined) (r.stalls ??= []).push(s);
-      r.more(frame, tNs, seqEnd);
-    } else {
-      if (this.reqResync) {
-        from = this.mode === MODE_BINARY ? (buf[from] === BINARY_REQUEST ? from : -1) : findCommandStart(buf, from, to);
-        if (from < 0) return;
-        this.reqResync = false;
-      }
-      r.begin(frame, tNs, seqEnd);
-      this.reqActive = true;
-    }
-    if (this.mode === MODE_UNKNOWN) this.mode = buf[from] === BINARY_REQUEST ? MODE_BINARY : MODE_TEXT;
-    const c = this.reqIn;
-    c.appendRange(buf, from, to);
-    if (this.mode === MODE_BINARY) this.binaryRequests(frame, tNs, seqEnd);
-    else this.textRequests(frame, tNs, seqEnd);
-    if (c.available > MAX_MESSAGE_BYTES) {
-      // A length field no real client sends: stop carrying it and look for the next command.
-      c.clear();
-      this.reqResync = true;
-    }
-    c.settle();
-    if (c.available === 0) this.reqActive = false;
-  }
-
-  private textRequests(frame: number, tNs: number, seqEnd: number): void {
-    const c = this.reqIn;
-    const f = this.frame;
+  private textRequests(): void {
+    const h = this.req;
+    const c = h.input!;
+    const f = this.scratch.frame;
+    const info = this.scratch.info;
     while (c.start < c.end) {
       const at = c.start;
       const next = frameCommand(c.buf, at, c.end, f);
       if (next === FRAME_INCOMPLETE) return;
       if (next === FRAME_TOO_LONG) {
         // Not memcached text any more (or bytes we cannot follow): look for the next command line.
-        c.clear();
-        this.reqActive = false;
-        this.reqResync = true;
+        h.resynchronise(true);
         return;
       }
       const end = next === FRAME_MALFORMED ? f.next : next;
-      classifyRequest(c.buf, at, f, this.info);
+      classifyRequest(c.buf, at, f, info);
       const key =
-        this.agg.opts.showKeys && this.info.keyAt >= 0
-          ? c.buf.toString("latin1", this.info.keyAt, this.info.keyEnd)
-          : undefined;
-      this.request(this.info.verb, end - at, this.info.keyCount, key, this.info.reply, 0);
+        this.agg.opts.showKeys && info.keyAt >= 0 ? c.buf.toString("latin1", info.keyAt, info.keyEnd) : undefined;
+      this.request(info.verb, end - at, info.keyCount, key, info.reply, 0);
       c.consume(end - at);
-      if (c.start < c.end) this.req.begin(frame, tNs, seqEnd); // the next request starts in this segment
+      if (c.start < c.end) h.restart(); // the next request starts in this segment
     }
   }
 
-  private binaryRequests(frame: number, tNs: number, seqEnd: number): void {
-    const c = this.reqIn;
+  private binaryRequests(): void {
+    const h = this.req;
+    const c = h.input!;
     while (c.start < c.end) {
       const at = c.start;
       const buf = c.buf;
       if (buf[at] !== BINARY_REQUEST) {
-        c.clear();
-        this.reqActive = false;
-        this.reqResync = true;
+        h.resynchronise(true);
         return;
       }
       const len = binaryFrameLength(buf, at, c.end);
@@ -218,7 +536,7 @@ export class McSession implements StreamConsumer {
       const reply = op === 0x17 ? REPLY_NONE : binaryIsQuiet(op) ? REPLY_MAYBE : REPLY_ONE;
       this.request(binaryOpcodeName(op), len, keyLen > 0 ? 1 : 0, key, reply, buf.readUInt32BE(at + 12));
       c.consume(len);
-      if (c.start < c.end) this.req.begin(frame, tNs, seqEnd);
+      if (c.start < c.end) h.restart();
     }
   }
 
@@ -233,12 +551,14 @@ export class McSession implements StreamConsumer {
     const r = this.req;
     if (reply === REPLY_NONE) {
       this.agg.noreply++;
-      this.fillExchange(verb, bytes, keyCount, key, r.startFrame, r.startTNs, r.lastFrame, r.segments, r.stalls);
-      this.agg.exchange(this.flow, this.x, false, false);
+      const x = this.fillExchange(verb, bytes, keyCount, key, r.startFrame, r.startTNs, r.lastFrame, r.segments);
+      x.stalls = r.stalls;
+      this.agg.exchange(this.flow, x, false, false);
       r.stalls = undefined;
       return;
     }
-    this.pending.push({
+    const pending = (this.pending ??= []);
+    pending.push({
       verb,
       bytes,
       keyCount,
@@ -248,65 +568,73 @@ export class McSession implements StreamConsumer {
       firstFrame: r.startFrame,
       firstTNs: r.startTNs,
       lastFrame: r.lastFrame,
+      lastTNs: r.lastTNs,
       segments: r.segments,
       stalls: r.stalls,
+      startSeq: r.startSeq,
+      lastSeqEnd: r.lastSeqEnd,
+      rtxNs: r.rtxNs,
+      rtxKinds: r.rtxKinds,
+      rtxFrame: r.rtxFrame,
+      rtxLastFrame: r.rtxLastFrame,
+      zwNs: r.zwNs,
+      zwReader: r.zwReader,
+      zwFrame: r.zwFrame,
+      zwLastFrame: r.zwLastFrame,
     });
     r.stalls = undefined;
-    if (this.pending.length - this.pendingHead > MAX_PENDING) this.unanswered(this.shiftPending()!, false);
+    if (pending.length - this.pendingHead > MAX_PENDING) {
+      // Too many outstanding: give the oldest up. Text replies come in order, so its reply
+      // (the next to arrive) is recognised and skipped instead of being paired with a later request.
+      const p = this.shiftPending()!;
+      if (this.mode === MODE_TEXT) this.beyondLimit++;
+      this.agg.beyondPendingLimit(this.flow);
+      const x = this.fillExchange(
+        p.verb,
+        p.bytes,
+        p.keyCount,
+        p.key,
+        p.firstFrame,
+        p.firstTNs,
+        p.lastFrame,
+        p.segments,
+      );
+      x.stalls = p.stalls;
+      this.agg.exchange(this.flow, x, false, false);
+    }
   }
 
   // ---- server → client ----
 
-  private serverBytes(buf: Buffer, from: number, to: number, frame: number, tNs: number, seqEnd: number): void {
-    const r = this.resp;
-    if (this.respActive) {
-      const s = delayedAckStall(r, "response", frame, tNs, this.halves[this.clientDir], this.rule);
-      if (s !== undefined) (r.stalls ??= []).push(s);
-      r.more(frame, tNs, seqEnd);
-    } else {
-      if (this.respResync) {
-        from =
-          this.mode === MODE_BINARY ? (buf[from] === BINARY_RESPONSE ? from : -1) : findResponseStart(buf, from, to);
-        if (from < 0) return;
-        this.respResync = false;
-      }
-      r.begin(frame, tNs, seqEnd);
-      this.respActive = true;
-    }
-    if (this.mode === MODE_UNKNOWN) this.mode = buf[from] === BINARY_RESPONSE ? MODE_BINARY : MODE_TEXT;
-    this.segFrame = frame;
-    this.segTNs = tNs;
-    this.segSeqEnd = seqEnd;
-    if (this.mode === MODE_BINARY) {
-      const c = this.respIn;
-      c.appendRange(buf, from, to);
-      this.binaryResponses();
-      if (c.available > MAX_MESSAGE_BYTES) {
-        c.clear();
-        this.respResync = true;
-      }
-      c.settle();
-      if (c.available === 0) this.respActive = false;
-      return;
-    }
-    const p = (this.parser ??= new ResponseParser((res) => this.textResponse(res), {
-      initialBufferBytes: 256,
-      maxValueBytes: MAX_MESSAGE_BYTES,
-    }));
+  private textResponses(buf: Buffer, from: number, to: number): void {
+    const h = this.resp;
+    const p = (this.parser ??= this.scratch.takeParser());
+    this.scratch.current = this;
     p.pushRange(buf, from, to);
     if (p.failed) {
       // Bytes that are not memcached responses: resynchronise at the next response line.
-      p.reset();
-      this.respActive = false;
-      this.respResync = true;
+      h.unparsedBytes += to - from;
+      this.releaseParser();
+      h.resynchronise(true);
       this.dropPending();
       return;
     }
-    if (!p.midResponse) this.respActive = false;
+    if (!p.midResponse) {
+      h.active = false;
+      this.releaseParser();
+    }
   }
 
-  private textResponse(res: ParsedResponse): void {
+  /** A complete text response (called by the parser this session holds). */
+  onTextResponse(res: ParsedResponse): void {
     if (res.kind === "protocol_error") return;
+    if (this.beyondLimit > 0) {
+      // The reply to a request given up at the pending limit: counted, never paired with a later request.
+      this.beyondLimit--;
+      this.agg.untimedResponses++;
+      this.resp.restart();
+      return;
+    }
     let p = this.shiftPending();
     // Quiet meta commands answer only on failure; `mn` marks where their answers would have been.
     if (res.kind === "meta" && res.message === "MN") {
@@ -320,14 +648,13 @@ export class McSession implements StreamConsumer {
   }
 
   private binaryResponses(): void {
-    const c = this.respIn;
+    const h = this.resp;
+    const c = h.input!;
     while (c.start < c.end) {
       const at = c.start;
       const buf = c.buf;
       if (buf[at] !== BINARY_RESPONSE) {
-        c.clear();
-        this.respActive = false;
-        this.respResync = true;
+        h.resynchronise(true);
         this.dropPending();
         return;
       }
@@ -346,10 +673,13 @@ export class McSession implements StreamConsumer {
 
   private responseDone(p: Pending | undefined, error: boolean): void {
     const r = this.resp;
+    this.flushDone();
     if (p === undefined) {
       this.agg.unpairedResponses++;
+      this.agg.orphanStalls(this.flow, r.stalls);
     } else {
-      this.fillExchange(
+      const x = requestRecord(
+        (this.doneRec ??= newExchangeRecord()),
         p.verb,
         p.bytes,
         p.keyCount,
@@ -358,20 +688,44 @@ export class McSession implements StreamConsumer {
         p.firstTNs,
         p.lastFrame,
         p.segments,
-        mergeStalls(p.stalls, r.stalls),
       );
-      const x = this.x;
+      x.stalls = mergeStalls(p.stalls, r.stalls);
+      x.reqLastTNs = p.lastTNs;
       x.respSegments = r.segments;
       x.respFirstFrame = r.startFrame;
-      x.respLastFrame = this.segFrame;
-      x.respLastTNs = this.segTNs;
-      this.agg.exchange(this.flow, x, true, error);
+      x.respFirstTNs = r.startTNs;
+      x.respLastFrame = r.lastFrame;
+      x.respLastTNs = r.lastTNs;
+      copyAttribution(x, p);
+      mergeAttribution(x, r);
+      x.serverLossNs = r.leadLossNs;
+      if (!this.connectCharged) this.chargeConnect(x);
+      this.done = true;
+      this.doneError = error;
+      this.doneRespStartSeq = r.startSeq;
+      this.doneRespEndSeq = r.lastSeqEnd;
     }
-    if (p === undefined) this.agg.orphanStalls(this.flow, r.stalls);
     // The next response, if any bytes remain, starts in this segment.
-    r.begin(this.segFrame, this.segTNs, this.segSeqEnd);
+    this.resp.restart();
   }
 
+  /**
+   * The first exchange of a connection whose SYN or SYN/ACK was resent
+   * carries the set-up time (the client waited for it before sending).
+   */
+  private chargeConnect(x: ExchangeRecord): void {
+    this.connectCharged = true;
+    const client = this.req.own;
+    const server = this.resp.own;
+    if (client.synCount <= 1 && server.synCount <= 1) return;
+    if (client.synCount === 0 || client.afterSynFrame === 0) return;
+    x.connectNs = client.afterSynTNs - client.firstSynTNs;
+    x.connectFrame = client.firstSynFrame;
+    x.connectRetryFrame = Math.max(client.lastSynFrame, server.lastSynFrame);
+    x.connectDoneFrame = client.afterSynFrame;
+  }
+
+  /** The scratch exchange record, filled with a request's facts and no response. */
   private fillExchange(
     verb: string,
     bytes: number,
@@ -381,58 +735,64 @@ export class McSession implements StreamConsumer {
     firstTNs: number,
     lastFrame: number,
     segments: number,
-    stalls: StallEvent[] | undefined,
-  ): void {
-    const x = this.x;
-    x.verb = verb;
-    x.reqBytes = bytes;
-    x.keyCount = keyCount;
-    x.key = key;
-    x.reqFirstFrame = firstFrame;
-    x.reqFirstTNs = firstTNs;
-    x.reqLastFrame = lastFrame;
-    x.reqSegments = segments;
-    x.respSegments = 0;
-    x.respFirstFrame = 0;
-    x.respLastFrame = 0;
-    x.respLastTNs = 0;
-    x.stalls = stalls;
+  ): ExchangeRecord {
+    return requestRecord(this.scratch.x, verb, bytes, keyCount, key, firstFrame, firstTNs, lastFrame, segments);
   }
 
   private unanswered(p: Pending, quietOk: boolean): void {
     if (!quietOk) this.agg.unanswered++;
-    this.fillExchange(p.verb, p.bytes, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments, p.stalls);
-    this.agg.exchange(this.flow, this.x, false, false);
+    const x = this.fillExchange(p.verb, p.bytes, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments);
+    x.stalls = p.stalls;
+    this.agg.exchange(this.flow, x, false, false);
   }
 
   private shiftPending(): Pending | undefined {
-    if (this.pendingHead >= this.pending.length) return undefined;
-    const p = this.pending[this.pendingHead++]!;
-    if (this.pendingHead > 64 && this.pendingHead * 2 > this.pending.length) {
-      this.pending.splice(0, this.pendingHead);
+    const pending = this.pending;
+    if (pending === undefined || this.pendingHead >= pending.length) return undefined;
+    const p = pending[this.pendingHead++]!;
+    if (this.pendingHead === pending.length) {
+      // Nothing outstanding: an idle connection keeps no array.
+      this.pending = undefined;
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 64 && this.pendingHead * 2 > pending.length) {
+      pending.splice(0, this.pendingHead);
       this.pendingHead = 0;
     }
     return p;
   }
 
   private takeByOpaque(opaque: number): Pending | undefined {
-    for (let i = this.pendingHead; i < this.pending.length; i++) {
-      if (this.pending[i]!.opaque !== opaque) continue;
+    const pending = this.pending;
+    if (pending === undefined) return undefined;
+    for (let i = this.pendingHead; i < pending.length; i++) {
+      if (pending[i]!.opaque !== opaque) continue;
       // Earlier requests got no answer: quiet ones succeeded silently.
-      for (let j = this.pendingHead; j < i; j++)
-        this.unanswered(this.pending[j]!, this.pending[j]!.reply === REPLY_MAYBE);
-      const p = this.pending[i]!;
-      this.pending.splice(this.pendingHead, i - this.pendingHead + 1);
+      for (let j = this.pendingHead; j < i; j++) this.unanswered(pending[j]!, pending[j]!.reply === REPLY_MAYBE);
+      const p = pending[i]!;
+      pending.splice(this.pendingHead, i - this.pendingHead + 1);
+      if (pending.length === this.pendingHead) {
+        this.pending = undefined;
+        this.pendingHead = 0;
+      }
       return p;
     }
     return undefined;
   }
 
   private dropPending(): void {
-    for (let i = this.pendingHead; i < this.pending.length; i++)
-      this.unanswered(this.pending[i]!, this.pending[i]!.reply === REPLY_MAYBE);
-    this.pending.length = 0;
+    this.beyondLimit = 0;
+    const pending = this.pending;
+    if (pending === undefined) return;
+    const head = this.pendingHead;
+    this.pending = undefined;
     this.pendingHead = 0;
+    for (let i = head; i < pending.length; i++) this.unanswered(pending[i]!, pending[i]!.reply === REPLY_MAYBE);
+  }
+
+  private releaseParser(): void {
+    if (this.parser === undefined) return;
+    this.scratch.giveParser(this.parser);
+    this.parser = undefined;
   }
 }
 
@@ -479,20 +839,31 @@ const RESPONSE_STARTS = [
   "ME ",
 ].map((s) => Buffer.from(s, "latin1"));
 
-function looksLikeResponse(buf: Buffer, at: number, to: number): boolean {
+/** incr/decr answer with the new value alone on its line: up to 20 digits (a 64-bit counter). */
+function isNumberLine(buf: Buffer, at: number, to: number): boolean {
+  let i = at;
+  while (i < to && i - at <= 20 && buf[i]! >= 0x30 && buf[i]! <= 0x39) i++;
+  return i > at && i + 1 < to && buf[i] === 0x0d && buf[i + 1] === LF;
+}
+
+function looksLikeResponse(buf: Buffer, at: number, to: number, numbers: boolean): boolean {
   outer: for (const w of RESPONSE_STARTS) {
     if (to - at < w.length) continue;
     for (let i = 0; i < w.length; i++) if (buf[at + i] !== w[i]) continue outer;
     return true;
   }
-  return false;
+  return numbers && isNumberLine(buf, at, to);
 }
 
-/** The first response line at or after `from`, or -1. */
-export function findResponseStart(buf: Buffer, from: number, to: number): number {
+/**
+ * The first response line at or after `from`, or -1. With `numbers`, a line
+ * of digits (an incr/decr answer) counts too: right for a connection already
+ * known to be memcached, too loose to tell memcached from other protocols.
+ */
+export function findResponseStart(buf: Buffer, from: number, to: number, numbers = false): number {
   let at = from;
   while (at < to) {
-    if (looksLikeResponse(buf, at, to)) return at;
+    if (looksLikeResponse(buf, at, to, numbers)) return at;
     const lf = buf.indexOf(LF, at);
     if (lf < 0 || lf >= to) return -1;
     at = lf + 1;

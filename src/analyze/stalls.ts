@@ -1,3 +1,4 @@
+import { clearAttribution, type Attribution } from "./attribution.js";
 import type { HalfStream } from "./reassembly.js";
 import { seqLessEq } from "./seq.js";
 import type { StallSide } from "./result.js";
@@ -5,26 +6,48 @@ import type { StallSide } from "./result.js";
 /**
  * Segment bookkeeping for the message (request or response) in progress on
  * one side of a connection: where it started, how many segments carried
- * it so far, and the stalls seen between them.
+ * it so far, the stalls seen between them, and the time lost to
+ * retransmission or a full window (its Attribution).
  */
-export class MessageTrack {
+export class MessageTrack implements Attribution {
   startFrame = 0;
   startTNs = 0;
   segments = 0;
   lastFrame = 0;
+  /** The last time any of its bytes was sent: a retransmission moves it. */
   lastTNs = 0;
-  /** Sequence number just past the last segment's bytes. */
+  /** Sequence number where its first segment began, and just past the last segment's bytes. */
+  startSeq = 0;
   lastSeqEnd = 0;
   stalls: StallEvent[] | undefined;
+  rtxNs = 0;
+  rtxKinds = 0;
+  rtxFrame = 0;
+  rtxLastFrame = 0;
+  zwNs = 0;
+  zwReader = 0;
+  zwFrame = 0;
+  zwLastFrame = 0;
+  /** Of the time before its first segment, what loss explains (a response's first segment resent: not server time). */
+  leadLossNs = 0;
 
-  begin(frame: number, tNs: number, seqEnd: number): void {
+  /** No message yet (a recycled track starts over). */
+  clear(): void {
+    this.begin(0, 0, 0);
+    this.segments = 0;
+  }
+
+  begin(frame: number, tNs: number, seqEnd: number, startSeq = seqEnd): void {
     this.startFrame = frame;
     this.startTNs = tNs;
     this.segments = 1;
     this.lastFrame = frame;
     this.lastTNs = tNs;
+    this.startSeq = startSeq;
     this.lastSeqEnd = seqEnd;
     this.stalls = undefined;
+    this.leadLossNs = 0;
+    clearAttribution(this);
   }
 
   more(frame: number, tNs: number, seqEnd: number): void {

@@ -3,13 +3,15 @@ import { ANALYZE_DEFAULTS, analyzeCapture } from "../analyze/analyzer.js";
 import { renderAnalysis } from "../report/analyze-report.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
-import { collectList, intOption, numberOption, type RawOptions } from "./options.js";
+import { collectList, durationOption, intOption, numberOption, type RawOptions } from "./options.js";
 import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 
 export function analyzeCommand(ctx: CliContext): Command {
   const cmd = new Command("analyze")
-    .description("find every Nagle/delayed-ACK stall of memcached traffic in a pcap or pcapng capture")
+    .description(
+      "find every Nagle/delayed-ACK stall of memcached traffic in a pcap or pcapng capture, and the cause of every slow request",
+    )
     .argument("<file>", "capture file (pcap, pcapng, optionally .gz), or - for stdin")
     .option(
       "--port <n>",
@@ -27,9 +29,24 @@ export function analyzeCommand(ctx: CliContext): Command {
       "the held segment must follow the peer's pure ACK within this",
       String(ANALYZE_DEFAULTS.ackWindowMs),
     )
+    .option(
+      "--slow <ms>",
+      "an exchange this long (first request byte → last response byte) is slow, and is given a cause",
+      String(ANALYZE_DEFAULTS.slowMs),
+    )
     .option("--show-keys", "show memcached keys (off by default: production keys can be sensitive)")
     .option("--top <n>", "exchanges listed as the worst", String(ANALYZE_DEFAULTS.top))
     .option("--max-items <n>", "stall items listed in --json (the rest are counted)", String(ANALYZE_DEFAULTS.maxItems))
+    .option(
+      "--idle-timeout <duration>",
+      "finish a flow silent this long in capture time (its memory is freed; later traffic counts as a new flow)",
+      "5m",
+    )
+    .option(
+      "--max-flows <n>",
+      "flows tracked at once; beyond this the least recently active is finished (bounds memory)",
+      String(ANALYZE_DEFAULTS.maxFlows),
+    )
     .option("--fail-on-stall", "exit 1 when any stall is found (for CI)")
     .option("--json", "print JSON for machines instead of tables");
   addHtmlOption(cmd);
@@ -45,8 +62,9 @@ Examples:
 
 Capture with full packets (tcpdump -s 0, the default today) so payloads can be parsed.
 Exit codes: 0 analysed; 1 stalls found with --fail-on-stall; 2 unreadable input
-(missing file, not a capture, unsupported version). A file cut short or damaged
-is analysed up to the damage, with a warning.`,
+(missing file, not a capture, unsupported version); 70 internal error; 130
+interrupted (the report of the packets read so far is printed first). A file
+cut short or damaged (gzip included) is analysed up to the damage, with a warning.`,
   );
   cmd.action(async (file: string, raw: RawOptions & { port: string[] }) => {
     const json = raw.json === true;
@@ -66,9 +84,13 @@ is analysed up to the damage, with a warning.`,
           ANALYZE_DEFAULTS.stallThresholdMs,
         ),
         ackWindowMs: numberOption(raw.ackWindow, "--ack-window", 0, ANALYZE_DEFAULTS.ackWindowMs),
+        slowMs: numberOption(raw.slow, "--slow", 0.001, ANALYZE_DEFAULTS.slowMs),
         showKeys: raw.showKeys === true,
         top: intOption(raw.top, "--top", 0, 10_000, ANALYZE_DEFAULTS.top),
         maxItems: intOption(raw.maxItems, "--max-items", 0, 10_000_000, ANALYZE_DEFAULTS.maxItems),
+        idleTimeoutMs: durationOption(raw.idleTimeout, "--idle-timeout") ?? ANALYZE_DEFAULTS.idleTimeoutMs,
+        maxFlows: intOption(raw.maxFlows, "--max-flows", 1, 100_000_000, ANALYZE_DEFAULTS.maxFlows),
+        signal: ctx.signal,
         onProgress: (p) => {
           if (Date.now() - started < 1000) return; // small files finish before a bar is worth drawing
           const label = `analysing ${file}: ${p.packets.toLocaleString("en-US")} packets`;

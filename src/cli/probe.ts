@@ -5,12 +5,22 @@ import { latencyHistogramOf, type ProbeResult } from "../probes/result.js";
 import { hgrmText } from "../report/hgrm.js";
 import { fmtMs, fmtPattern, fmtRate } from "../report/format.js";
 import { renderProbe, renderRateProbe } from "../report/probe-report.js";
+import { withCapture } from "../analyze/capture-run.js";
+import { renderCaptureAttribution } from "../report/analyze-report.js";
 import { failIfNothingAnswered } from "./all-failed.js";
 import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { parseSlos } from "../probes/slo.js";
-import { addLoadOptions, loadOptionsFrom, rateOption, rejectOptions, writeOption, type RawOptions } from "./options.js";
+import {
+  addLoadOptions,
+  loadOptionsFrom,
+  numberOption,
+  rateOption,
+  rejectOptions,
+  writeOption,
+  type RawOptions,
+} from "./options.js";
 import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 import { checkSideFile, writeSideFile } from "./side-files.js";
@@ -28,7 +38,9 @@ export function probeCommand(ctx: CliContext): Command {
       "--slo <list>",
       'objectives judged on every request, e.g. "p99<5ms,success>=99.9%" (p50…p99.99, mean, max, success, errors, stalled)',
     )
-    .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)");
+    .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)")
+    .option("--capture [file]", "record the probe's traffic with tcpdump (root) and give every slow request a cause")
+    .option("--slow <ms>", "with --capture: a request this long on the wire is slow", "20");
   addHtmlOption(cmd);
   addLoadOptions(cmd, "5s");
   cmd.addHelpText(
@@ -76,9 +88,10 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
       signal: ctx.signal,
     };
     const progress = new Progress(json);
-    let result: ProbeResult;
-    let report: string;
-    try {
+    let result: ProbeResult = undefined as unknown as ProbeResult;
+    let report = "";
+    const capture = raw.capture === undefined ? undefined : typeof raw.capture === "string" ? raw.capture : "";
+    const measure = async () => {
       if (rate !== undefined) {
         const r = await runRateProbe({
           ...common,
@@ -103,14 +116,28 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
         });
         report = json ? "" : renderProbe(result);
       }
+    };
+    let attribution;
+    try {
+      if (capture === undefined) await measure();
+      else {
+        const slowMs = numberOption(raw.slow, "--slow", 0.001, 20);
+        const c = await withCapture(common.host, common.port, measure, {
+          slowMs,
+          keepFile: capture || undefined,
+          signal: ctx.signal,
+        });
+        attribution = c.attribution;
+      }
     } finally {
       progress.done();
       await target.release();
     }
-    if (json) printJson(ctx, result);
-    else ctx.out(report);
+    const doc = attribution === undefined ? result : { ...result, capture: attribution };
+    if (json) printJson(ctx, doc);
+    else ctx.out(attribution === undefined ? report : `${report}${renderCaptureAttribution(attribution)}`);
     if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
-    writeHtml(html, "probe", result);
+    writeHtml(html, "probe", doc);
     if (result.interrupted) return;
     failIfNothingAnswered(result.endpoint, [result]);
     if (!result.healthy) ctx.exitCode = EXIT_FINDINGS;

@@ -1,15 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { Command } from "commander";
-import type { AnalysisResult } from "../analyze/result.js";
-import type { ProbeResult } from "../probes/result.js";
-import type { RateProbeResult } from "../probes/open-loop.js";
-import { renderAnalysis } from "../report/analyze-report.js";
-import { renderCompare } from "../report/compare-report.js";
-import type { CompareDoc } from "../report/html/compare-page.js";
-import { reportKindOf } from "../report/html/index.js";
-import { sloText, type SweepDoc } from "../report/html/sweep-page.js";
-import { renderProbe, renderRateProbe } from "../report/probe-report.js";
-import { renderSweep } from "../report/sweep-report.js";
+import { reportKindOf, terminalReport } from "../report/html/index.js";
 import { McdiagError } from "../util/errors.js";
 import type { CliContext } from "./context.js";
 import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
@@ -51,26 +42,7 @@ result, or the page cannot be written.`,
       writeHtml(html, kind, doc as object);
       return;
     }
-    switch (kind) {
-      case "probe": {
-        const r = doc as ProbeResult;
-        ctx.out((r as RateProbeResult).mode === "rate" ? renderRateProbe(r as RateProbeResult) : renderProbe(r));
-        return;
-      }
-      case "compare":
-        ctx.out(renderCompare(doc as CompareDoc));
-        return;
-      case "sweep": {
-        const d = doc as SweepDoc;
-        ctx.out(renderSweep(d, sloText(d)));
-        return;
-      }
-      case "analyze": {
-        const r = doc as AnalysisResult;
-        ctx.out(renderAnalysis(r, { showKeys: r.top.some((t) => t.key !== undefined) }));
-        return;
-      }
-    }
+    ctx.out(terminalReport(kind, doc as object));
   });
   return cmd;
 }

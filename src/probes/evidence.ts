@@ -10,7 +10,7 @@ export interface Evidence {
   stats: Record<string, number> | null;
   statsNote?: string;
   /** TcpExt delayed-ACK counters from /proc/net/netstat (deltas), or null when the endpoint is not on this host. */
-  kernel: { DelayedACKs: number; DelayedACKLocked: number; DelayedACKLost: number } | null;
+  kernel: Record<KernelCounter, number> | null;
   kernelNote?: string;
 }
 
@@ -31,7 +31,17 @@ const STATS = [
   "get_hits",
   "get_misses",
 ];
-const KERNEL = ["DelayedACKs", "DelayedACKLocked", "DelayedACKLost"] as const;
+/** TcpExt delayed-ACK counters, then what corroborates loss: Tcp RetransSegs and TcpExt loss probes, timeouts, SYN retries. */
+const KERNEL = [
+  "DelayedACKs",
+  "DelayedACKLocked",
+  "DelayedACKLost",
+  "RetransSegs",
+  "TCPLossProbes",
+  "TCPTimeouts",
+  "TCPSynRetrans",
+] as const;
+export type KernelCounter = (typeof KERNEL)[number];
 
 export async function snapshot(host: string, port: number, timeoutMs: number): Promise<Snapshot> {
   const s = await fetchStats(host, port, timeoutMs);
@@ -68,11 +78,9 @@ export function evidenceFrom(before: Snapshot, after: Snapshot, endpoint: string
     ev.statsNote = `${endpoint} did not answer 'stats' (${before.statsError ?? after.statsError}); server counters are not shown`;
   }
   if (before.kernel && after.kernel) {
-    ev.kernel = {
-      DelayedACKs: (after.kernel.DelayedACKs ?? 0) - (before.kernel.DelayedACKs ?? 0),
-      DelayedACKLocked: (after.kernel.DelayedACKLocked ?? 0) - (before.kernel.DelayedACKLocked ?? 0),
-      DelayedACKLost: (after.kernel.DelayedACKLost ?? 0) - (before.kernel.DelayedACKLost ?? 0),
-    };
+    const a = after.kernel;
+    const b = before.kernel;
+    ev.kernel = Object.fromEntries(KERNEL.map((k) => [k, (a[k] ?? 0) - (b[k] ?? 0)])) as Record<KernelCounter, number>;
     ev.kernelNote = "counts every delayed ACK this host sent during the run, this probe's and any other traffic's";
   } else {
     ev.kernelNote = `${endpoint} is not on this host (or /proc/net/netstat is unreadable): kernel delayed-ACK counters are not shown`;
@@ -119,24 +127,31 @@ function fetchStats(
   });
 }
 
-/** TcpExt counters of this network namespace. */
+/** TcpExt (/proc/net/netstat) and Tcp (/proc/net/snmp) counters of this network namespace. */
 export function readTcpExt(): Record<string, number> | undefined {
-  try {
-    const lines = readFileSync("/proc/net/netstat", "utf8").split("\n");
-    for (let i = 0; i + 1 < lines.length; i++) {
-      if (!lines[i]!.startsWith("TcpExt:") || !lines[i + 1]!.startsWith("TcpExt:")) continue;
-      const names = lines[i]!.split(/\s+/).slice(1);
-      const values = lines[i + 1]!.split(/\s+/).slice(1).map(Number);
-      const out: Record<string, number> = {};
-      names.forEach((n, j) => {
-        if ((KERNEL as readonly string[]).includes(n)) out[n] = values[j]!;
-      });
-      return out;
+  const out: Record<string, number> = {};
+  let found = false;
+  for (const [file, prefix] of [
+    ["/proc/net/netstat", "TcpExt:"],
+    ["/proc/net/snmp", "Tcp:"],
+  ] as const) {
+    try {
+      const lines = readFileSync(file, "utf8").split("\n");
+      for (let i = 0; i + 1 < lines.length; i++) {
+        if (!lines[i]!.startsWith(prefix) || !lines[i + 1]!.startsWith(prefix)) continue;
+        const names = lines[i]!.split(/\s+/).slice(1);
+        const values = lines[i + 1]!.split(/\s+/).slice(1).map(Number);
+        names.forEach((n, j) => {
+          if ((KERNEL as readonly string[]).includes(n)) out[n] = values[j]!;
+        });
+        found = true;
+        break;
+      }
+    } catch {
+      // not Linux, or /proc not mounted
     }
-  } catch {
-    // not Linux, or /proc not mounted
   }
-  return undefined;
+  return found ? out : undefined;
 }
 
 /** Loopback or an address of one of this host's interfaces. */

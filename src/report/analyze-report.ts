@@ -1,4 +1,5 @@
-import type { AnalysisResult } from "../analyze/result.js";
+import type { CaptureAttribution } from "../analyze/capture-run.js";
+import type { AnalysisResult, CauseSummary } from "../analyze/result.js";
 import { fmtCount, fmtMs, fmtPct, fmtUs } from "./format.js";
 import { newTable } from "./table.js";
 
@@ -13,6 +14,25 @@ const LINK_NAMES: Record<number, string> = {
   276: "Linux cooked v2",
 };
 
+/** The "where the time went" table: one row per cause, most time first. */
+export function renderCauses(causes: CauseSummary[]): string {
+  const t = newTable(["cause", "slow requests", "total", "typical", "timer it matches", "worst: flow, frames"]);
+  for (const c of causes) {
+    const ex = c.examples[0];
+    t.push([
+      c.cause,
+      c.cause === "connect"
+        ? `${fmtCount(c.requests)} (${fmtCount(c.connections ?? 0)} connections)`
+        : fmtCount(c.requests),
+      fmtMs(c.totalMs),
+      fmtMs(c.typicalMs),
+      c.timer ?? "-",
+      ex === undefined ? "-" : `${ex.flow}: ${ex.frames.join(", ")} (${fmtMs(ex.ms)})`,
+    ]);
+  }
+  return "where the time went (each slow request counted once, under the cause that cost it most):\n" + t.toString();
+}
+
 /** Human report of a capture analysis. */
 export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): string {
   const out: string[] = [];
@@ -21,8 +41,13 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
     `mcdiag analyze ${r.file}: ${r.format ?? "?"}${links ? `, ${links}` : ""}, ${r.timestampResolution ?? "?"} timestamps, ` +
       `${fmtCount(r.packets)} packets over ${r.durationSec.toFixed(3)} s`,
   );
+  if (r.interrupted) out.push("interrupted: this report covers the packets read before the stop");
+  const udp = r.udpFlows > 0 ? ` (${fmtCount(r.udpFlows)} over UDP: latency only, stalls do not apply)` : "";
+  const evicted = r.flowsEvicted.idle + r.flowsEvicted.limit;
   out.push(
-    `flows: ${fmtCount(r.memcachedFlows)} memcached, ${fmtCount(r.otherFlows)} other; ` +
+    `flows: ${fmtCount(r.memcachedFlows)} memcached${udp}, ${fmtCount(r.otherFlows)} other` +
+      (evicted > 0 ? ` (${fmtCount(evicted)} finished early: idle or beyond --max-flows)` : "") +
+      "; " +
       `requests: ${fmtCount(r.requests.total)} (${
         Object.entries(r.requests.byCommand)
           .sort((a, b) => b[1] - a[1])
@@ -44,6 +69,12 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
       `wire latency (first request byte → last response byte): p50 ${fmtUs(r.wireUs.p50)}, p99 ${fmtUs(r.wireUs.p99)}, max ${fmtUs(r.wireUs.max)}`,
     );
 
+  if (r.wireUs.count > 0) {
+    out.push(
+      `slow requests (wire ≥ ${r.slowThresholdMs} ms): ${fmtCount(r.slowRequests)} of ${fmtCount(r.wireUs.count)} answered`,
+    );
+  }
+  if (r.causes.length > 0) out.push(renderCauses(r.causes));
   if (r.endpoints.length > 0) {
     const t = newTable([
       "server",
@@ -86,7 +117,7 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
     ]);
     for (const f of flows) {
       t.push([
-        String(f.flow) + (f.midStream ? "*" : ""),
+        String(f.flow) + (f.midStream ? "*" : "") + (f.transport === "udp" ? " udp" : ""),
         `${f.client} → ${f.server}`,
         fmtCount(f.requests),
         fmtCount(f.multiSegmentRequests),
@@ -129,5 +160,17 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
   }
   for (const a of r.advice) out.push(`advice: ${a}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
+  return out.join("\n") + "\n";
+}
+
+/** The probe's own capture, attributed: slow requests and their causes, beside the probe's phases. */
+export function renderCaptureAttribution(a: CaptureAttribution): string {
+  const out = [
+    `capture${a.file ? ` ${a.file}` : ""}: ${fmtCount(a.packets)} packets, ${fmtCount(a.retransmissions)} retransmitted segments; ` +
+      `slow requests (wire ≥ ${a.slowThresholdMs} ms): ${fmtCount(a.slowRequests)}`,
+  ];
+  if (a.causes.length > 0) out.push(renderCauses(a.causes));
+  for (const c of a.causes) out.push(`advice (${c.cause}): ${c.advice}`);
+  for (const w of a.warnings) out.push(`capture warning: ${w}`);
   return out.join("\n") + "\n";
 }

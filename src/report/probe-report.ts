@@ -147,7 +147,8 @@ export function evidenceLines(e: Evidence, stalled: number): string {
   else if (e.statsNote) lines.push(`server stats: ${e.statsNote}`);
   if (e.kernel) {
     lines.push(
-      `kernel (this host): DelayedACKs +${e.kernel.DelayedACKs}, DelayedACKLocked +${e.kernel.DelayedACKLocked}, DelayedACKLost +${e.kernel.DelayedACKLost}` +
+      `kernel (this host): DelayedACKs +${e.kernel.DelayedACKs}, DelayedACKLocked +${e.kernel.DelayedACKLocked}, DelayedACKLost +${e.kernel.DelayedACKLost}, ` +
+        `RetransSegs +${e.kernel.RetransSegs}, TCPLossProbes +${e.kernel.TCPLossProbes}, TCPTimeouts +${e.kernel.TCPTimeouts}, TCPSynRetrans +${e.kernel.TCPSynRetrans}` +
         (stalled > 0 ? ` beside ${stalled} stalled requests` : ""),
     );
   } else if (e.kernelNote) lines.push(`kernel: ${e.kernelNote}`);

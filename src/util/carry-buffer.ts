@@ -28,6 +28,11 @@ export class CarryBuffer {
     return this.end - this.start;
   }
 
+  /** Bytes of storage this object owns (what it costs to keep). */
+  get capacityBytes(): number {
+    return this.owned.length;
+  }
+
   /** Adds buf[from, to) after any carried bytes, without making a view of it. */
   appendRange(buf: Buffer, from: number, to: number): void {
     if (this.end - this.start === 0) {

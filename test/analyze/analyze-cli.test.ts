@@ -31,6 +31,7 @@ describe("mcdiag analyze (CLI)", () => {
       stallMs: expect.any(Number),
       frames: [expect.any(Number), expect.any(Number), expect.any(Number)],
       atSec: expect.any(Number),
+      cause: "delayed-ack",
     });
     expect(j.stalls.totalMs).toBeGreaterThan(13 * 30);
     expect(j.endpoints[0]).toMatchObject({ server: `127.0.0.1:${EXPECTED.ports.memcached}`, requests: 19, stalls: 13 });

@@ -80,15 +80,47 @@ describe("decodePacket", () => {
     expect(out.payloadLen).toBe(0);
   });
 
-  it("counts what is not TCP over IP, and unknown link types", () => {
+  it("counts what is not TCP or UDP over IP, and unknown link types", () => {
     const arp = Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x06]), Buffer.alloc(28)]);
     expect(decodePacket(1, arp, 0, arp.length, out)).toBe(Decoded.NotIp);
-    const udp = ipv4(tcpHeader(1, 2, 0, 0, payload));
-    udp[9] = 17;
-    expect(raw(udp)).toBe(Decoded.NotTcp);
-    expect(decodePacket(147, udp, 0, udp.length, out)).toBe(Decoded.UnknownLink);
+    const icmp = ipv4(tcpHeader(1, 2, 0, 0, payload));
+    icmp[9] = 1;
+    expect(raw(icmp)).toBe(Decoded.NotTcp);
+    expect(decodePacket(147, icmp, 0, icmp.length, out)).toBe(Decoded.UnknownLink);
     const bad = ipv4(tcpHeader(1, 2, 0, 0, payload));
     bad[0] = 0x41; // IHL 1
     expect(raw(bad)).toBe(Decoded.Malformed);
+  });
+
+  it("decodes UDP over IPv4 and IPv6: ports and payload by the UDP length", () => {
+    const body = Buffer.from("\x00\x01\x00\x00\x00\x01\x00\x00get k\r\n", "latin1");
+    const udp = Buffer.alloc(8);
+    udp.writeUInt16BE(40000, 0);
+    udp.writeUInt16BE(11211, 2);
+    udp.writeUInt16BE(8 + body.length, 4);
+    const v4 = ipv4(Buffer.concat([udp, body]));
+    v4[9] = 17;
+    expect(raw(v4)).toBe(Decoded.Udp);
+    expect([out.srcPort, out.dstPort, out.payloadLen, out.capturedPayload]).toEqual([40000, 11211, 15, 15]);
+    expect(v4.toString("latin1", out.payloadAt + 8, out.payloadAt + 13)).toBe("get k");
+    const v6 = ipv6(Buffer.concat([udp, body]), [], 17);
+    expect(decodePacket(101, v6, 0, v6.length, out)).toBe(Decoded.Udp);
+    expect([out.ipVersion, out.ipId, out.dstPort, out.payloadLen]).toEqual([6, -1, 11211, 15]);
+  });
+
+  it("reads the IPv4 id, the window and where the TCP options are", () => {
+    const t = tcpHeader(1, 11211, 5, 0x12, Buffer.alloc(0));
+    t.writeUInt16BE(29200, 14);
+    const p = ipv4(t);
+    p.writeUInt16BE(0xbeef, 4);
+    expect(raw(p)).toBe(Decoded.Tcp);
+    expect([out.ipId, out.window, out.optEnd - out.optAt]).toEqual([0xbeef, 29200, 0]);
+  });
+
+  it("takes an IPv4 total length of 0 (segmentation offload on the capturing host) as the captured length", () => {
+    const p = ipv4(tcpHeader(1, 11211, 0, 0x18, payload));
+    p.writeUInt16BE(0, 2);
+    expect(raw(p)).toBe(Decoded.Tcp);
+    expect(out.payloadLen).toBe(7);
   });
 });

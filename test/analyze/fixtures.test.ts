@@ -85,7 +85,7 @@ describe("analyze: every fixture gives its expected counts", () => {
   it("pairs every text and meta command, including noreply and quiet ones", async () => {
     const r = await analyze("text-commands.pcap");
     expect(r.requests).toMatchObject({ total: 27, noreply: 3, unanswered: 0 });
-    expect(r.responses).toEqual({ total: 23, unpaired: 0, errors: 1 });
+    expect(r.responses).toEqual({ total: 23, unpaired: 0, errors: 1, untimed: 0 });
     expect(r.requests.byCommand).toMatchObject({
       mg: 2,
       ms: 1,

@@ -131,7 +131,13 @@ describe.skipIf(!canRun)("HTML reports in headless Chromium, from file://", () =
       for (const c of charts) expect(c.dataPixels, c.id).toBeGreaterThan(20);
       const timeline = charts.find((c) => c.id === "analyze-timeline")!;
       expect(timeline.legend).toEqual(expect.arrayContaining(["none", "delayed-ack", "retransmission", "zero-window"]));
-      expect(charts.find((c) => c.id === "time-bars")!.legend).toContain("inside delayed-ACK stalls");
+      expect(charts.find((c) => c.id === "time-bars")!.legend).toEqual(
+        expect.arrayContaining([
+          "request transmit (first → last request byte)",
+          "server (last request byte → first response byte)",
+          "response transmit (first → last response byte)",
+        ]),
+      );
 
       // The worst exchange's stall: before, the server's pure ACK, after — all three rows of waterfall 1.
       const worst = json.top[0]!;
@@ -161,6 +167,25 @@ describe.skipIf(!canRun)("HTML reports in headless Chromium, from file://", () =
         expect(Number(row[5]!.value)).toBe(e.stalledMs);
         expectUs(row[6]!, e.wireUs.p50);
         expectUs(row[7]!, e.wireUs.p99);
+      });
+      // Where the time went: the bars' table and the causes table hold the JSON's numbers.
+      const bars = tableByCaption(tables, "Wire time per server");
+      bars.rows.forEach((row, i) => {
+        const t = json.endpoints[i]!.timeMs!;
+        expect(row.slice(2).map((c) => Number(c.value))).toEqual([
+          t.requestTransmit,
+          t.server,
+          t.responseTransmit,
+          t.stalled,
+        ]);
+      });
+      // The split request's stall is in its transmit time, not the server's.
+      expect(json.endpoints[0]!.timeMs!.requestTransmit).toBeGreaterThan(json.endpoints[0]!.timeMs!.server * 10);
+      const causes = tableByCaption(tables, "Where the time of the slow requests");
+      expect(causes.rows.map((row) => row[0]!.text)).toEqual(json.causes.map((c) => c.cause));
+      causes.rows.forEach((row, i) => {
+        expect(Number(row[1]!.value)).toBe(json.causes[i]!.requests);
+        expect(Number(row[2]!.value)).toBe(json.causes[i]!.totalMs);
       });
       const stalls = tableByCaption(tables, "Longest stalls");
       const longest = [...json.stalls.items].sort((a, b) => b.stallMs - a.stallMs)[0]!;

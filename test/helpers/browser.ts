@@ -135,7 +135,7 @@ export interface PageTable {
 /** Every table on the page: caption, header, and each cell's text and data-value. */
 export async function pageTables(page: Page): Promise<PageTable[]> {
   return page.evaluate(() =>
-    [...document.querySelectorAll("main table")].map((t) => ({
+    [...document.querySelectorAll("main table:not(.u-legend)")].map((t) => ({
       caption: t.querySelector("caption")?.textContent ?? "",
       head: [...t.querySelectorAll("thead th")].map((th) => th.textContent ?? ""),
       rows: [...t.querySelectorAll("tbody tr")].map((tr) =>

@@ -20,11 +20,24 @@ export interface ExpectedCounts {
 }
 
 export const EXPECTED = JSON.parse(readFileSync(`${FIXTURES}expected.json`, "utf8")) as {
-  ports: { memcached: number; memcachedIpv6: number; splitReplyServer: number; http: number };
+  ports: {
+    memcached: number;
+    memcachedIpv6: number;
+    splitReplyServer: number;
+    http: number;
+    counter: number;
+    udp: number;
+  };
   files: Record<string, ExpectedCounts>;
 };
 
-export const SERVER_PORTS = [EXPECTED.ports.memcached, EXPECTED.ports.memcachedIpv6, EXPECTED.ports.splitReplyServer];
+export const SERVER_PORTS = [
+  EXPECTED.ports.memcached,
+  EXPECTED.ports.memcachedIpv6,
+  EXPECTED.ports.splitReplyServer,
+  EXPECTED.ports.counter,
+  EXPECTED.ports.udp,
+];
 
 export const capture = (name: string) => `${FIXTURES}captures/${name}`;
 export const badFile = (name: string) => `${FIXTURES}bad/${name}`;

@@ -69,7 +69,7 @@ describe.runIf(requireTool("memcached", "server and kernel counters of a real me
         /^server stats \(after − before\): curr_connections \+\d+, total_connections \+\d+, .*cmd_get \+20/m,
       );
       expect(r.stdout).toMatch(
-        /^kernel \(this host\): DelayedACKs \+\d+, DelayedACKLocked \+\d+, DelayedACKLost \+\d+ beside \d+ stalled requests$/m,
+        /^kernel \(this host\): DelayedACKs \+\d+, DelayedACKLocked \+\d+, DelayedACKLost \+\d+, RetransSegs \+\d+, TCPLossProbes \+\d+, TCPTimeouts \+\d+, TCPSynRetrans \+\d+ beside \d+ stalled requests$/m,
       );
     });
   },
@@ -79,7 +79,15 @@ describe("evidence helpers", () => {
   it("reads the kernel's TcpExt delayed-ACK counters", () => {
     const k = readTcpExt();
     expect(k).toBeDefined();
-    expect(Object.keys(k!).sort()).toEqual(["DelayedACKLocked", "DelayedACKLost", "DelayedACKs"]);
+    expect(Object.keys(k!).sort()).toEqual([
+      "DelayedACKLocked",
+      "DelayedACKLost",
+      "DelayedACKs",
+      "RetransSegs",
+      "TCPLossProbes",
+      "TCPSynRetrans",
+      "TCPTimeouts",
+    ]);
   });
 
   it("knows which endpoints are on this host", () => {

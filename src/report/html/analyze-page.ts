@@ -1,4 +1,4 @@
-import type { AnalysisResult, ExchangePacket, TopExchange } from "../../analyze/result.js";
+import type { AnalysisResult, CauseSummary, ExchangePacket, TopExchange } from "../../analyze/result.js";
 import { renderAnalysis } from "../analyze-report.js";
 import { fmtCount, fmtMs, fmtPct, fmtUs } from "../format.js";
 import { count, ms, percentileChart, timelineChart, us, verdictFromTerminal } from "./common.js";
@@ -17,9 +17,19 @@ import { CAUSE_COLORS, COLORS } from "./palette.js";
 /** Worst exchanges drawn packet by packet. */
 const WATERFALLS = 3;
 
+/** Whether the analysis was made with --show-keys. */
+function keysShown(r: AnalysisResult): boolean {
+  return r.top.some((t) => t.key !== undefined) || r.stalls.items.some((i) => i.key !== undefined);
+}
+
+/** The report as `analyze` printed it. */
+export function analyzeTerminal(r: AnalysisResult): string {
+  return renderAnalysis(r, { showKeys: keysShown(r) });
+}
+
 export function analyzePage(r: AnalysisResult): PageModel {
-  const showKeys = r.top.some((t) => t.key !== undefined) || r.stalls.items.some((i) => i.key !== undefined);
-  const terminal = renderAnalysis(r, { showKeys });
+  const showKeys = keysShown(r);
+  const terminal = analyzeTerminal(r);
   const sections: Section[] = [];
 
   const bars = timeBars(r);
@@ -34,12 +44,9 @@ export function analyzePage(r: AnalysisResult): PageModel {
       ),
     );
   }
-  sections.push({
-    id: "servers",
-    heading: "Where the time went, per server",
-    charts: perServer,
-    tables: [serverTable(r)],
-  });
+  const serverTables = [serverTable(r)];
+  if (r.causes.length > 0) serverTables.unshift(causesTable(r.causes, r.slowThresholdMs));
+  sections.push({ id: "servers", heading: "Where the time went", charts: perServer, tables: serverTables });
 
   if (r.timeline !== undefined) {
     const cats: Styled[] = r.timeline.categories.map((c) => ({ label: c, color: CAUSE_COLORS[c] ?? COLORS.grey }));
@@ -94,37 +101,73 @@ export function analyzePage(r: AnalysisResult): PageModel {
   };
 }
 
-/** Per server, its wire time split into the stalled part and the rest. */
+/** Per server, its wire time in three parts: sending the request, the server's turn, sending the response. */
 function timeBars(r: AnalysisResult): StackedBarChart | undefined {
-  const eps = r.endpoints.filter((e) => e.timeMs !== undefined);
+  const eps = r.endpoints.filter((e) => e.timeMs !== undefined && e.wireUs.count > 0);
   if (eps.length === 0) return undefined;
-  const stalled = eps.map((e) => Math.min(e.timeMs!.stalled, e.timeMs!.wire));
-  const rest = eps.map((e, i) => Math.max(0, e.timeMs!.wire - stalled[i]!));
+  const part = (k: "requestTransmit" | "server" | "responseTransmit") => eps.map((e) => e.timeMs![k]);
   const segments = [
-    { label: "inside delayed-ACK stalls", color: COLORS.vermillion, ms: stalled },
-    { label: "the rest of the wire time", color: COLORS.blue, ms: rest },
+    { label: "request transmit (first → last request byte)", color: COLORS.vermillion, ms: part("requestTransmit") },
+    { label: "server (last request byte → first response byte)", color: COLORS.green, ms: part("server") },
+    { label: "response transmit (first → last response byte)", color: COLORS.blue, ms: part("responseTransmit") },
   ];
+  const total = (e: (typeof eps)[number]) => e.timeMs!.requestTransmit + e.timeMs!.server + e.timeMs!.responseTransmit;
   return {
     kind: "stacked-bars",
     id: "time-bars",
     title: "Where the wire time went, per server",
     caption:
-      "The vermillion part of a bar is time spent waiting for a delayed ACK: on a healthy path it is absent, and the blue part is the server's and the network's own time.",
+      "A tall request-transmit part is time the request spent leaving in pieces (the delayed-ACK stall sits there); a tall server part is the server's (or proxy's) own time; a tall response part, a slow or lossy way back.",
     alt: eps
       .map(
-        (e, i) =>
-          `${e.server}: ${fmtMs(e.timeMs!.wire)} on the wire, ${fmtMs(stalled[i]!)} of it in stalls (${fmtPct(e.timeMs!.wire > 0 ? stalled[i]! / e.timeMs!.wire : 0)})`,
+        (e) =>
+          `${e.server}: ${fmtMs(total(e))} on the wire: request transmit ${fmtMs(e.timeMs!.requestTransmit)}, server ${fmtMs(e.timeMs!.server)}, response transmit ${fmtMs(e.timeMs!.responseTransmit)}; ${fmtMs(e.timeMs!.stalled)} in delayed-ACK stalls`,
       )
       .join("; "),
     yLabel: "time summed over the exchanges (ms)",
     bars: eps.map((e) => e.server),
     segments,
     table: {
-      caption: "Wire time per server, summed over its exchanges (ms in data-value)",
-      head: ["server", "requests", "wire time", "in stalls", "the rest"],
-      numeric: [1, 2, 3, 4],
-      rows: eps.map((e, i) => [e.server, count(e.requests), ms(e.timeMs!.wire), ms(stalled[i]!), ms(rest[i]!)]),
+      caption: "Wire time per server, summed over its answered exchanges (ms in data-value)",
+      head: ["server", "requests", "request transmit", "server", "response transmit", "in delayed-ACK stalls"],
+      numeric: [1, 2, 3, 4, 5],
+      rows: eps.map((e) => [
+        e.server,
+        count(e.requests),
+        ms(e.timeMs!.requestTransmit),
+        ms(e.timeMs!.server),
+        ms(e.timeMs!.responseTransmit),
+        ms(e.timeMs!.stalled),
+      ]),
     },
+  };
+}
+
+/** The "where the time went" table of causes, as the terminal's. */
+export function causesTable(causes: CauseSummary[], slowThresholdMs: number): TableModel {
+  return {
+    caption: `Where the time of the slow requests (wire ≥ ${slowThresholdMs} ms) went: each counted once, under the cause that cost it most (ms in data-value)`,
+    head: ["cause", "slow requests", "total", "typical", "timer it matches", "worst: flow, frames"],
+    numeric: [1, 2, 3],
+    rows: causes.map((c) => {
+      const ex = c.examples[0];
+      return [
+        c.cause,
+        {
+          text:
+            c.cause === "connect"
+              ? `${fmtCount(c.requests)} (${fmtCount(c.connections ?? 0)} connections)`
+              : fmtCount(c.requests),
+          value: c.requests,
+        },
+        ms(c.totalMs),
+        ms(c.typicalMs),
+        c.timer ?? "-",
+        ex === undefined
+          ? "-"
+          : { text: `${ex.flow}: ${ex.frames.join(", ")} (${fmtMs(ex.ms)})`, value: ex.frames.join(",") },
+      ];
+    }),
   };
 }
 
@@ -151,7 +194,7 @@ function waterfall(t: TopExchange, i: number): WaterfallChart {
       gaps.push({ fromFrame: packets[k - 1]!.frame, toFrame: packets[k]!.frame, ms: round3(d) });
   }
   const what = t.stallMs > 0 ? `a ${fmtMs(t.stallMs)} stall` : `${fmtUs(t.wireUs)} on the wire`;
-  const cause = (t as TopExchange & { cause?: string | null }).cause;
+  const cause = t.cause;
   const frames = packets.map((p) => p.frame);
   return {
     kind: "waterfall",

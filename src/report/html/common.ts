@@ -43,6 +43,8 @@ export function verdictFromTerminal(text: string): PageModel["verdict"] {
       out.push({ text: line, tone: /: none$|: 0 of|\b0 \(0 %\)/.test(line) ? "ok" : "bad" });
     else if (/^SLO /.test(line)) out.push({ text: line, tone: /BROKEN/.test(line) ? "bad" : "ok" });
     else if (/^advice: /.test(line)) out.push({ text: `Advice: ${line.slice(8)}`, tone: "info" });
+    else if (/^advice \([^)]+\): /.test(line)) out.push({ text: `Advice${line.slice(6)}`, tone: "info" });
+    else if (/^(capture warning: |slow requests)/.test(line)) out.push({ text: line, tone: "warn" });
     else if (/^warning( at [^:]+)?: /.test(line)) out.push({ text: line, tone: "warn" });
   }
   return out;

@@ -1,11 +1,11 @@
 import type { AnalysisResult } from "../../analyze/result.js";
-import type { ProbeResult } from "../../probes/result.js";
-import { analyzePage } from "./analyze-page.js";
+import { analyzePage, analyzeTerminal } from "./analyze-page.js";
+import { renderCompare } from "../compare-report.js";
 import { comparePage, type CompareDoc } from "./compare-page.js";
 import type { PageModel } from "./model.js";
 import { renderPage } from "./page.js";
-import { probePage } from "./probe-page.js";
-import { sweepPage, type SweepDoc } from "./sweep-page.js";
+import { probePage, probeTerminal, type ProbeDoc } from "./probe-page.js";
+import { sweepPage, sweepTerminal, type SweepDoc } from "./sweep-page.js";
 
 export type ReportKind = "probe" | "compare" | "sweep" | "analyze";
 
@@ -23,13 +23,27 @@ export function htmlReport(kind: ReportKind, doc: object, generator: string): st
 export function pageModel(kind: ReportKind, doc: object): PageModel {
   switch (kind) {
     case "probe":
-      return probePage(doc as ProbeResult);
+      return probePage(doc as ProbeDoc);
     case "compare":
       return comparePage(doc as CompareDoc);
     case "sweep":
       return sweepPage(doc as SweepDoc);
     case "analyze":
       return analyzePage(doc as AnalysisResult);
+  }
+}
+
+/** The report as the command printed it on the terminal, from its JSON document. */
+export function terminalReport(kind: ReportKind, doc: object): string {
+  switch (kind) {
+    case "probe":
+      return probeTerminal(doc as ProbeDoc);
+    case "compare":
+      return renderCompare(doc as CompareDoc);
+    case "sweep":
+      return sweepTerminal(doc as SweepDoc);
+    case "analyze":
+      return analyzeTerminal(doc as AnalysisResult);
   }
 }
 

@@ -1,7 +1,10 @@
 import type { RateProbeResult } from "../../probes/open-loop.js";
 import type { ProbeResult } from "../../probes/result.js";
 import { fmtMs, fmtNum, fmtPattern, fmtPct, fmtRate } from "../format.js";
+import type { CaptureAttribution } from "../../analyze/capture-run.js";
+import { renderCaptureAttribution } from "../analyze-report.js";
 import { renderProbe, renderRateProbe } from "../probe-report.js";
+import { causesTable } from "./analyze-page.js";
 import { LATENCY_HEAD, latencyCells, percentileChart, timelineChart, verdictFromTerminal } from "./common.js";
 import type { Cell, LinesChart, PageModel, Section, Styled } from "./model.js";
 import { CATEGORY_COLORS, COLORS } from "./palette.js";
@@ -10,15 +13,20 @@ export function isRateProbe(r: ProbeResult): r is RateProbeResult {
   return (r as RateProbeResult).mode === "rate";
 }
 
+/** What `probe --json` prints: the result, and with --capture the attribution of its slow requests. */
+export type ProbeDoc = ProbeResult & { capture?: CaptureAttribution };
+
 /** The page for `probe` (closed loop or constant rate). */
-export function probePage(r: ProbeResult): PageModel {
-  const rate = isRateProbe(r) ? r : undefined;
-  const terminal = rate ? renderRateProbe(rate) : renderProbe(r);
+export function probePage(r: ProbeDoc): PageModel {
+  const terminal = probeTerminal(r);
   const sections: Section[] = [];
   const pattern = fmtPattern(r.write, r.noDelay);
   const timeline = probeTimeline(r, "probe-timeline");
   if (timeline) sections.push({ id: "over-time", heading: "Latency over time", charts: [timeline], tables: [] });
-  sections.push(phasesSection(r));
+  const phases = phasesSection(r);
+  if (r.capture !== undefined && r.capture.causes.length > 0)
+    phases.tables.push(causesTable(r.capture.causes, r.capture.slowThresholdMs));
+  sections.push(phases);
   const busy = busyChart(r, "busy");
   if (busy)
     sections.push({ id: "pool", heading: "The pool: busy connections and Little's law", charts: [busy], tables: [] });
@@ -31,6 +39,12 @@ export function probePage(r: ProbeResult): PageModel {
     sections,
     terminal,
   };
+}
+
+/** The report as `probe` printed it. */
+export function probeTerminal(r: ProbeDoc): string {
+  const own = isRateProbe(r) ? renderRateProbe(r) : renderProbe(r);
+  return r.capture === undefined ? own : `${own}${renderCaptureAttribution(r.capture)}`;
 }
 
 export function probeParams(r: ProbeResult): [string, string][] {

@@ -25,9 +25,14 @@ export function sloText(d: SweepDoc): string | undefined {
   return s ? s.slos.map((x) => x.slo).join(",") : undefined;
 }
 
+/** The report as `sweep` printed it. */
+export function sweepTerminal(d: SweepDoc): string {
+  return renderSweep(d, sloText(d));
+}
+
 export function sweepPage(d: SweepDoc): PageModel {
   const slo = sloText(d);
-  const terminal = renderSweep(d, slo);
+  const terminal = sweepTerminal(d);
   const steps = d.steps;
   const x = steps.map((s) => s.requestedRate);
   const firstBroken = steps.find((s) => !s.sloMet && s.interrupted === undefined);
