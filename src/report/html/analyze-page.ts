@@ -45,7 +45,8 @@ export function analyzePage(r: AnalysisResult): PageModel {
     );
   }
   const serverTables = [serverTable(r)];
-  if (r.causes.length > 0) serverTables.unshift(causesTable(r.causes, r.slowThresholdMs));
+  // Results saved before cause attribution have no causes.
+  if (r.causes !== undefined && r.causes.length > 0) serverTables.unshift(causesTable(r.causes, r.slowThresholdMs));
   sections.push({ id: "servers", heading: "Where the time went", charts: perServer, tables: serverTables });
 
   if (r.timeline !== undefined) {
