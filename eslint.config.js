@@ -17,7 +17,7 @@ export default tseslint.config(
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["vitest.config.ts"] },
+        projectService: { allowDefaultProject: ["vitest.config.ts", "vitest.mutate.config.ts"] },
         tsconfigRootDir: import.meta.dirname,
       },
       globals: { ...globals.node },

@@ -1,10 +1,11 @@
-// Runnable example of mcdiag's in-process check (npm run build first):
+// @ts-check
+// The in-process check: watch how Node sockets hand each command to the kernel.
 //   node examples/watch-writes.mjs
 // In a vitest/jest suite, the same call sits in a test:
 //   const { writesPerCommand } = await watchWrites(() => myClient.get("user:42"));
 //   expect(writesPerCommand).toBe(1);
 import net from "node:net";
-import { EmbeddedServer, watchWrites } from "../dist/index.js";
+import { EmbeddedServer, watchWrites } from "mcdiag";
 
 const server = new EmbeddedServer();
 const { host, port } = await server.listen();

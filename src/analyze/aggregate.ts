@@ -21,6 +21,7 @@ import type {
   TopExchange,
   WireSummaryUs,
 } from "./result.js";
+import { msFromNs, round } from "../util/round.js";
 
 /** Wire times kept per flow for its percentiles; beyond this many, a uniform sample of them. */
 export const FLOW_SAMPLES = 128;
@@ -102,6 +103,8 @@ export interface FlowNames {
 const FLAT_ENDPOINTS = 16;
 /** Servers tracked one by one; traffic to any further server is summed under one row. */
 export const MAX_ENDPOINTS = 10_000;
+/** Flows listed one by one in the result; the rest are counted (flowsOmitted). */
+const MAX_FLOWS_LISTED = 10_000;
 export const OTHER_SERVERS = "(other servers)";
 
 export class EndpointStats {
@@ -231,7 +234,7 @@ class CauseStats {
   constructor(readonly rule: CauseRule | undefined) {}
 
   example(flow: number, frames: () => number[], ns: number): void {
-    const ms = Math.round(ns / 1000) / 1000;
+    const ms = msFromNs(ns);
     const ex = this.examples;
     if (ex.length >= CAUSE_EXAMPLES && ex[ex.length - 1]!.ms >= ms) return;
     let i = ex.length;
@@ -246,7 +249,6 @@ export interface AggregateOptions {
   onExchange?: (flow: FlowStats, x: ExchangeRecord) => void;
   top: number;
   maxItems: number;
-  maxFlowsListed: number;
   showKeys: boolean;
   /** An exchange this long (ms, first request byte → last response byte) is slow and gets a cause. */
   slowMs: number;
@@ -430,7 +432,7 @@ export class Aggregator {
       const c: CauseSummary = {
         cause,
         requests: st.requests,
-        totalMs: Math.round(st.totalNs / 1000) / 1000,
+        totalMs: msFromNs(st.totalNs),
         typicalMs,
         timer: st.rule?.timer(typicalMs) ?? null,
         evidence: st.evidence,
@@ -491,7 +493,7 @@ export class Aggregator {
       connection: `${f.client} → ${f.server}`,
       command: verb,
       side: s.side,
-      stallMs: Math.round(s.stallNs / 1000) / 1000,
+      stallMs: msFromNs(s.stallNs),
       frames: [s.before, s.ack, s.after],
       atSec: Math.round(s.tNs / 1000) / 1e6,
       cause,
@@ -503,7 +505,7 @@ export class Aggregator {
   private considerTop(f: FlowStats, x: ExchangeRecord, wireUs: number, stallNs: number, cause: Cause | null): void {
     const n = this.opts.top;
     if (n <= 0) return;
-    const stallMs = Math.round(stallNs / 1000) / 1000;
+    const stallMs = msFromNs(stallNs);
     const worse = (a: TopExchange) => a.stallMs < stallMs || (a.stallMs === stallMs && a.wireUs < wireUs);
     if (this.top.length >= n && !worse(this.top[this.top.length - 1]!)) return;
     const t: TopExchange = {
@@ -558,7 +560,7 @@ export class Aggregator {
 
   flowDone(f: FlowStats): void {
     f.endpoint.flows++;
-    if (this.flows.length >= this.opts.maxFlowsListed) {
+    if (this.flows.length >= MAX_FLOWS_LISTED) {
       this.flowsOmitted++;
       return;
     }
@@ -571,7 +573,7 @@ export class Aggregator {
       multiSegmentResponses: f.multiSegmentResponses,
       stalledRequests: f.stalledRequests,
       stalledResponses: f.stalledResponses,
-      stalledMs: Math.round(f.stalledNs / 1000) / 1000,
+      stalledMs: msFromNs(f.stalledNs),
       retransmissions: f.retransmissions,
       gaps: f.gaps,
       midStream: f.midStream,
@@ -589,8 +591,8 @@ export class Aggregator {
         flows: e.flows,
         requests: e.requests,
         stalls: e.stalls,
-        stalledRatio: e.requests > 0 ? Math.round((e.stalls / e.requests) * 10000) / 10000 : 0,
-        stalledMs: Math.round(e.stalledNs / 1000) / 1000,
+        stalledRatio: e.requests > 0 ? round(e.stalls / e.requests, 4) : 0,
+        stalledMs: msFromNs(e.stalledNs),
         wireUs: wireSummary(e.wire),
         timeMs: {
           requestTransmit: Math.round(e.requestNs / 1000) / 1000,

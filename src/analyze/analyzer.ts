@@ -13,6 +13,7 @@ import { PacketLog } from "./packet-log.js";
 import { MAX_PENDING, McSession, SessionScratch, findResponseStart } from "./session.js";
 import { SourceDamaged, openSource } from "./source.js";
 import { UdpSession, looksLikeUdpRequest, looksLikeUdpResponse } from "./udp.js";
+import { msFromNs } from "../util/round.js";
 
 export interface AnalyzeOptions {
   /** A file path, or "-" for stdin. */
@@ -35,7 +36,11 @@ export interface AnalyzeOptions {
   /** Stops the analysis: the result covers the packets read so far, marked interrupted. */
   signal?: AbortSignal;
   onProgress?: (p: AnalyzeProgress) => void;
-  /** Sees every exchange as it completes (valid only during the call). */
+  /**
+   * Sees every exchange as it completes (valid only during the call): for
+   * `check --capture`, not part of the library's API.
+   * @internal
+   */
   onExchange?: (flow: FlowStats, x: ExchangeRecord) => void;
 }
 
@@ -176,7 +181,6 @@ class Analysis implements PacketSink {
     this.agg = new Aggregator({
       top: opts.top,
       maxItems: opts.maxItems,
-      maxFlowsListed: 10_000,
       showKeys: opts.showKeys,
       onExchange: opts.onExchange,
       slowMs: opts.slowMs ?? ANALYZE_DEFAULTS.slowMs,
@@ -532,7 +536,7 @@ class Analysis implements PacketSink {
       stalls: {
         request: a.requestStalls,
         response: a.responseStalls,
-        totalMs: Math.round(a.stalledNs / 1000) / 1000,
+        totalMs: msFromNs(a.stalledNs),
         delayedAckTimerMs: timerMs,
         timerNote: timerMs === null ? null : timerNote(timerMs),
         items: a.items,

@@ -13,7 +13,7 @@ export interface StallItem {
   key?: string;
   side: StallSide;
   stallMs: number;
-  /** [segment before, the pure ACK, segment after]: open them in Wireshark. */
+  /** Frame numbers of the segment before, the pure ACK and the segment after: open them in Wireshark. */
   frames: [number, number, number];
   /** Seconds since the first packet of the capture. */
   atSec: number;

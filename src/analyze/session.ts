@@ -551,7 +551,17 @@ export class McSession implements StreamConsumer {
     const r = this.req;
     if (reply === REPLY_NONE) {
       this.agg.noreply++;
-      const x = this.fillExchange(verb, bytes, keyCount, key, r.startFrame, r.startTNs, r.lastFrame, r.segments);
+      const x = requestRecord(
+        this.scratch.x,
+        verb,
+        bytes,
+        keyCount,
+        key,
+        r.startFrame,
+        r.startTNs,
+        r.lastFrame,
+        r.segments,
+      );
       x.stalls = r.stalls;
       this.agg.exchange(this.flow, x, false, false);
       r.stalls = undefined;
@@ -589,7 +599,8 @@ export class McSession implements StreamConsumer {
       const p = this.shiftPending()!;
       if (this.mode === MODE_TEXT) this.beyondLimit++;
       this.agg.beyondPendingLimit(this.flow);
-      const x = this.fillExchange(
+      const x = requestRecord(
+        this.scratch.x,
         p.verb,
         p.bytes,
         p.keyCount,
@@ -725,23 +736,19 @@ export class McSession implements StreamConsumer {
     x.connectDoneFrame = client.afterSynFrame;
   }
 
-  /** The scratch exchange record, filled with a request's facts and no response. */
-  private fillExchange(
-    verb: string,
-    bytes: number,
-    keyCount: number,
-    key: string | undefined,
-    firstFrame: number,
-    firstTNs: number,
-    lastFrame: number,
-    segments: number,
-  ): ExchangeRecord {
-    return requestRecord(this.scratch.x, verb, bytes, keyCount, key, firstFrame, firstTNs, lastFrame, segments);
-  }
-
   private unanswered(p: Pending, quietOk: boolean): void {
     if (!quietOk) this.agg.unanswered++;
-    const x = this.fillExchange(p.verb, p.bytes, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments);
+    const x = requestRecord(
+      this.scratch.x,
+      p.verb,
+      p.bytes,
+      p.keyCount,
+      p.key,
+      p.firstFrame,
+      p.firstTNs,
+      p.lastFrame,
+      p.segments,
+    );
     x.stalls = p.stalls;
     this.agg.exchange(this.flow, x, false, false);
   }

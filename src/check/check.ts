@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { ExchangeRecord, FlowStats } from "../analyze/aggregate.js";
 import { ANALYZE_DEFAULTS, analyzeCapture } from "../analyze/analyzer.js";
 import { EmbeddedServer } from "../server/server.js";
-import type { CommandRecord } from "../server/recording.js";
+import { MAX_RECORDED_COMMANDS, type CommandRecord } from "../server/recording.js";
 import { formatEndpoint, type Endpoint } from "../util/endpoint.js";
 import { McdiagError } from "../util/errors.js";
 import { runChild } from "./child.js";
@@ -32,7 +32,7 @@ export async function checkClientCommand(
   if (argv.length === 0)
     throw new McdiagError("BAD_OPTION", "check: give the client command after --, or --capture FILE");
   if (opts.upstream !== undefined) await assertReachable(opts.upstream);
-  const server = new EmbeddedServer({ record: true, maxRecordedCommands: 100_000, upstream: opts.upstream });
+  const server = new EmbeddedServer({ record: true, upstream: opts.upstream });
   const ep = await server.listen();
   const dir = opts.capture ? mkdtempSync(join(tmpdir(), "mcdiag-check-")) : undefined;
   try {
@@ -51,7 +51,9 @@ export async function checkClientCommand(
     }
     const method = cap !== undefined ? "capture" : "recording";
     const { violations, notes } = judge(observations, opts.rules, method, child, opts.showKeys);
-    if (server.records.length >= 100_000) notes.push("only the first 100,000 commands were recorded");
+    if (server.records.length >= MAX_RECORDED_COMMANDS) {
+      notes.push(`only the first ${MAX_RECORDED_COMMANDS.toLocaleString("en-US")} commands were recorded`);
+    }
     return {
       verdict: violations.length === 0 ? "pass" : "fail",
       method,

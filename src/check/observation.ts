@@ -4,7 +4,7 @@ export interface CommandObservation {
   command: string;
   key: string | undefined;
   sizeBytes: number;
-  /** Writes (in-process), reads (recording) or segments (capture) that carried it. */
+  /** Reads (recording) or segments (capture) that carried it. */
   writes: number;
   /** Largest gap between consecutive pieces, ms (capture: the stall, if any). */
   gapMs: number;
@@ -14,4 +14,9 @@ export interface CommandObservation {
   stalled: boolean;
 }
 
-export type CheckMethod = "recording" | "capture" | "in-process";
+export type CheckMethod = "recording" | "capture";
+
+/** What one arrival is called under a method: a read of the recording server is a piece, a captured one a segment. */
+export function arrivalUnit(method: CheckMethod): string {
+  return method === "capture" ? "segment" : "piece";
+}

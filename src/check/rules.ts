@@ -1,4 +1,5 @@
-import type { CheckMethod, CommandObservation } from "./observation.js";
+import { arrivalUnit, type CheckMethod, type CommandObservation } from "./observation.js";
+import { round } from "../util/round.js";
 
 export type RuleName = "writes-per-command" | "stall" | "child-exit" | "min-commands";
 
@@ -79,20 +80,20 @@ export function judge(
     if (tooMany) {
       violations.push({
         rule: "writes-per-command",
-        message: `${o.command} arrived in ${o.writes} ${unit(method)}s (at most ${rules.maxWritesPerCommand} allowed)`,
+        message: `${o.command} arrived in ${o.writes} ${arrivalUnit(method)}s (at most ${rules.maxWritesPerCommand} allowed)`,
         ...base,
         writes: o.writes,
-        gapMs: round(o.gapMs),
+        gapMs: round(o.gapMs, 3),
         ...(o.pieces ? { pieces: o.pieces } : {}),
       });
     }
     if (stalled) {
       violations.push({
         rule: "stall",
-        message: `${o.command} stalled ${round(o.gapMs)} ms between its pieces (the delayed-ACK wait)`,
+        message: `${o.command} stalled ${round(o.gapMs, 3)} ms between its pieces (the delayed-ACK wait)`,
         ...base,
         writes: o.writes,
-        gapMs: round(o.gapMs),
+        gapMs: round(o.gapMs, 3),
       });
     }
   });
@@ -131,12 +132,4 @@ export function judge(
     }
   }
   return { violations, notes };
-}
-
-function unit(method: CheckMethod): string {
-  return method === "capture" ? "segment" : method === "recording" ? "piece" : "write";
-}
-
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

@@ -3,7 +3,7 @@ import { ANALYZE_DEFAULTS, analyzeCapture } from "../analyze/analyzer.js";
 import { renderAnalysis } from "../report/analyze-report.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
-import { collectList, durationOption, intOption, numberOption, type RawOptions } from "./options.js";
+import { collectList, durationOption, intOption, numberOption, portsOption, type RawOptions } from "./options.js";
 import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 
@@ -68,7 +68,7 @@ cut short or damaged (gzip included) is analysed up to the damage, with a warnin
   );
   cmd.action(async (file: string, raw: RawOptions & { port: string[] }) => {
     const json = raw.json === true;
-    const ports = raw.port.map((p) => intOption(p.trim(), "--port", 1, 65535, 0));
+    const ports = portsOption(raw.port);
     const html = htmlPath(raw);
     const progress = new Progress(json);
     const started = Date.now();

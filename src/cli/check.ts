@@ -7,7 +7,7 @@ import { McdiagError } from "../util/errors.js";
 import { printJson, type CliContext } from "./context.js";
 import { checkSideFile, writeSideFile } from "./side-files.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
-import { collectList, durationOption, intOption, numberOption, type RawOptions } from "./options.js";
+import { collectList, durationOption, intOption, numberOption, portsOption, type RawOptions } from "./options.js";
 
 export function checkCommand(ctx: CliContext): Command {
   const cmd = new Command("check")
@@ -96,7 +96,7 @@ or capture could not start, capture unreadable or without memcached traffic).`,
           "BAD_OPTION",
           "check: --upstream relays a client command's traffic; it does not apply to a capture file",
         );
-      const ports = raw.port.map((p) => intOption(p.trim(), "--port", 1, 65535, 0));
+      const ports = portsOption(raw.port);
       result = await checkCaptureFile(raw.capture, ports, { rules, showKeys });
     } else {
       if (argv.length === 0) {

@@ -5,6 +5,7 @@ import { PROBE_DEFAULTS, type ProbeOptions } from "../probes/closed-loop.js";
 import { DEFAULT_MIN_SUCCESS_RATIO } from "../probes/health.js";
 import { MAX_DURATION_MS, parseDurationMs } from "../util/duration.js";
 import { McdiagError } from "../util/errors.js";
+import { MAX_PORT } from "../util/endpoint.js";
 
 /** Raw option values as commander hands them over (strings unless boolean). */
 export type RawOptions = Record<string, string | boolean | undefined>;
@@ -22,6 +23,11 @@ export function intOption(
   const n = Number(raw);
   if (n < min || n > max) throw badOption(option, raw, want);
   return n;
+}
+
+/** Every `--port` given (repeatable), each a TCP port. */
+export function portsOption(raw: readonly string[]): number[] {
+  return raw.map((p) => intOption(p.trim(), "--port", 1, MAX_PORT, 0));
 }
 
 export function numberOption(

@@ -1,8 +1,11 @@
 import { Command } from "commander";
 import { EmbeddedServer } from "../server/server.js";
-import { formatEndpoint } from "../util/endpoint.js";
+import { formatEndpoint, MAX_PORT } from "../util/endpoint.js";
 import { printJson, type CliContext } from "./context.js";
 import { durationOption, intOption, type RawOptions } from "./options.js";
+import { DEFAULT_ITEM_SIZE_MAX, DEFAULT_MEMORY_BYTES } from "../server/store.js";
+
+const MIB = 1024 * 1024;
 
 export function serveCommand(ctx: CliContext): Command {
   const cmd = new Command("serve")
@@ -14,8 +17,12 @@ export function serveCommand(ctx: CliContext): Command {
       "fixed service time per command, answered in order per connection (a bare number is ms)",
       "0",
     )
-    .option("--max-item-size <bytes>", "largest item, like memcached's -I", String(1024 * 1024))
-    .option("--memory <MB>", "memory for items, like memcached's -m; the oldest items are evicted beyond it", "64")
+    .option("--max-item-size <bytes>", "largest item, like memcached's -I", String(DEFAULT_ITEM_SIZE_MAX))
+    .option(
+      "--memory <MB>",
+      "memory for items, like memcached's -m; the oldest items are evicted beyond it",
+      String(DEFAULT_MEMORY_BYTES / MIB),
+    )
     .option("--split-replies", "write every reply in two pieces (with --no-nodelay: a response-side stall)")
     .option("--no-nodelay", "leave Nagle on for the server's sockets (memcached sets TCP_NODELAY)")
     .option("--json", "print the bound endpoint as JSON, then counters as JSON on exit");
@@ -43,10 +50,10 @@ Examples:
       typeof raw.delay === "string" && /^\s*\d+(\.\d+)?\s*$/.test(raw.delay) ? `${raw.delay.trim()}ms` : raw.delay;
     const server = new EmbeddedServer({
       host: typeof raw.host === "string" ? raw.host : "127.0.0.1",
-      port: intOption(raw.port, "--port", 0, 65535, 11211),
+      port: intOption(raw.port, "--port", 0, MAX_PORT, 11211),
       delayMs: durationOption(delay, "--delay", { allowZero: true }) ?? 0,
-      maxItemBytes: intOption(raw.maxItemSize, "--max-item-size", 1024, 128 * 1024 * 1024, 1024 * 1024),
-      maxBytes: intOption(raw.memory, "--memory", 1, 64 * 1024, 64) * 1024 * 1024,
+      maxItemBytes: intOption(raw.maxItemSize, "--max-item-size", 1024, 128 * 1024 * 1024, DEFAULT_ITEM_SIZE_MAX),
+      maxBytes: intOption(raw.memory, "--memory", 1, 64 * 1024, DEFAULT_MEMORY_BYTES / MIB) * MIB,
       splitReplies: raw.splitReplies === true,
       noDelay: raw.nodelay !== false,
     });

@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import type { PreparedCommand } from "../protocol/commands.js";
 import { GetFramer, type KeySpace } from "../protocol/get-frame.js";
 import { ResponseParser, type ParsedResponse } from "../protocol/response-parser.js";
-import { type ErrorKind, socketErrorKind } from "./errors.js";
+import { KindError, socketErrorKind, type ErrorKind } from "./errors.js";
 
 /**
  * How a command's bytes are handed to the kernel:
@@ -362,14 +362,8 @@ class SocketReader {
 /** One read's worth: larger replies arrive over several reads and are carried by the parser. */
 const READ_BUFFER_BYTES = 64 * 1024;
 
-export class ConnectError extends Error {
-  constructor(
-    readonly kind: ErrorKind,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A connection could not be opened. */
+export class ConnectError extends KindError {}
 
 /**
  * Node offers no getsockopt(TCP_NODELAY); the socket keeps its own record of

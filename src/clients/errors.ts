@@ -18,6 +18,16 @@ export type ErrorKind =
 
 export type ErrorCounts = Partial<Record<ErrorKind, number>>;
 
+/** A failure of one connection or request, with the kind it is counted under. */
+export class KindError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Maps a socket error to its kind. */
 export function socketErrorKind(err: NodeJS.ErrnoException | undefined, connecting: boolean): ErrorKind {
   const code = err?.code;

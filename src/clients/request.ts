@@ -1,25 +1,14 @@
 import { performance } from "node:perf_hooks";
 import type { PreparedCommand } from "../protocol/commands.js";
-import type { ParsedResponse, ResponseKind } from "../protocol/response-parser.js";
+import type { ParsedResponse } from "../protocol/response-parser.js";
 import type { Connection, RequestHandler } from "./connection.js";
-import type { ErrorKind } from "./errors.js";
+import { KindError } from "./errors.js";
 
 /** A copy of a response, safe to keep (the parser's record is reused). */
-export interface ResponseSnapshot {
-  kind: ResponseKind;
-  values: number;
-  valueBytes: number;
-  message: string;
-}
+export type ResponseSnapshot = Pick<ParsedResponse, "kind" | "values" | "valueBytes" | "message">;
 
-export class RequestError extends Error {
-  constructor(
-    readonly kind: ErrorKind,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A lone request failed. */
+export class RequestError extends KindError {}
 
 /**
  * Sends one command and resolves with its response: for set-up work (seeding,

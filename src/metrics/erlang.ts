@@ -1,3 +1,5 @@
+import { round } from "../util/round.js";
+
 /**
  * The M/M/c queue (Erlang C) for a connection pool: arrivals at `ratePerSec`,
  * each holding a connection for `holdMs` on average, `servers` connections.
@@ -231,9 +233,4 @@ export function finiteSourceModel(callers: number, pool: number, holdMs: number,
     meanWaitMs: throughputPerSec > 0 ? round((waiting / throughputPerSec) * 1000, 6) : 0,
     throughputPerSec: round(throughputPerSec, 1),
   };
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }

@@ -1,4 +1,5 @@
 import * as hdr from "hdr-histogram-js";
+import { round } from "../util/round.js";
 
 export type Histogram = hdr.Histogram;
 
@@ -39,11 +40,6 @@ export function recordClampedUs(h: Histogram, us: number): boolean {
   return clamped;
 }
 
-/** Records a nanosecond duration as whole microseconds, clamped into range. */
-export function recordNs(h: Histogram, ns: bigint): void {
-  recordClampedUs(h, Number(ns) / 1000);
-}
-
 /** Percentiles of one histogram, microseconds. */
 export interface LatencySummaryUs {
   count: number;
@@ -68,7 +64,7 @@ export function summarize(h: Histogram): LatencySummaryUs {
   return {
     count: h.totalCount,
     min: h.minNonZeroValue === Number.MAX_SAFE_INTEGER ? 0 : h.minNonZeroValue,
-    mean: Math.round(h.mean * 10) / 10,
+    mean: round(h.mean, 1),
     p50: at(50),
     p90: at(90),
     p95: at(95),

@@ -1,3 +1,5 @@
+import { round } from "../util/round.js";
+
 /**
  * Little's law, L = λ·W, applied twice to a pool, each time with the λ of
  * its own queue:
@@ -73,8 +75,3 @@ export function disagreement(model: number, measured: number, floor = 0.05): num
 
 /** Model and measurement disagree when they differ by more than this share. */
 export const DISAGREEMENT_LIMIT = 0.1;
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}

@@ -8,42 +8,34 @@ import { BusySampler } from "../metrics/busy-over-time.js";
 import { PROBE_CATEGORIES, Timeline } from "../metrics/timeline.js";
 import { formatEndpoint } from "../util/endpoint.js";
 import { probeKeys } from "./keys.js";
-import { watchEvidence } from "./evidence.js";
+import { watchEvidence, type EvidenceOptions } from "./evidence.js";
 import { Recorder } from "./recorder.js";
 import { judgeRun } from "./health.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
-import { prepareEndpoint, probePool, untilAbortedOr, warmUp } from "./setup.js";
+import {
+  prepareEndpoint,
+  probePool,
+  reportProgress,
+  untilAbortedOr,
+  warmUp,
+  type ProbePoolOptions,
+  type SetupOptions,
+} from "./setup.js";
 import type { Slo } from "./slo.js";
 
-export interface ProbeOptions {
-  host: string;
-  port: number;
-  write: WriteStrategy;
-  noDelay: boolean;
-  poolSize: number;
+export interface ProbeOptions extends ProbePoolOptions, SetupOptions, EvidenceOptions {
   /** Callers issuing requests at once (closed loop: each waits for its answer). */
   concurrency: number;
   /** Stop after this long (ms)… */
   durationMs?: number;
   /** …or after this many measured requests, whichever comes first. */
   requests?: number;
-  healthCheck: HealthCheck;
   keyPrefix: string;
   keyCount: number;
-  valueSizeBytes: number;
-  /** Per request, and per wait for a pooled connection. */
-  timeoutMs: number;
-  connectTimeoutMs: number;
   /** Unmeasured requests per connection first, to get past Linux's quick-ack start. */
   warmupPerConnection: number;
-  /** Write the probe's keys first. */
-  seed: boolean;
   stallThresholdMs: number;
   onProgress?: (p: ProbeProgress) => void;
-  /** Aborting stops issuing requests; the run drains and reports what it measured. */
-  signal?: AbortSignal;
-  /** Read server `stats` and kernel counters before and after (default true). */
-  evidence?: boolean;
   /** Below this share of answered requests (0…1) the run is not healthy; default 0.99. */
   minSuccessRatio?: number;
   /** Objectives the run is judged by (latency from the users' start, every request). */
@@ -197,10 +189,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
       opts.signal,
     );
 
-    const evidence =
-      opts.evidence === false || opts.signal?.aborted
-        ? undefined
-        : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
+    const evidence = await watchEvidence(opts, endpoint);
     const callers: Caller[] = [];
     for (let i = 0; i < opts.concurrency; i++) callers.push(new Caller(run, (i * 7) % keys.count));
     pool.resetAverages();
@@ -211,18 +200,13 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     if (opts.durationMs !== undefined) stopTimer = setTimeout(() => (run.stopping = true), opts.durationMs);
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
-    if (opts.onProgress) {
-      const report = opts.onProgress;
-      progressTimer = setInterval(() => {
-        report({
-          elapsedMs: performance.now() - startMs,
-          plannedMs: opts.durationMs,
-          completed: run.rec.completed,
-          plannedRequests: opts.requests,
-          errors: run.rec.failed,
-        });
-      }, 500);
-    }
+    progressTimer = reportProgress(opts.onProgress, () => ({
+      elapsedMs: performance.now() - startMs,
+      plannedMs: opts.durationMs,
+      completed: run.rec.completed,
+      plannedRequests: opts.requests,
+      errors: run.rec.failed,
+    }));
     for (const c of callers) c.start();
     // Interrupted: the requests in flight get a short grace, then the run reports without them.
     await untilAbortedOr(

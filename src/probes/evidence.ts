@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { statsCommand } from "../protocol/commands.js";
 import { ResponseParser } from "../protocol/response-parser.js";
+import type { SetupOptions } from "./setup.js";
 
 /** Counters read before and after a run, and what changed. */
 export interface Evidence {
@@ -52,16 +53,23 @@ export async function snapshot(host: string, port: number, timeoutMs: number): P
   };
 }
 
+/** Where and whether a run reads its evidence. */
+export interface EvidenceOptions extends Pick<SetupOptions, "host" | "port" | "timeoutMs" | "signal"> {
+  /** Read server `stats` and kernel counters before and after (default true). */
+  evidence?: boolean;
+}
+
 /**
  * Snapshots the counters now; the returned function snapshots them again
  * and gives the deltas. Both probe loops bracket their measured run with it.
+ * Undefined when evidence is turned off or the run was already interrupted.
  */
 export async function watchEvidence(
-  host: string,
-  port: number,
-  timeoutMs: number,
+  opts: EvidenceOptions,
   endpoint: string,
-): Promise<() => Promise<Evidence>> {
+): Promise<(() => Promise<Evidence>) | undefined> {
+  if (opts.evidence === false || opts.signal?.aborted) return undefined;
+  const { host, port, timeoutMs } = opts;
   const before = await snapshot(host, port, timeoutMs);
   return async () => evidenceFrom(before, await snapshot(host, port, timeoutMs), endpoint);
 }

@@ -14,7 +14,8 @@ import { watchEvidence } from "./evidence.js";
 import { judgeRun } from "./health.js";
 import { Recorder } from "./recorder.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
-import { prepareEndpoint, probePool, untilAbortedOr, warmUp } from "./setup.js";
+import { prepareEndpoint, probePool, reportProgress, untilAbortedOr, warmUp } from "./setup.js";
+import { round } from "../util/round.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
   /** Requests per second, issued on a fixed schedule whatever the responses do. */
@@ -224,10 +225,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   try {
     // Warm every connection the rate is likely to need (the whole pool at most).
     await warmUp(pool, keys, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint, opts.signal);
-    const evidence =
-      opts.evidence === false || opts.signal?.aborted
-        ? undefined
-        : await watchEvidence(opts.host, opts.port, opts.timeoutMs, endpoint);
+    const evidence = await watchEvidence(opts, endpoint);
     pool.resetAverages();
     busySampler = new BusySampler(pool, opts.durationMs);
     busySampler.start();
@@ -290,18 +288,13 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     };
     pumping = true;
     pump();
-    if (opts.onProgress) {
-      const report = opts.onProgress;
-      progressTimer = setInterval(() => {
-        report({
-          elapsedMs: performance.now() - t0,
-          plannedMs: opts.durationMs,
-          completed: rec.completed,
-          plannedRequests: total,
-          errors: rec.failed,
-        });
-      }, 500);
-    }
+    progressTimer = reportProgress(opts.onProgress, () => ({
+      elapsedMs: performance.now() - t0,
+      plannedMs: opts.durationMs,
+      completed: rec.completed,
+      plannedRequests: total,
+      errors: rec.failed,
+    }));
     await schedule;
     await untilAbortedOr(run.drained(), opts.signal, Math.min(opts.timeoutMs, INTERRUPT_GRACE_MS));
     pumping = false;
@@ -331,7 +324,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
       ...base,
       mode: "rate",
       requestedRate: opts.ratePerSec,
-      achievedRate: Math.round(achievedRate * 10) / 10,
+      achievedRate: round(achievedRate, 1),
       scheduled,
       issued: run.issued,
       latencyUs: summarize(run.latency),
@@ -340,11 +333,11 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
       responseDelayUs: summarize(run.responseDelay),
       freeConnectionWaitUs: summarize(run.freeWait),
       generatorUs: generator,
-      generatorShare: Math.round(generatorShare * 10000) / 10000,
+      generatorShare: round(generatorShare, 4),
       generatorCpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, endMs - t0)) * 1000) / 10,
       // The monitor's samples include its own interval: subtract it to get the delay.
       eventLoopDelayP99Us: Math.max(0, Math.round(loopDelay.percentile(99) / 1000) - LOOP_SAMPLE_MS * 1000),
-      drainMs: Math.round((run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0) * 10) / 10,
+      drainMs: round(run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0, 1),
     };
     const generatorWarning = warnAboutGenerator(result, interrupted || rec.aborted !== undefined);
     if (generatorWarning !== undefined) result.generatorWarning = generatorWarning;

@@ -7,6 +7,7 @@ import { finiteSourceModel, poolModel } from "../metrics/erlang.js";
 import { littlesLaw } from "../metrics/littles-law.js";
 import { CATEGORY_ANSWERED, CATEGORY_FAILED, CATEGORY_STALLED } from "../metrics/timeline.js";
 import type { PoolModelResult, ProbeResult } from "./result.js";
+import { round } from "../util/round.js";
 
 /** The mean wait the pool model sizes for, as `pool-size --target-wait` does by default. */
 export const MODEL_TARGET_WAIT_MS = 1;
@@ -186,7 +187,7 @@ export class Recorder {
       errorSamples: this.errorSamples,
       strayReplies: this.strayReplies,
       stalled: this.stalled,
-      stalledRatio: answered > 0 ? Math.round((this.stalled / answered) * 10000) / 10000 : 0,
+      stalledRatio: answered > 0 ? round(this.stalled / answered, 4) : 0,
       stallThresholdMs: opts.stallThresholdMs,
       typicalStallMs: typicalStallMs(this.wire, this.stalled),
       wireUs: summarize(this.wire),
@@ -194,7 +195,7 @@ export class Recorder {
       healthCheckUs: summarize(this.healthCheck),
       totalUs: summarize(this.total),
       successLatencyUs: summarize(successLatency),
-      throughputPerSec: windowMs > 0 ? Math.round((answered / (windowMs / 1000)) * 10) / 10 : 0,
+      throughputPerSec: windowMs > 0 ? round(answered / (windowMs / 1000), 1) : 0,
       littlesLaw: ll,
       poolModel: modelFor(run.load, opts.poolSize, meanHoldUs / 1000, meanPoolWaitUs / 1000, ll.waitArrivalPerSec),
       healthy: true,
@@ -224,28 +225,28 @@ function modelFor(
   measuredWaitMs: number,
   checkoutsPerSec: number,
 ): PoolModelResult {
-  const measuredMeanWaitMs = round3(measuredWaitMs);
+  const measuredMeanWaitMs = round(measuredWaitMs, 3);
   if (load.kind === "closed") {
     const cycleMs = checkoutsPerSec > 0 ? (load.callers / checkoutsPerSec) * 1000 : 0;
     const thinkMs = Math.max(0, cycleMs - measuredWaitMs - holdMs);
     const m = finiteSourceModel(load.callers, pool, holdMs, thinkMs);
     return {
       model: "finite-source",
-      predictedMeanWaitMs: round3(m.meanWaitMs),
+      predictedMeanWaitMs: round(m.meanWaitMs, 3),
       measuredMeanWaitMs,
-      offeredLoad: round3(m.busyConnections),
+      offeredLoad: round(m.busyConnections, 3),
       stable: true,
       callers: load.callers,
-      thinkMs: round3(thinkMs),
+      thinkMs: round(thinkMs, 3),
     };
   }
   const m = poolModel(load.offeredPerSec, holdMs, pool, MODEL_TARGET_WAIT_MS);
   const stable = m.meanWaitMs !== null;
   const out: PoolModelResult = {
     model: "M/M/c",
-    predictedMeanWaitMs: stable ? round3(m.meanWaitMs!) : null,
+    predictedMeanWaitMs: stable ? round(m.meanWaitMs!, 3) : null,
     measuredMeanWaitMs,
-    offeredLoad: round3(m.busyConnections),
+    offeredLoad: round(m.busyConnections, 3),
     stable,
     minimumPool: m.minimumPool,
     requiredPool: m.requiredPool,
@@ -253,10 +254,6 @@ function modelFor(
   };
   if (m.queueGrowthPerSec !== null) out.queueGrowthPerSec = m.queueGrowthPerSec;
   return out;
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
 
 /** Median of the slowest `stalled` wire times, read off the histogram. */

@@ -1,6 +1,5 @@
 import { Connection, ConnectError } from "../clients/connection.js";
-import { Pool, type HealthCheck } from "../clients/pool.js";
-import type { WriteStrategy } from "../clients/connection.js";
+import { Pool, type PoolOptions } from "../clients/pool.js";
 import { requestOnce, RequestError } from "../clients/request.js";
 import { McdiagError } from "../util/errors.js";
 import { seedValue, warmUpCommands } from "./keys.js";
@@ -8,14 +7,23 @@ import { setCommand } from "../protocol/commands.js";
 import { keyAt, type KeySpace } from "../protocol/get-frame.js";
 import type { Recorder } from "./recorder.js";
 
-export interface SetupOptions {
-  host: string;
-  port: number;
-  connectTimeoutMs: number;
+/** How a probe reaches its endpoint: the pool's options in the probe's terms, for every kind of run. */
+export interface ProbePoolOptions extends Pick<
+  PoolOptions,
+  "host" | "port" | "noDelay" | "write" | "healthCheck" | "connectTimeoutMs"
+> {
+  /** Connections in the pool. */
+  poolSize: number;
+  /** Per request, and per wait for a pooled connection. */
   timeoutMs: number;
+}
+
+/** What the endpoint is checked and seeded with before a run. */
+export interface SetupOptions extends Pick<ProbePoolOptions, "host" | "port" | "connectTimeoutMs" | "timeoutMs"> {
+  /** Write the probe's keys first. */
   seed: boolean;
   valueSizeBytes: number;
-  /** Seeding stops at the next key once this is aborted. */
+  /** Aborting stops seeding at the next key, and stops a run issuing requests: it drains and reports what it measured. */
   signal?: AbortSignal;
 }
 
@@ -108,17 +116,6 @@ function connectReason(err: unknown): string {
   return err instanceof ConnectError ? `${err.kind.replace(/_/g, " ")} (${err.message})` : String(err);
 }
 
-export interface ProbePoolOptions {
-  host: string;
-  port: number;
-  poolSize: number;
-  noDelay: boolean;
-  write: WriteStrategy;
-  healthCheck: HealthCheck;
-  connectTimeoutMs: number;
-  timeoutMs: number;
-}
-
 /**
  * The pool a probe measures through: `--timeout` bounds both the wait for a
  * connection and each request. Replies that answered no request are counted
@@ -137,6 +134,14 @@ export function probePool(opts: ProbePoolOptions, rec: Recorder): Pool {
     requestTimeoutMs: opts.timeoutMs,
     onStrayReply: (_conn, message) => rec.strayReply(message),
   });
+}
+
+/** How often a run reports its progress. */
+const PROGRESS_INTERVAL_MS = 500;
+
+/** Calls `report` with a fresh snapshot every PROGRESS_INTERVAL_MS; undefined when nobody listens. */
+export function reportProgress<T>(report: ((p: T) => void) | undefined, snapshot: () => T): NodeJS.Timeout | undefined {
+  return report === undefined ? undefined : setInterval(() => report(snapshot()), PROGRESS_INTERVAL_MS);
 }
 
 /**

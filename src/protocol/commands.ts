@@ -39,19 +39,15 @@ function prepare(verb: string, pieces: (string | Buffer)[]): PreparedCommand {
 }
 
 /** `get k1 [k2 …]`: "get ", "k1", " k2", …, "\r\n". */
-export function getCommand(keys: string | readonly string[], verb: "get" | "gets" = "get"): PreparedCommand {
+export function getCommand(keys: string | readonly string[]): PreparedCommand {
   const list = typeof keys === "string" ? [keys] : keys;
   if (list.length === 0) throw new RangeError("get needs at least one key");
-  for (const k of list) assertValidKey(k, verb);
-  const pieces: string[] = [verb + " "];
+  for (const k of list) assertValidKey(k, "get");
+  const pieces: string[] = ["get "];
   list.forEach((k, i) => pieces.push(i === 0 ? k : " " + k));
   pieces.push(CRLF);
-  const cmd = prepare(verb, pieces);
+  const cmd = prepare("get", pieces);
   return list.length === 1 ? { ...cmd, key: cmd.tokens[1]! } : cmd;
-}
-
-export function getsCommand(keys: string | readonly string[]): PreparedCommand {
-  return getCommand(keys, "gets");
 }
 
 export function versionCommand(): PreparedCommand {
@@ -73,24 +69,10 @@ export interface StoreOptions {
   noreply?: boolean;
 }
 
-/** `set <key> <flags> <exptime> <bytes>\r\n<data>\r\n` (also add/replace). */
-export function storeCommand(
-  verb: "set" | "add" | "replace",
-  key: string,
-  value: Buffer | string,
-  opts: StoreOptions = {},
-): PreparedCommand {
-  assertValidKey(key, verb);
+/** `set <key> <flags> <exptime> <bytes>\r\n<data>\r\n`. */
+export function setCommand(key: string, value: Buffer | string, opts: StoreOptions = {}): PreparedCommand {
+  assertValidKey(key, "set");
   const data = typeof value === "string" ? Buffer.from(value, "utf8") : value;
   const tail = ` ${opts.flags ?? 0} ${opts.exptimeSec ?? 0} ${data.length}${opts.noreply ? " noreply" : ""}`;
-  return prepare(verb, [verb + " ", key, tail, CRLF, data, CRLF]);
-}
-
-export function setCommand(key: string, value: Buffer | string, opts: StoreOptions = {}): PreparedCommand {
-  return storeCommand("set", key, value, opts);
-}
-
-export function deleteCommand(key: string): PreparedCommand {
-  assertValidKey(key, "delete");
-  return prepare("delete", ["delete ", key, CRLF]);
+  return prepare("set", ["set ", key, tail, CRLF, data, CRLF]);
 }

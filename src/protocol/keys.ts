@@ -27,7 +27,7 @@ export function assertValidKey(key: string, what: string): void {
 }
 
 function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- control characters are what this escapes
   const shown = s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
   return shown.length > 60 ? shown.slice(0, 60) + "…" : shown;
 }

@@ -1,3 +1,4 @@
+import { arrivalUnit, type CheckMethod } from "../check/observation.js";
 import type { CheckResult, Violation } from "../check/rules.js";
 import { newTable } from "./table.js";
 
@@ -6,12 +7,7 @@ const ADVICE =
 
 export function renderCheck(r: CheckResult, opts: { showKeys: boolean }): string {
   const out: string[] = [];
-  const how =
-    r.method === "capture"
-      ? "segments in a loopback capture"
-      : r.method === "recording"
-        ? "reads by the recording server"
-        : "writes in this process";
+  const how = r.method === "capture" ? "segments in a loopback capture" : "reads by the recording server";
   out.push(
     `${r.verdict === "pass" ? "PASS" : "FAIL"}: ${r.commands} commands checked by ${how}` +
       (r.endpoint ? ` (server ${r.endpoint}${r.upstream ? `, relaying to memcached at ${r.upstream}` : ""})` : "") +
@@ -57,10 +53,9 @@ export function renderCheck(r: CheckResult, opts: { showKeys: boolean }): string
   return out.join("\n") + "\n";
 }
 
-function arrival(v: Violation, method: string): string {
+function arrival(v: Violation, method: CheckMethod): string {
   if (v.pieces) return v.pieces.map((p) => `"${p.text}" (${p.sizeBytes})`).join(" | ");
-  const unit = method === "capture" ? "segment" : method === "recording" ? "piece" : "write";
-  return v.writes !== undefined ? `${v.writes} ${unit}${v.writes === 1 ? "" : "s"}` : "";
+  return v.writes !== undefined ? `${v.writes} ${arrivalUnit(method)}${v.writes === 1 ? "" : "s"}` : "";
 }
 
 /** JUnit XML that CI systems render: one test case per rule. */

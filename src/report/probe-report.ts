@@ -2,6 +2,7 @@ import { newTable } from "./table.js";
 import type { ErrorCounts } from "../clients/errors.js";
 import type { LatencySummaryUs } from "../metrics/histogram.js";
 import { DISAGREEMENT_LIMIT, disagreement } from "../metrics/littles-law.js";
+import { STALLING_RATIO } from "../probes/compare.js";
 import type { Evidence } from "../probes/evidence.js";
 import type { RateProbeResult } from "../probes/open-loop.js";
 import type { ProbeResult } from "../probes/result.js";
@@ -9,79 +10,86 @@ import { fmtCount, fmtMs, fmtNum, fmtPattern, fmtPct, fmtRate, fmtUs } from "./f
 
 /** Human report of one probe run. */
 export function renderProbe(r: ProbeResult): string {
-  const out: string[] = [];
-  out.push(
+  const out = reportBody(
+    r,
     `mcdiag probe ${r.endpoint}: ${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, ` +
       `pool ${r.poolSize}, concurrency ${r.concurrency}, ${fmtMs(r.durationMs)}${r.interrupted ? " (interrupted)" : ""}`,
-  );
-  out.push(...verdictLines(r));
-  const t = newTable(["phase", "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
-  const row = (name: string, s: LatencySummaryUs) => t.push(latencyRow(name, s));
-  row("pool wait", r.poolWaitUs);
-  if (r.healthCheckUs.count > 0) row("health check", r.healthCheckUs);
-  row("wire", r.wireUs);
-  row("total (every request)", r.totalUs);
-  if (r.successLatencyUs.count !== r.totalUs.count) row("total (answered only)", r.successLatencyUs);
-  out.push(t.toString());
-  if (r.requests > r.hits + r.misses) out.push(FAILURE_LEGEND);
-  out.push(
+    latencyTable("phase", [
+      ["pool wait", r.poolWaitUs],
+      r.healthCheckUs.count > 0 && ["health check", r.healthCheckUs],
+      ["wire", r.wireUs],
+      ["total (every request)", r.totalUs],
+      r.successLatencyUs.count !== r.totalUs.count && ["total (answered only)", r.successLatencyUs],
+    ]),
     `requests ${fmtCount(r.requests)}: ${fmtCount(r.hits)} hits, ${fmtCount(r.misses)} misses, ` +
       `${fmtCount(errorTotal(r.errors))} errors; success ${fmtPct(r.successRatio)}; throughput ${fmtRate(r.throughputPerSec)}`,
+    ` of ${fmtCount(r.hits + r.misses)}`,
   );
-  out.push(
-    `stalled (wire ≥ ${r.stallThresholdMs} ms): ${fmtCount(r.stalled)} of ${fmtCount(r.hits + r.misses)} (${fmtPct(r.stalledRatio)})` +
-      (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
-  );
-  out.push(littlesLawLines(r));
-  out.push(poolModelLines(r));
-  if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
   for (const w of r.warnings) out.push(`warning: ${w}`);
-  if (r.stalledRatio >= 0.05) out.push(adviceForStalls(r));
+  if (r.stalledRatio >= STALLING_RATIO) out.push(adviceForStalls(r));
   return out.join("\n") + "\n";
 }
 
 /** The constant-rate report: the closed-loop one plus schedule, queueing, drain and the generator's own part. */
 export function renderRateProbe(r: RateProbeResult): string {
-  const out: string[] = [];
-  out.push(
+  const out = reportBody(
+    r,
     `mcdiag probe ${r.endpoint}: constant rate ${fmtRate(r.requestedRate)} (achieved ${fmtRate(r.achievedRate)}), ` +
       `${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, pool ${r.poolSize}` +
       (r.interrupted ? `, interrupted after ${fmtMs(r.durationMs)}` : ""),
-  );
-  out.push(...verdictLines(r));
-  const t = newTable(["latency", "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
-  const row = (name: string, s: LatencySummaryUs) => t.push(latencyRow(name, s));
-  row("from intended start (users)", r.latencyUs);
-  if (r.successLatencyUs.count !== r.latencyUs.count) row("users, answered only", r.successLatencyUs);
-  row("pool wait", r.poolWaitUs);
-  if (r.healthCheckUs.count > 0) row("health check", r.healthCheckUs);
-  row("service (wire)", r.serviceUs);
-  row("scheduler lag", r.schedulerLagUs);
-  row("response handling delay", r.responseDelayUs);
-  row("wait on a freed connection", r.freeConnectionWaitUs);
-  row("mcdiag itself", r.generatorUs);
-  out.push(t.toString());
-  if (r.requests > r.hits + r.misses) out.push(FAILURE_LEGEND);
-  out.push(
-    `requests ${fmtCount(r.requests)} of ${fmtCount(r.issued)} issued: success ${fmtPct(r.successRatio)}, ${fmtCount(errorTotal(r.errors))} errors; ` +
+    latencyTable("latency", [
+      ["from intended start (users)", r.latencyUs],
+      r.successLatencyUs.count !== r.latencyUs.count && ["users, answered only", r.successLatencyUs],
+      ["pool wait", r.poolWaitUs],
+      r.healthCheckUs.count > 0 && ["health check", r.healthCheckUs],
+      ["service (wire)", r.serviceUs],
+      ["scheduler lag", r.schedulerLagUs],
+      ["response handling delay", r.responseDelayUs],
+      ["wait on a freed connection", r.freeConnectionWaitUs],
+      ["mcdiag itself", r.generatorUs],
+    ]),
+    `requests ${fmtCount(r.requests)} of ${fmtCount(r.issued)} issued: success ${fmtPct(r.successRatio)}, ` +
+      `${fmtCount(errorTotal(r.errors))} errors; ` +
       `throughput ${fmtRate(r.throughputPerSec)}; queue drained ${fmtMs(r.drainMs)} after the schedule ended`,
+    "",
   );
-  out.push(
-    `stalled (wire ≥ ${r.stallThresholdMs} ms): ${fmtCount(r.stalled)} (${fmtPct(r.stalledRatio)})` +
-      (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
-  );
-  out.push(littlesLawLines(r));
-  out.push(poolModelLines(r));
-  if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
   out.push(
     `generator: mcdiag itself is ${fmtPct(r.generatorShare)} of the users' latency (mean ${fmtUs(r.generatorUs.mean)}: ` +
       `scheduling lag p50 ${fmtUs(r.schedulerLagUs.p50)} p99 ${fmtUs(r.schedulerLagUs.p99)}, ` +
-      `response handling p99 ${fmtUs(r.responseDelayUs.p99)}, waits on freed connections p99 ${fmtUs(r.freeConnectionWaitUs.p99)}); ` +
-      `CPU ${r.generatorCpuPercent.toFixed(0)} % of one core (it polls the clock near each deadline); event-loop delay p99 ${fmtUs(r.eventLoopDelayP99Us)}`,
+      `response handling p99 ${fmtUs(r.responseDelayUs.p99)}, ` +
+      `waits on freed connections p99 ${fmtUs(r.freeConnectionWaitUs.p99)}); ` +
+      `CPU ${r.generatorCpuPercent.toFixed(0)} % of one core (it polls the clock near each deadline); ` +
+      `event-loop delay p99 ${fmtUs(r.eventLoopDelayP99Us)}`,
   );
   if (r.generatorWarning) out.push(`warning: ${r.generatorWarning}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join("\n") + "\n";
+}
+
+/**
+ * What both reports show, in order: the header, the verdict lines, the
+ * latency table, the request counts, stalls, Little's law, the pool model
+ * and the evidence. `stalledOf` follows the stalled count (" of N").
+ */
+function reportBody(r: ProbeResult, header: string, table: string, requests: string, stalledOf: string): string[] {
+  const out = [header, ...verdictLines(r), table];
+  if (r.requests > r.hits + r.misses) out.push(FAILURE_LEGEND);
+  out.push(
+    requests,
+    `stalled (wire ≥ ${r.stallThresholdMs} ms): ${fmtCount(r.stalled)}${stalledOf} (${fmtPct(r.stalledRatio)})` +
+      (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
+    littlesLawLines(r),
+    poolModelLines(r),
+  );
+  if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
+  return out;
+}
+
+/** A latency table with one row per phase given (`false` leaves a phase out). */
+function latencyTable(first: string, phases: readonly (readonly [string, LatencySummaryUs] | false)[]): string {
+  const t = newTable([first, "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
+  for (const p of phases) if (p !== false) t.push(latencyRow(p[0], p[1]));
+  return t.toString();
 }
 
 const FAILURE_LEGEND =

@@ -18,6 +18,7 @@ import {
   STORED,
   type Item,
 } from "./store.js";
+import { MAX_KEY_BYTES } from "../protocol/keys.js";
 
 /**
  * memcached's binary protocol (proto_bin.c `dispatch_bin_command`): the
@@ -133,7 +134,7 @@ export function executeBinary(s: ServerState, r: Reply, f: ServerFrame): void {
     return;
   }
   r.noreply = true;
-  if (keylen > 250) return protocolError(r);
+  if (keylen > MAX_KEY_BYTES) return protocolError(r);
   const loud = QUIET_TO_LOUD[req.opcode];
   req.cmd = loud ?? req.opcode;
   if (loud === undefined) r.noreply = false;

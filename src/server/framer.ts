@@ -1,6 +1,8 @@
 import { CarryBuffer } from "../util/carry-buffer.js";
 import { cInt32, cUint32, cUint64 } from "./numbers.js";
 import { newTokens, tokenIs, tokenLength, tokenize, type Tokens } from "./tokens.js";
+import { MAX_KEY_BYTES } from "../protocol/keys.js";
+import { DEFAULT_ITEM_SIZE_MAX } from "./store.js";
 
 /**
  * Cuts a client's byte stream into memcached commands the way memcached
@@ -37,7 +39,7 @@ export interface FramerLimits {
 }
 
 export const DEFAULT_FRAMER_LIMITS: FramerLimits = {
-  itemSizeMax: 1024 * 1024,
+  itemSizeMax: DEFAULT_ITEM_SIZE_MAX,
   maxLineBytes: 8192,
   maxMultigetLineBytes: 1024 * 1024,
 };
@@ -212,7 +214,7 @@ export class RequestFramer {
     const ntokens = t.count + 1;
     let lenToken: number;
     if (tokenIs(buf, t, 0, "ms")) {
-      if (ntokens < 4 || ntokens > 20 || tokenLength(t, 1) > 250) return -1;
+      if (ntokens < 4 || ntokens > 20 || tokenLength(t, 1) > MAX_KEY_BYTES) return -1;
       lenToken = 2;
     } else {
       const cas = tokenIs(buf, t, 0, "cas");
@@ -225,7 +227,7 @@ export class RequestFramer {
         tokenIs(buf, t, 0, "prepend");
       if (!storage) return -1;
       if (cas ? ntokens !== 7 && ntokens !== 8 : ntokens !== 6 && ntokens !== 7) return -1;
-      if (tokenLength(t, 1) > 250) return -1;
+      if (tokenLength(t, 1) > MAX_KEY_BYTES) return -1;
       if (cUint32(buf, t.starts[2]!, t.ends[2]!) < 0) return -1;
       if (cInt32(buf, t.starts[3]!, t.ends[3]!) === undefined) return -1;
       if (cInt32(buf, t.starts[4]!, t.ends[4]!) === undefined) return -1;
@@ -250,7 +252,7 @@ export class RequestFramer {
     const headEnd = at + BIN_HEADER + extlen + keylen;
     if (c.end < headEnd) return NEED_MORE;
     const f = this.begin(true, buf, at, headEnd, headEnd);
-    const shapeOk = keylen <= bodylen && keylen + extlen <= bodylen && keylen <= 250;
+    const shapeOk = keylen <= bodylen && keylen + extlen <= bodylen && keylen <= MAX_KEY_BYTES;
     if (!shapeOk) return FRAME;
     if (!binaryIsKnown(op)) {
       f.swallow = bodylen;

@@ -17,6 +17,7 @@ import {
 } from "./store.js";
 import { itemTotalBytes } from "./slabs.js";
 import { tokenIs, tokenLength, type Tokens } from "./tokens.js";
+import { MAX_KEY_BYTES } from "../protocol/keys.js";
 
 /**
  * memcached 1.6's meta commands (mg, ms, md, ma, mn, me), following
@@ -24,10 +25,10 @@ import { tokenIs, tokenLength, type Tokens } from "./tokens.js";
  * asked; `q` hides the nominal answer (mn flushes); `O` is echoed; `b`
  * carries a base64 key; `k` returns the key.
  */
-const KEY_MAX = 250;
 const MAX_OPT_TOKENS = 20;
 const MAX_OPAQUE = 32;
 const BAD_FORMAT = line("CLIENT_ERROR bad command line format");
+const OPAQUE_TOO_LONG = line("CLIENT_ERROR opaque token too long");
 
 interface MetaFlags {
   noUpdate: boolean;
@@ -211,14 +212,23 @@ function metaKey(key: string, binary: boolean): string {
 }
 
 /** The O and k flags, in request order: what every meta answer carries back. Undefined when an opaque is too long. */
+/** What flag `i` echoes: " O…" for an opaque, the key for `k`, "" otherwise; undefined when the opaque is too long. */
+function echoFlag(buf: Buffer, t: Tokens, i: number, key: string, binary: boolean): string | undefined {
+  const c = buf[t.starts[i]!];
+  if (c === 0x4f) {
+    if (tokenLength(t, i) > MAX_OPAQUE) return undefined;
+    return " " + buf.toString("latin1", t.starts[i], t.ends[i]);
+  }
+  return c === 0x6b ? metaKey(key, binary) : "";
+}
+
+/** The echoed flags (O, k) alone, for answers without an item; undefined when an opaque is too long. */
 function echoFlags(buf: Buffer, t: Tokens, key: string, binary: boolean): string | undefined {
   let out = "";
   for (let i = 2; i < t.count; i++) {
-    const c = buf[t.starts[i]!];
-    if (c === 0x4f) {
-      if (tokenLength(t, i) > MAX_OPAQUE) return undefined;
-      out += " " + buf.toString("latin1", t.starts[i], t.ends[i]);
-    } else if (c === 0x6b) out += metaKey(key, binary);
+    const echo = echoFlag(buf, t, i, key, binary);
+    if (echo === undefined) return undefined;
+    out += echo;
   }
   return out;
 }
@@ -229,7 +239,7 @@ function ttl(it: Item, now: number): string {
 
 function mget(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number): void {
   if (ntokens < 3) return r.outString(line("ERROR"));
-  if (tokenLength(t, 1) > KEY_MAX) return r.outError(BAD_FORMAT);
+  if (tokenLength(t, 1) > MAX_KEY_BYTES) return r.outError(BAD_FORMAT);
   if (ntokens > MAX_OPT_TOKENS) return r.outError(line("CLIENT_ERROR options flags are too long"));
   const of = newFlags();
   const err = preparse(s, buf, t, 2, of);
@@ -255,7 +265,7 @@ function mget(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number)
       st.getMisses++;
     }
     const echo = echoFlags(buf, t, of.key, of.keyBinary);
-    if (echo === undefined) return r.outError(line("CLIENT_ERROR opaque token too long"));
+    if (echo === undefined) return r.outError(OPAQUE_TOO_LONG);
     if (!r.noreply) r.push(Buffer.from(`EN${echo}\r\n`, "latin1"));
     return;
   }
@@ -297,12 +307,12 @@ function mget(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number)
         head += it.fetched ? " h1" : " h0";
         break;
       case 0x4f: // O
-        if (tokenLength(t, i) > MAX_OPAQUE) return r.outError(line("CLIENT_ERROR opaque token too long"));
-        head += " " + buf.toString("latin1", t.starts[i], t.ends[i]);
+      case 0x6b /* k */: {
+        const echo = echoFlag(buf, t, i, it.key, it.keyBinary);
+        if (echo === undefined) return r.outError(OPAQUE_TOO_LONG);
+        head += echo;
         break;
-      case 0x6b: // k
-        head += metaKey(it.key, it.keyBinary);
-        break;
+      }
     }
   }
   if (it.tokenSent) head += " Z";
@@ -331,7 +341,7 @@ const MSET_STATUS = ["HD", "NS", "EX", "NF"];
 function mset(s: ServerState, r: Reply, f: ServerFrame, t: Tokens, ntokens: number): void {
   const buf = f.buf;
   if (ntokens < 3) return r.outString(line("ERROR"));
-  if (tokenLength(t, 1) > KEY_MAX) return r.outError(BAD_FORMAT);
+  if (tokenLength(t, 1) > MAX_KEY_BYTES) return r.outError(BAD_FORMAT);
   if (ntokens === 3) return r.outError(BAD_FORMAT);
   if (ntokens > MAX_OPT_TOKENS) return r.outError(line("CLIENT_ERROR options flags too long"));
   const vlen = cInt32(buf, t.starts[2]!, t.ends[2]!);
@@ -396,13 +406,13 @@ function mset(s: ServerState, r: Reply, f: ServerFrame, t: Tokens, ntokens: numb
 
 function mdelete(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number): void {
   if (ntokens < 3) return r.outString(line("ERROR"));
-  if (tokenLength(t, 1) > KEY_MAX) return r.outString(BAD_FORMAT);
+  if (tokenLength(t, 1) > MAX_KEY_BYTES) return r.outString(BAD_FORMAT);
   if (ntokens > MAX_OPT_TOKENS) return r.outString(line("CLIENT_ERROR options flags too long"));
   const of = newFlags();
   if (preparse(s, buf, t, 2, of) !== undefined) return r.outError(line("CLIENT_ERROR invalid or duplicate flag"));
   r.noreply = of.noReply;
   const echo = echoFlags(buf, t, of.key, of.keyBinary);
-  if (echo === undefined) return r.outError(line("CLIENT_ERROR opaque token too long"));
+  if (echo === undefined) return r.outError(OPAQUE_TOO_LONG);
   const it = s.store.get(of.key);
   let status: string;
   if (it === undefined) {
@@ -431,7 +441,7 @@ const delta = { value: 0n, item: undefined as Item | undefined };
 
 function marithmetic(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number): void {
   if (ntokens < 3) return r.outString(line("ERROR"));
-  if (tokenLength(t, 1) > KEY_MAX) return r.outString(BAD_FORMAT);
+  if (tokenLength(t, 1) > MAX_KEY_BYTES) return r.outString(BAD_FORMAT);
   if (ntokens > MAX_OPT_TOKENS) return r.outString(line("CLIENT_ERROR options flags too long"));
   const of = newFlags();
   if (preparse(s, buf, t, 2, of) !== undefined) return r.outError(line("CLIENT_ERROR invalid or duplicate flag"));
@@ -486,7 +496,7 @@ function marithmetic(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: 
   }
   if (it === undefined) {
     const echo = echoFlags(buf, t, of.key, of.keyBinary);
-    if (echo === undefined) return r.outError(line("CLIENT_ERROR opaque token too long"));
+    if (echo === undefined) return r.outError(OPAQUE_TOO_LONG);
     r.push(Buffer.from(`${status}${echo}\r\n`, "latin1"));
     return;
   }
@@ -507,12 +517,12 @@ function marithmetic(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: 
         if (created) it.exptime = of.autovivExptime;
         break;
       case 0x4f: // O
-        if (tokenLength(t, i) > MAX_OPAQUE) return r.outError(line("CLIENT_ERROR opaque token too long"));
-        out += " " + buf.toString("latin1", t.starts[i], t.ends[i]);
+      case 0x6b /* k */: {
+        const echo = echoFlag(buf, t, i, of.key, of.keyBinary);
+        if (echo === undefined) return r.outError(OPAQUE_TOO_LONG);
+        out += echo;
         break;
-      case 0x6b: // k
-        out += metaKey(of.key, of.keyBinary);
-        break;
+      }
     }
   }
   if (of.value) out += "\r\n" + digits;
@@ -529,7 +539,7 @@ function applyTtlFlags(buf: Buffer, t: Tokens, it: Item, of: MetaFlags, created:
 }
 
 function mdebug(s: ServerState, r: Reply, buf: Buffer, t: Tokens, ntokens: number): void {
-  if (ntokens < 3 || tokenLength(t, 1) > KEY_MAX) return r.outString(BAD_FORMAT);
+  if (ntokens < 3 || tokenLength(t, 1) > MAX_KEY_BYTES) return r.outString(BAD_FORMAT);
   let key = buf.toString("latin1", t.starts[1], t.ends[1]);
   if (ntokens >= 4 && tokenIs(buf, t, 2, "b")) {
     const k = base64Decode(buf, t.starts[1]!, t.ends[1]!);

@@ -1,5 +1,8 @@
 import { preview } from "../util/bytes.js";
 
+/** Commands a recording server keeps unless told otherwise; later ones are counted only (bounded memory). */
+export const MAX_RECORDED_COMMANDS = 100_000;
+
 /** One piece of a command as it arrived: the bytes of one read from the socket. */
 export interface ArrivedPiece {
   sizeBytes: number;

@@ -3,12 +3,15 @@ import { McdiagError } from "../util/errors.js";
 import type { Endpoint } from "../util/endpoint.js";
 import { binaryOpcodeName } from "../protocol/binary.js";
 import { internVerb } from "../protocol/verbs.js";
-import { ArrivalTracker, type CommandRecord } from "./recording.js";
+import { ArrivalTracker, MAX_RECORDED_COMMANDS, type CommandRecord } from "./recording.js";
 import { executeBinary } from "./binary-protocol.js";
 import { CLOSE, DEFAULT_FRAMER_LIMITS, NEED_MORE, RequestFramer, type ServerFrame } from "./framer.js";
 import { CLOSE_AFTER_WRITE, CLOSE_NOW, Reply, ServerState, WATCH } from "./session.js";
 import type { ServerStats } from "./stats.js";
 import { executeText } from "./text.js";
+import { round } from "../util/round.js";
+import { MAX_KEY_BYTES } from "../protocol/keys.js";
+import { DEFAULT_ITEM_SIZE_MAX, DEFAULT_MEMORY_BYTES } from "./store.js";
 
 export interface ServerOptions {
   host?: string;
@@ -31,7 +34,7 @@ export interface ServerOptions {
   resetAfterCommands?: number;
   /** Keep a record of how every command arrived (the CI check needs it). */
   record?: boolean;
-  /** Commands kept when recording; later ones are counted only. */
+  /** Commands kept when recording (default MAX_RECORDED_COMMANDS); later ones are counted only. */
   maxRecordedCommands?: number;
   /** Largest item, bytes (memcached's -I); default 1 MiB. */
   maxItemBytes?: number;
@@ -43,9 +46,6 @@ export interface ServerOptions {
   upstream?: Endpoint;
   version?: string;
 }
-
-/** What the server counts (memcached's stats, in camelCase). */
-export type ServerCounters = ServerStats;
 
 /** Replies not yet sent, per connection, above which the server stops reading from it (resumes on drain). */
 const MAX_PENDING_REPLY_BYTES = 4 * 1024 * 1024;
@@ -82,8 +82,8 @@ export class EmbeddedServer {
   constructor(options: ServerOptions = {}) {
     this.#options = options;
     this.#state = new ServerState(
-      options.maxItemBytes ?? 1024 * 1024,
-      options.maxBytes ?? 64 * 1024 * 1024,
+      options.maxItemBytes ?? DEFAULT_ITEM_SIZE_MAX,
+      options.maxBytes ?? DEFAULT_MEMORY_BYTES,
       options.version ?? "1.6.18-mcdiag",
     );
     this.#server = net.createServer((s) => this.#accept(s));
@@ -95,7 +95,7 @@ export class EmbeddedServer {
   }
 
   /** memcached's counters (curr/total connections, cmd_get, get_hits, …) plus `commands` framed. */
-  get counters(): Readonly<ServerCounters> {
+  get counters(): Readonly<ServerStats> {
     return { ...this.#state.stats };
   }
 
@@ -152,7 +152,7 @@ export class EmbeddedServer {
   readonly #hooks: ServerHooks = {
     nowMs: () => Number(process.hrtime.bigint() - this.#startNs) / 1e6,
     record: (r) => {
-      if (this.records.length < (this.#options.maxRecordedCommands ?? 100_000)) this.records.push(r);
+      if (this.records.length < (this.#options.maxRecordedCommands ?? MAX_RECORDED_COMMANDS)) this.records.push(r);
     },
     serve: (job) => this.#serve(job),
   };
@@ -446,10 +446,10 @@ class Connection {
       connection: this.id,
       index: this.commandIndex,
       verb,
-      key: keyTo > keyFrom ? buf.toString("latin1", keyFrom, Math.min(keyTo, keyFrom + 250)) : undefined,
+      key: keyTo > keyFrom ? buf.toString("latin1", keyFrom, Math.min(keyTo, keyFrom + MAX_KEY_BYTES)) : undefined,
       sizeBytes: f.next - f.start,
       pieces,
-      maxGapMs: Math.round(maxGapMs * 1000) / 1000,
+      maxGapMs: round(maxGapMs, 3),
       ...(f.swallow > 0 ? { discardedBytes: f.swallow } : {}),
     });
   }

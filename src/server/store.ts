@@ -32,6 +32,11 @@ export interface Item {
   keyBinary: boolean;
 }
 
+/** memcached's default largest item (-I 1m), bytes. */
+export const DEFAULT_ITEM_SIZE_MAX = 1024 * 1024;
+/** memcached's default memory for items (-m 64), bytes. */
+export const DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024;
+
 export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
 const ITEM_UPDATE_INTERVAL = 60;
 
@@ -102,9 +107,9 @@ export class ItemStore {
   constructor(
     readonly clock: ServerClock,
     /** Memory for items (-m), bytes. */
-    readonly maxBytes = 64 * 1024 * 1024,
+    readonly maxBytes = DEFAULT_MEMORY_BYTES,
     /** Largest item (-I), bytes: an append or prepend may not grow an item beyond it. */
-    readonly itemSizeMax = 1024 * 1024,
+    readonly itemSizeMax = DEFAULT_ITEM_SIZE_MAX,
   ) {}
 
   get size(): number {

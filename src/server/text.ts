@@ -20,13 +20,13 @@ import {
 import { itemTotalBytes } from "./slabs.js";
 import { classOf, generalStats, itemsStats, settingsStats, sizesStats, slabsStats } from "./stats.js";
 import { newTokens, tokenIs, tokenLength, tokenize, type Tokens } from "./tokens.js";
+import { MAX_KEY_BYTES } from "../protocol/keys.js";
 
 /**
  * memcached's classic text protocol (proto_text.c `process_command_ascii`
  * and the handlers it calls), answer for answer: the same token counts,
  * number parsing, error strings and noreply rules.
  */
-const KEY_MAX = 250;
 const tok: Tokens = newTokens();
 const delta = { value: 0n, item: undefined as Item | undefined };
 
@@ -149,7 +149,7 @@ function get(s: ServerState, r: Reply, f: ServerFrame, withCas: boolean, touch: 
     if (at >= end) break;
     let k = at;
     while (k < end && buf[k] !== 0x20) k++;
-    if (k - at > KEY_MAX) return r.outString(BAD_FORMAT);
+    if (k - at > MAX_KEY_BYTES) return r.outString(BAD_FORMAT);
     const key = buf.toString("latin1", at, k);
     at = k;
     const it = s.store.get(key);
@@ -192,7 +192,7 @@ function update(s: ServerState, r: Reply, f: ServerFrame, ntokens: number, comm:
   const buf = f.buf;
   const t = tok;
   noreplyMaybe(r, buf, ntokens);
-  if (tokenLength(t, 1) > KEY_MAX) return r.outString(BAD_FORMAT);
+  if (tokenLength(t, 1) > MAX_KEY_BYTES) return r.outString(BAD_FORMAT);
   const flags = cUint32(buf, t.starts[2]!, t.ends[2]!);
   const exp = cInt32(buf, t.starts[3]!, t.ends[3]!);
   const vlen = cInt32(buf, t.starts[4]!, t.ends[4]!);
@@ -233,7 +233,7 @@ export function countStore(s: ServerState, comm: number, res: number): void {
 
 function touch(s: ServerState, r: Reply, buf: Buffer, ntokens: number): void {
   noreplyMaybe(r, buf, ntokens);
-  if (tokenLength(tok, 1) > KEY_MAX) return r.outString(BAD_FORMAT);
+  if (tokenLength(tok, 1) > MAX_KEY_BYTES) return r.outString(BAD_FORMAT);
   const e = cInt32(buf, tok.starts[2]!, tok.ends[2]!);
   if (e === undefined) return r.outString(line("CLIENT_ERROR invalid exptime argument"));
   const it = s.store.get(keyOf(buf, 1));
@@ -250,7 +250,7 @@ function touch(s: ServerState, r: Reply, buf: Buffer, ntokens: number): void {
 
 function arithmetic(s: ServerState, r: Reply, buf: Buffer, ntokens: number, incr: boolean): void {
   noreplyMaybe(r, buf, ntokens);
-  if (tokenLength(tok, 1) > KEY_MAX) return r.outString(BAD_FORMAT);
+  if (tokenLength(tok, 1) > MAX_KEY_BYTES) return r.outString(BAD_FORMAT);
   const d = cUint64(buf, tok.starts[2]!, tok.ends[2]!);
   if (d === undefined) return r.outString(line("CLIENT_ERROR invalid numeric delta argument"));
   const res = s.store.addDelta(keyOf(buf, 1), incr, d, 0n, delta);
@@ -278,7 +278,7 @@ function del(s: ServerState, r: Reply, buf: Buffer, ntokens: number): void {
     const valid = (ntokens === 4 && (holdIsZero || setsNoreply)) || (ntokens === 5 && holdIsZero && setsNoreply);
     if (!valid) return r.outString(line("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]"));
   }
-  if (tokenLength(tok, 1) > KEY_MAX) return r.outString(BAD_FORMAT);
+  if (tokenLength(tok, 1) > MAX_KEY_BYTES) return r.outString(BAD_FORMAT);
   const it = s.store.get(keyOf(buf, 1));
   if (it === undefined) {
     s.stats.deleteMisses++;

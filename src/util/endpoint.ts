@@ -38,10 +38,13 @@ export function parseEndpoint(text: string, defaultPort = 11211): Endpoint {
   return { host, port };
 }
 
+/** The highest TCP port. */
+export const MAX_PORT = 65535;
+
 function parsePort(portText: string, whole: string): number {
   if (!/^\d{1,5}$/.test(portText)) throw bad(whole, `port '${portText}' is not a number`);
   const port = Number(portText);
-  if (port < 1 || port > 65535) throw bad(whole, `port ${port} is out of range 1-65535`);
+  if (port < 1 || port > MAX_PORT) throw bad(whole, `port ${port} is out of range 1-${MAX_PORT}`);
   return port;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mcdiagInterrupted } from "../helpers/interrupt.js";
+import { expectRateClaimMatches } from "../helpers/rate.js";
 
 // Ctrl-C stops every long command within a second (plus process teardown on a
 // shared machine), prints what it measured marked as interrupted, and exits
@@ -15,12 +16,13 @@ describe("interruption (SIGINT/SIGTERM)", () => {
     expect(r.msAfterSignal).toBeLessThan(WITHIN_MS);
     const j = JSON.parse(r.stdout);
     expect(j.interrupted).toBe(true);
-    expect(j.achievedRate).toBeGreaterThan(900);
+    // The rate is over the time it ran (about 2 s of the 20 planned), not over the plan: a
+    // generator that kept up is not reported short of it (a loaded machine's shortfall is
+    // reported, and must match the figures).
+    expect(j.achievedRate).toBeGreaterThan(500);
     expect(j.achievedRate).toBeLessThan(1100);
-    // The rate is over the time it ran: no claim that the generator fell short of it. (On a
-    // loaded machine a warning about late issues is true, and allowed.)
-    expect(j.generatorWarning ?? "").not.toMatch(/could not keep its rate|scheduled requests/);
     expect(j.issued).toBeLessThan(5000);
+    expectRateClaimMatches(j);
     expect(j.latencyUs.count).toBe(j.requests);
   });
 

@@ -104,7 +104,11 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
     const j = JSON.parse(r.stdout);
     expect(j.runs).toHaveLength(4);
     expect(j.runs[0].stalledRatio).toBeGreaterThanOrEqual(0.8);
-    expect(j.runs[2].stalled).toBe(0);
+    // Coalesced with Nagle on: not a stalling run (a loaded machine may delay a request or two).
+    expect(j.runs[2].stalledRatio).toBeLessThan(0.05);
+    expect(j.findings.clean.map((c: { write: string; noDelay: boolean }) => `${c.write}/${c.noDelay}`)).toContain(
+      "coalesced/false",
+    );
   });
 
   it("exits 2 within the connect timeout when the endpoint is unreachable", async () => {
@@ -128,7 +132,8 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
       );
       const hogs: net.Socket[] = [];
       for (let i = 0; i < 4; i++) hogs.push(net.connect(port, "127.0.0.1").on("error", () => {}));
-      await new Promise((r) => setTimeout(r, 200));
+      // listen(0) holds one established connection: once a hog is in, every later SYN is dropped.
+      await Promise.any(hogs.map((h) => new Promise((r) => h.once("connect", r))));
       const r = await mcdiag(["probe", `127.0.0.1:${port}`, "--connect-timeout", "500ms"], { timeoutMs: 10000 });
       for (const h of hogs) h.destroy();
       expect(r.code).toBe(2);

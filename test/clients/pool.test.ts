@@ -4,6 +4,7 @@ import type { Connection } from "../../src/clients/connection.js";
 import type { ErrorKind } from "../../src/clients/errors.js";
 import { Pool, type Checkout, type PoolOptions } from "../../src/clients/pool.js";
 import { EmbeddedServer, type ServerOptions } from "../../src/server/server.js";
+import { eventually } from "../helpers/wait.js";
 
 /** A checkout that records what happened to it. */
 function checkout(name: string, log: string[]): Checkout & { conn?: Connection; error?: ErrorKind; message?: string } {
@@ -27,13 +28,7 @@ function checkout(name: string, log: string[]): Checkout & { conn?: Connection; 
   return w;
 }
 
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
+const until = (cond: () => boolean) => eventually(cond, "the pool's callback");
 
 /** A small pool on 127.0.0.1:port, timeouts of 1 s, as most tests want it. */
 function poolAt(port: number, opts: Partial<PoolOptions> = {}): Pool {
@@ -83,7 +78,10 @@ describe("Pool", () => {
     p.release(ws[2]!.conn!);
     await until(() => log.length >= 5);
     expect(log[4]!.startsWith("e got")).toBe(true);
-    // The server's accept may run after the client's connect in this one event loop.
+    // Five checkouts, two connections: the pool's own objects, with no wait on the server's side.
+    expect(new Set(ws.map((w) => w.conn!.id)).size).toBe(2);
+    expect(p.stats()).toEqual({ size: 2, busy: 2, idle: 0, waiting: 0, connecting: 0 });
+    // The server agrees once its accepts have run (they may come after the client's connect events).
     await until(() => server!.counters.totalConnections >= 2);
     expect(server!.counters.totalConnections).toBe(2);
   });

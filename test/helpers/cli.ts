@@ -10,15 +10,25 @@ export interface CliRun {
   ms: number;
 }
 
+export interface RunOptions {
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  input?: string | Buffer;
+  cwd?: string;
+}
+
 /** Runs the built CLI (npm test builds first) with a hard time limit. */
-export function mcdiag(
-  args: string[],
-  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
-): Promise<CliRun> {
+export function mcdiag(args: string[], opts: RunOptions = {}): Promise<CliRun> {
+  return node([BIN, ...args], opts);
+}
+
+/** Runs a Node script (this Node) with a hard time limit. */
+export function node(args: string[], opts: RunOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, args, {
       env: { ...process.env, ...opts.env },
+      cwd: opts.cwd,
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
@@ -29,7 +39,7 @@ export function mcdiag(
     else child.stdin.end();
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`mcdiag ${args.join(" ")} did not finish within ${opts.timeoutMs ?? 30000} ms\n${stderr}`));
+      reject(new Error(`node ${args.join(" ")} did not finish within ${opts.timeoutMs ?? 30000} ms\n${stderr}`));
     }, opts.timeoutMs ?? 30000);
     child.on("exit", (code) => {
       clearTimeout(timer);

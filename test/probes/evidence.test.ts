@@ -38,7 +38,7 @@ describe.runIf(requireTool("memcached", "server and kernel counters of a real me
 
     it("a coalesced probe shows about no delayed ACKs", async () => {
       const r = await probe("coalesced");
-      expect(r.stalled).toBe(0);
+      expect(r.stalledRatio).toBeLessThan(0.05); // a loaded machine may delay a request or two
       expect(r.evidence!.kernel!.DelayedACKs).toBeLessThanOrEqual(5); // other traffic on this host may add a few
       expect(r.evidence!.stats!.cmd_get).toBe(400);
       expect(Object.keys(r.evidence!.stats!)).toEqual(

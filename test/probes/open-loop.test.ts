@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROBE_DEFAULTS } from "../../src/probes/closed-loop.js";
 import { runRateProbe } from "../../src/probes/open-loop.js";
+import { expectRateClaimMatches } from "../helpers/rate.js";
 import { EmbeddedServer } from "../../src/server/server.js";
 
 describe("constant-rate probe (open loop)", () => {
@@ -49,11 +50,12 @@ describe("constant-rate probe (open loop)", () => {
   it("below capacity, latency from the intended start stays near the service time, and the generator reports its lag", async () => {
     const r = await probe(200, 1500);
     expect(r.successRatio).toBe(1);
-    expect(r.latencyUs.p50).toBeLessThan(r.serviceUs.p50 + 5_000);
-    expect(r.schedulerLagUs.count).toBe(300);
-    expect(r.drainMs).toBeLessThan(100);
-    // The generator kept its rate; a busy machine may still make it warn about late issues.
-    expect(r.generatorWarning ?? "").not.toMatch(/could not keep its rate|scheduled requests/);
+    // No queue: the users' latency stays within a few service times (over capacity, above, it is
+    // more than ten). The margin is for a loaded machine's scheduling lag, which is measured below.
+    expect(r.latencyUs.p50).toBeLessThan(3 * r.serviceUs.p50);
+    expect(r.schedulerLagUs.count).toBe(r.issued);
+    // Whether the generator kept its rate depends on the machine; what it says must match its figures.
+    expectRateClaimMatches(r);
     // Its own part of the latency is accounted for, per request.
     expect(r.generatorUs.count).toBe(300);
     expect(r.generatorUs.mean).toBeLessThanOrEqual(r.latencyUs.mean);

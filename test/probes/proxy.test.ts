@@ -32,7 +32,8 @@ describe.runIf(
     expect(r.errors).toEqual({});
     expect(r.hits).toBe(300);
     expect(r.healthCheckUs.count).toBe(300);
-    expect(r.stalled).toBe(0);
+    expect(r.stalledRatio).toBeLessThan(0.05); // a loaded machine may delay a request or two
+    expect(r.wireUs.p50).toBeLessThan(30_000);
     // twemproxy does not answer `stats`: noted, not an error.
     expect(r.evidence!.stats).toBeNull();
     expect(r.evidence!.statsNote).toMatch(/did not answer 'stats'/);
@@ -53,11 +54,11 @@ describe.runIf(
   });
 
   it("gives a clear error, not a hang, when the proxy closes the connection on a command it does not support", async () => {
-    const r = await mcdiag(["probe", `${proxy.host}:${proxy.port}`, "--health-check", "mn", "--duration", "5s"], {
-      timeoutMs: 15000,
+    const r = await mcdiag(["probe", `${proxy.host}:${proxy.port}`, "--health-check", "mn", "--duration", "60s"], {
+      timeoutMs: 70_000,
     });
     expect(r.code).toBe(3);
-    expect(r.ms).toBeLessThan(5000); // stops early: every connection is failing
+    expect(r.ms).toBeLessThan(30_000); // stops early (said below), far from the 60 s asked for
     expect(r.stderr).toBe(
       `mcdiag: every request to ${proxy.host}:${proxy.port} failed: the server closed the connection on health check 'mn' (does it support that command?)\n`,
     );

@@ -58,7 +58,9 @@ function stallSuite(
         expect(r.noDelay).toBe(noDelay);
         expect(r.requests).toBe(400);
         expect(r.hits).toBe(400);
-        expect(r.stalled).toBe(0);
+        // A loaded machine may delay a request past the 30 ms threshold; the delayed-ACK stall
+        // hits most of them (≥ 80 % above). A run that does not stall stays under compare's 5 %.
+        expect(r.stalledRatio).toBeLessThan(0.05);
         expect(r.wireUs.p50).toBeLessThan(2000);
       });
     }

@@ -167,3 +167,233 @@ describe("ResponseParser stream offsets and expected keys", () => {
     expect(seen).toEqual(["values: ", "protocol_error: VALUE for key 'other' in reply to a get of 'mine'"]);
   });
 });
+
+/** Every response one parser reports for `chunks`, as "kind: message" (a fresh parser unless given). */
+function reports(chunks: string[], opts: ConstructorParameters<typeof ResponseParser>[1] = {}): string[] {
+  const seen: string[] = [];
+  const p = new ResponseParser((r) => seen.push(`${r.kind}: ${r.message}`), opts);
+  for (const c of chunks) p.push(Buffer.from(c, "latin1"));
+  return seen;
+}
+
+describe("ResponseParser: what it accepts, word for word", () => {
+  it("takes each reply word only whole: a longer word beginning the same is a protocol error", () => {
+    for (const line of [
+      "VALUEX a 0 1",
+      "VERSIONX",
+      "VAL",
+      "ENDX",
+      "ERRORX",
+      "EXISTSX",
+      "EXTRA",
+      "ENX",
+      "STOREDX",
+      "SERVER_ERRORX",
+      "STATX",
+      "NOT_FOUNDX",
+      "NOT_STOREDX",
+      "NFX",
+      "NSX",
+      "DELETEDX",
+      "TOUCHEDX",
+      "OKAY",
+      "RESETX",
+      "CLIENT_ERRORX",
+      "HDX",
+      "MNX",
+      "MEX",
+      "12a",
+      "",
+    ]) {
+      expect(reports([line + "\r\n"]), line).toEqual([`protocol_error: unexpected response line '${line}'`]);
+    }
+  });
+
+  it("reports each kind with the text after its word as the message", () => {
+    expect(
+      reports(["RESET\r\nEX\r\nNS\r\nME k 1\r\n0\r\nERROR\r\nVERSION\r\nCLIENT_ERROR\r\nEND\r\nSTORED\n"]),
+    ).toEqual([
+      "reset: ",
+      "meta: EX",
+      "meta: NS",
+      "meta: ME k 1",
+      "number: 0",
+      "error: ",
+      "version: ",
+      "client_error: ",
+      "values: ",
+      "stored: ",
+    ]);
+  });
+
+  it("takes a line ended by a bare LF, and an empty line at the very start is an error", () => {
+    expect(reports(["STORED\nEND\n"])).toEqual(["stored: ", "values: "]);
+    expect(reports(["\n"])).toEqual(["protocol_error: unexpected response line ''"]);
+  });
+
+  it("names what is wrong with a VALUE or VA header", () => {
+    for (const [line, why] of [
+      ["VALUE ", "malformed VALUE line 'VALUE '"],
+      ["VALUE a", "malformed VALUE line 'VALUE a'"],
+      ["VALUE a x 1", "malformed VALUE line 'VALUE a x 1'"],
+      ["VALUE a 0 x", "malformed VALUE line 'VALUE a 0 x'"],
+      ["VA x", "malformed VA line 'VA x'"],
+    ]) {
+      expect(reports([line! + "\r\n"]), line).toEqual([`protocol_error: ${why}`]);
+    }
+  });
+
+  it("requires exactly CRLF after a data block", () => {
+    for (const bytes of ["VALUE a 0 1\r\nxyEND\r\n", "VALUE a 0 1\r\nx\rZEND\r\n", "VALUE a 0 1\r\nxZ\nEND\r\n"]) {
+      expect(reports([bytes]), JSON.stringify(bytes)).toEqual([
+        "protocol_error: data block of 1 bytes is not followed by \\r\\n",
+      ]);
+    }
+  });
+
+  it("keeps STAT and VALUE lines apart", () => {
+    expect(reports(["STAT a 1\r\nVALUE a 0 1\r\n"])).toEqual(["protocol_error: VALUE inside a stats response"]);
+    expect(reports(["VALUE a 0 1\r\nx\r\nSTAT a 1\r\n"])).toEqual(["protocol_error: STAT inside a retrieval response"]);
+  });
+
+  it("fails a VALUE for a key of the expected length but other bytes, or one the expected key is a prefix of", () => {
+    for (const [want, got] of [
+      ["mine", "mint"],
+      ["mi", "mine"],
+    ]) {
+      const seen: string[] = [];
+      const p = new ResponseParser((res) => seen.push(res.kind));
+      p.expectKey(Buffer.from(want!));
+      p.push(Buffer.from(`VALUE ${got} 0 1\r\nx\r\nEND\r\n`));
+      expect(seen, `${want} vs ${got}`).toEqual(["protocol_error"]);
+    }
+  });
+});
+
+describe("ResponseParser: limits are inclusive", () => {
+  it("accepts a value of exactly maxValueBytes and refuses one byte more (VALUE and VA)", () => {
+    const opts = { maxValueBytes: 4 };
+    expect(reports(["VALUE a 0 4\r\nabcd\r\nEND\r\n"], opts)).toEqual(["values: "]);
+    expect(reports(["VALUE a 0 5\r\n"], opts)).toEqual([
+      "protocol_error: VALUE announces 5 bytes, above the limit of 4",
+    ]);
+    expect(reports(["VA 4\r\nabcd\r\n"], opts)).toEqual(["meta: VA 4"]);
+    expect(reports(["VA 5\r\n"], opts)).toEqual(["protocol_error: VA announces 5 bytes, above the limit of 4"]);
+    expect(reports(["VA 0\r\n\r\n"], opts)).toEqual(["meta: VA 0"]);
+  });
+
+  it("holds a line of exactly maxLineBytes without its end, and fails one byte more", () => {
+    expect(reports(["x".repeat(10)], { maxLineBytes: 10 })).toEqual([]);
+    expect(reports(["x".repeat(11)], { maxLineBytes: 10 })).toEqual([
+      "protocol_error: response line longer than 10 bytes without a line end",
+    ]);
+  });
+});
+
+describe("ResponseParser: state between responses", () => {
+  it("is mid-response from the first byte until the response ends", () => {
+    const p = new ResponseParser(() => {});
+    const mid: boolean[] = [];
+    for (const c of ["STO", "RED\r\n", "VALUE a 0 0\r\n", "\r\n", "END\r\n", "STAT a 1\r\n", "END\r\n"]) {
+      p.push(Buffer.from(c));
+      mid.push(p.midResponse);
+    }
+    expect(mid).toEqual([true, false, true, true, false, true, false]);
+  });
+
+  it("reports a data block as soon as its CRLF arrives, holding nothing back", () => {
+    const seen: string[] = [];
+    const p = new ResponseParser((r) => seen.push(r.kind));
+    p.push(Buffer.from("VA 2 t5\r\nab\r\n"));
+    expect(seen).toEqual(["meta"]);
+    p.push(Buffer.from("VALUE a 0 1\r\nx\r\n"));
+    expect(p.bufferedBytes).toBe(0);
+  });
+
+  it("ends a VA block's meta state with it: a later VALUE block is a plain retrieval", () => {
+    expect(reports(["VA 1\r\nx\r\nVALUE a 0 1\r\ny\r\nEND\r\n"])).toEqual(["meta: VA 1", "values: "]);
+  });
+
+  it("stops at the first protocol error, says so, and parses again after reset() with stream offsets kept", () => {
+    const seen: string[] = [];
+    const p = new ResponseParser((r) => seen.push(`${r.kind}@${r.startOffset}`));
+    p.push(Buffer.from("STORED\r\nBAD\r\nXX"));
+    expect(p.failed).toBe(true);
+    p.push(Buffer.from("STORED\r\n"));
+    expect(seen).toEqual(["stored@0", "protocol_error@8"]);
+    p.reset();
+    expect(p.failed).toBe(false);
+    p.push(Buffer.from("STORED\r\n"));
+    // 8 + "BAD\r\nXX" dropped with the error; the push while broken was never read.
+    expect(seen).toEqual(["stored@0", "protocol_error@8", "stored@15"]);
+  });
+
+  it("reset() drops a partial response, a VA block's state included", () => {
+    const seen: string[] = [];
+    const p = new ResponseParser((r) => seen.push(`${r.kind}@${r.startOffset}`));
+    p.push(Buffer.from("VA 3\r\nab"));
+    p.reset();
+    expect(p.midResponse).toBe(false);
+    p.push(Buffer.from("VALUE a 0 1\r\nx\r\nEND\r\n"));
+    expect(seen).toEqual(["values@8"]);
+  });
+
+  it("gives a failed multi-line response the offset where it began", () => {
+    const seen: string[] = [];
+    const p = new ResponseParser((r) => seen.push(`${r.kind}@${r.startOffset}`));
+    p.push(Buffer.from("END\r\nVALUE a 0 1\r\nxyz"));
+    expect(seen).toEqual(["values@0", "protocol_error@5"]);
+  });
+});
+
+describe("ResponseParser: what it keeps", () => {
+  it("keeps nothing without collect: no items, no stats, across responses", () => {
+    const kept: number[] = [];
+    const p = new ResponseParser((r) => kept.push(r.items.length + Object.keys(r.stats).length));
+    p.push(Buffer.from("VALUE a 0 1\r\nx\r\nEND\r\nSTAT a 1\r\nEND\r\nVA 1\r\ny\r\n"));
+    expect(kept).toEqual([0, 0, 0]);
+  });
+
+  it("with collect, keeps each response's own items, a cas only where one was sent, and a STAT without value", () => {
+    const seen: ParsedResponse[] = [];
+    const p = new ResponseParser((r) => seen.push({ ...r, items: [...r.items], stats: { ...r.stats } }), {
+      collect: true,
+    });
+    p.push(Buffer.from("VALUE k 5 1 99\r\nx\r\nEND\r\nVALUE j 0 1\r\ny\r\nEND\r\nVA 1\r\nz\r\nSTAT name\r\nEND\r\n"));
+    expect(seen.map((r) => r.items.map((i) => ({ ...i, data: i.data.toString() })))).toEqual([
+      [{ key: "k", flags: 5, cas: "99", data: "x" }],
+      [{ key: "j", flags: 0, data: "y" }],
+      [{ key: "", flags: 0, data: "z" }],
+      [],
+    ]);
+    expect(seen.map((r) => r.items.every((i) => "cas" in i))).toEqual([true, false, false, true]);
+    expect(seen[3]!.stats).toEqual({ name: "" });
+  });
+});
+
+describe("ResponseParser: edges the mutation run found untested", () => {
+  it("is mid-response while a VA block's data is awaited, even an empty one", () => {
+    for (const header of ["VA 2\r\n", "VA 0\r\n"]) {
+      const p = new ResponseParser(() => {});
+      p.push(Buffer.from(header));
+      expect(p.midResponse, header).toBe(true);
+    }
+  });
+
+  it("fails a VALUE line with an empty key before the flags", () => {
+    expect(reports(["VALUE  0 1\r\nx\r\nEND\r\n"])).toEqual(["protocol_error: malformed VALUE line 'VALUE  0 1'"]);
+  });
+
+  it("gives an error its start in the stream: the first byte, or where an endless line began", () => {
+    const at = (chunks: string[], opts = {}) => {
+      const seen: number[] = [];
+      const p = new ResponseParser((r) => seen.push(r.startOffset), opts);
+      for (const c of chunks) p.push(Buffer.from(c));
+      return { seen, mid: p.midResponse };
+    };
+    expect(at(["BAD\r\n"]).seen).toEqual([0]);
+    expect(at(["STORED\r\n", "x".repeat(11)], { maxLineBytes: 10 }).seen).toEqual([0, 8]);
+    // Nothing is pending after an error: the parser holds no partial response.
+    expect(at(["VALUE a 0 1\r\nxyz"]).mid).toBe(false);
+  });
+});

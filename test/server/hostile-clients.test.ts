@@ -55,6 +55,11 @@ describe("hostile clients against mcdiag serve", () => {
   let child: ChildProcess;
   let port = 0;
   const others = async (waitMs = 5000) => (await exchange(port, "version\r\n", (g) => g.endsWith("\r\n"), waitMs)).got;
+  /** The server's cmd_get, from its own `stats`. */
+  const cmdGet = async () => {
+    const { got } = await exchange(port, "stats\r\n", (g) => g.endsWith("END\r\n"));
+    return Number(/STAT cmd_get (\d+)\r\n/.exec(got)?.[1] ?? NaN);
+  };
 
   beforeAll(async () => {
     ({ child, port } = await startServe());
@@ -107,11 +112,17 @@ describe("hostile clients against mcdiag serve", () => {
       (g) => g.includes("\r\n"),
     );
     expect(set.got).toBe("STORED\r\n");
+    const before = await cmdGet();
     const reader = await connect(port);
     reader.pause(); // never reads
     reader.write("gets big\r\n".repeat(1500));
+    // Time in which a server without the bound would run all 1,500 gets and hold 1.5 GB of replies.
     await new Promise((r) => setTimeout(r, 1500));
     expect(await others()).toBe("VERSION 1.6.18-mcdiag\r\n");
+    // It stopped reading: only the gets whose replies fit the bound and the socket buffers ran.
+    const ran = (await cmdGet()) - before;
+    expect(ran).toBeGreaterThan(0);
+    expect(ran).toBeLessThan(100);
     expect(peakRssKb(child.pid!)).toBeLessThan(RSS_LIMIT_KB);
     reader.destroy();
   });
