@@ -5,6 +5,7 @@
  * same ones its whole-run averages come from), so no change of state is
  * missed between two samples.
  */
+import { round } from "../util/round.js";
 
 /** What the sampler reads: time averages since the window opened, and the window's length. */
 export interface AveragesSource {
@@ -64,9 +65,9 @@ export class BusySampler {
     const dt = a.windowMs - this.lastWindowMs;
     if (dt <= 0) return;
     const o = this.out;
-    o.tMs.push(Math.round(a.windowMs * 10) / 10);
-    o.busy.push(round3((busyArea - this.lastBusyArea) / dt));
-    o.waiting.push(round3((waitingArea - this.lastWaitingArea) / dt));
+    o.tMs.push(round(a.windowMs, 1));
+    o.busy.push(round((busyArea - this.lastBusyArea) / dt, 3));
+    o.waiting.push(round((waitingArea - this.lastWaitingArea) / dt, 3));
     this.lastBusyArea = busyArea;
     this.lastWaitingArea = waitingArea;
     this.lastWindowMs = a.windowMs;
@@ -86,8 +87,8 @@ export class BusySampler {
       const d2 = o.tMs[j]! - o.tMs[i]!;
       const d = d1 + d2;
       t.push(o.tMs[j]!);
-      busy.push(d > 0 ? round3((o.busy[i]! * d1 + (j > i ? o.busy[j]! * d2 : 0)) / d) : o.busy[i]!);
-      waiting.push(d > 0 ? round3((o.waiting[i]! * d1 + (j > i ? o.waiting[j]! * d2 : 0)) / d) : o.waiting[i]!);
+      busy.push(d > 0 ? round((o.busy[i]! * d1 + (j > i ? o.busy[j]! * d2 : 0)) / d, 3) : o.busy[i]!);
+      waiting.push(d > 0 ? round((o.waiting[i]! * d1 + (j > i ? o.waiting[j]! * d2 : 0)) / d, 3) : o.waiting[i]!);
     }
     o.tMs = t;
     o.busy = busy;
@@ -99,8 +100,4 @@ export class BusySampler {
       this.start();
     }
   }
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

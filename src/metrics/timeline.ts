@@ -14,6 +14,7 @@
  */
 
 import type { TimelineBands, TimelineDots, TimelineSeries } from "./timeline-series.js";
+import { round } from "../util/round.js";
 
 export type { TimelineBands, TimelineDots, TimelineSeries };
 
@@ -173,7 +174,7 @@ export class Timeline {
       const n = counts[k]!;
       if (n === 0) continue;
       const s = values.subarray(starts[k], starts[k]! + n).sort();
-      f.startMs.push(round3((first + k) * w));
+      f.startMs.push(round((first + k) * w, 3));
       f.count.push(n);
       f.minUs.push(Math.round(s[0]!));
       f.p50Us.push(Math.round(s[rank(n, 0.5)]!));
@@ -194,7 +195,7 @@ export class Timeline {
       let at = this.foldedIndex.length;
       while (at > 0 && this.foldedIndex[at - 1]! > bucket) at--;
       this.foldedIndex.splice(at, 0, bucket);
-      f.startMs.splice(at, 0, round3(bucket * this.bucketMs));
+      f.startMs.splice(at, 0, round(bucket * this.bucketMs, 3));
       const r = Math.round(us);
       f.count.splice(at, 0, 1);
       f.minUs.splice(at, 0, r);
@@ -228,10 +229,6 @@ function rank(n: number, p: number): number {
 function grow<T extends Float32Array | Uint8Array>(from: T, to: T): T {
   to.set(from);
   return to;
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
 
 /** A bucket width of 1, 2 or 5 × a power of ten ms, at least 1 ms. */

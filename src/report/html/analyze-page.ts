@@ -13,6 +13,7 @@ import type {
   WaterfallChart,
 } from "./model.js";
 import { CAUSE_COLORS, COLORS } from "./palette.js";
+import { round } from "../../util/round.js";
 
 /** Worst exchanges drawn packet by packet. */
 const WATERFALLS = 3;
@@ -192,7 +193,7 @@ function waterfall(t: TopExchange, i: number): WaterfallChart {
   for (let k = 1; k < packets.length; k++) {
     const d = packets[k]!.tMs - packets[k - 1]!.tMs;
     if (d >= GAP_MIN_MS && d >= span * GAP_MIN_SHARE)
-      gaps.push({ fromFrame: packets[k - 1]!.frame, toFrame: packets[k]!.frame, ms: round3(d) });
+      gaps.push({ fromFrame: packets[k - 1]!.frame, toFrame: packets[k]!.frame, ms: round(d, 3) });
   }
   const what = t.stallMs > 0 ? `a ${fmtMs(t.stallMs)} stall` : `${fmtUs(t.wireUs)} on the wire`;
   const cause = t.cause;
@@ -237,7 +238,7 @@ function waterfall(t: TopExchange, i: number): WaterfallChart {
         kindOf(p),
         count(p.bytes),
         p.flags.join(","),
-        k === 0 ? "-" : ms(round3(p.tMs - packets[k - 1]!.tMs)),
+        k === 0 ? "-" : ms(round(p.tMs - packets[k - 1]!.tMs, 3)),
       ]),
     },
   };
@@ -260,10 +261,6 @@ function kindOf(p: ExchangePacket): string {
   if (p.retransmission) return "retransmission";
   if (p.flags.includes("SYN") || p.flags.includes("FIN") || p.flags.includes("RST")) return "other";
   return p.bytes > 0 ? "data" : "ack";
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
 
 function serverTable(r: AnalysisResult): TableModel {
