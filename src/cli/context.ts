@@ -10,8 +10,18 @@ export interface CliContext {
   signal: AbortSignal;
   /** For commands whose normal way to stop is the signal (`serve`): main exits 0, not 130. */
   signalIsStop: boolean;
+  /**
+   * Set by `parseCommandLine`: a command that supports it checks its options
+   * as it would for a run, hands over what it would run, and stops there.
+   */
+  parseOnly?: (settings: object) => void;
 }
 
 export function printJson(ctx: CliContext, value: unknown): void {
-  ctx.out(JSON.stringify(value, null, 2) + "\n");
+  ctx.out(jsonText(value));
+}
+
+/** JSON as every command prints it (and `--json-file` writes it). */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2) + "\n";
 }

@@ -18,13 +18,18 @@ export async function resolveEndpoint(
     const endpoint = await server.listen();
     return { endpoint, release: () => server.close(), embedded: true };
   }
+  return { endpoint: endpointArg(arg, command), release: async () => {}, embedded: false };
+}
+
+/** The endpoint argument, parsed and checked (no connection is made). */
+export function endpointArg(arg: string | undefined, command: string): Endpoint {
   if (arg === undefined) {
     throw new McdiagError(
       "BAD_OPTION",
       `${command}: no endpoint: give host:port (e.g. 127.0.0.1:11211 or [::1]:11211), or --embedded to use the built-in server`,
     );
   }
-  return { endpoint: parseEndpoint(unbracketedV6Check(arg)), release: async () => {}, embedded: false };
+  return parseEndpoint(unbracketedV6Check(arg));
 }
 
 /**

@@ -1,12 +1,12 @@
-import { readFileSync, statSync } from "node:fs";
 import { Command } from "commander";
-import { reportKindOf, terminalReport } from "../report/html/index.js";
-import { McdiagError } from "../util/errors.js";
+import { terminalReport } from "../report/html/index.js";
+import { probeInputOf, sweepInputOf } from "../probes/fleet.js";
+import { arrayAt, badField, numberAt, objectAt, stringAt, type Json } from "../results/fields.js";
+import { readResult } from "../results/read.js";
+import type { RecordKind } from "../results/record.js";
+import { isMcdiagError, McdiagError } from "../util/errors.js";
 import type { CliContext } from "./context.js";
 import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
-
-/** JSON results larger than this are refused before they are read (a 1M-request probe's is a few MB). */
-const MAX_RESULT_BYTES = 512 * 1024 * 1024;
 
 export function reportCommand(ctx: CliContext): Command {
   const cmd = new Command("report")
@@ -24,47 +24,59 @@ Examples:
 The page is the one --html draws at the end of the run. Without --html the
 report is printed as the command printed it.
 
-Exit codes: 0 done; 2 the file is missing, is not JSON, or is not an mcdiag
-result, or the page cannot be written.`,
+The file is the JSON document as printed: its envelope ("kind":
+"mcdiag.probe", …, and "version") says which page to draw. A merged result
+(mcdiag merge --json) draws as one run, with a row per worker.
+
+Exit codes: 0 done; 2 the file is missing, empty, not JSON, not an mcdiag
+result or of a newer version, or the page cannot be written.`,
   );
   cmd.action((file: string, raw: { html?: string }) => {
     const html = htmlPath(raw);
-    const doc = readResult(file);
-    const kind = reportKindOf(doc);
-    if (kind === undefined) {
-      throw new McdiagError(
-        "BAD_INPUT",
-        `${file}: not an mcdiag result (expected the --json output of probe, compare, demo, sweep or analyze)`,
-        { file },
-      );
+    const { kind, doc } = readResult(file);
+    checkDocument(kind, doc, file);
+    try {
+      if (html !== undefined) writeHtml(html, kind, doc);
+      else ctx.out(terminalReport(kind, doc));
+    } catch (err) {
+      // A field that does not decode is named inside the document: say which file it is in.
+      if (isMcdiagError(err) && err.code === "BAD_INPUT" && !err.message.startsWith(`${file}: `))
+        throw new McdiagError("BAD_INPUT", `${file}: ${err.message}`, { file });
+      throw err;
     }
-    if (html !== undefined) {
-      writeHtml(html, kind, doc as object);
-      return;
-    }
-    ctx.out(terminalReport(kind, doc as object));
   });
   return cmd;
 }
 
-function readResult(file: string): unknown {
-  let text: string;
-  try {
-    if (file !== "-" && statSync(file).size > MAX_RESULT_BYTES) {
-      throw new McdiagError("BAD_INPUT", `${file}: larger than 512 MiB: not an mcdiag result`, { file });
+/**
+ * The fields the report reads, checked before drawing: a document that is
+ * not a whole result is a one-line error naming the file and the field.
+ * Probe and sweep results are read as `merge` reads them (histograms
+ * decoded); a compare result's runs likewise.
+ */
+function checkDocument(kind: RecordKind, doc: Json, file: string): void {
+  switch (kind) {
+    case "probe":
+      probeInputOf(doc, file);
+      return;
+    case "sweep":
+      sweepInputOf(doc, file);
+      return;
+    case "compare":
+      stringAt(doc, "endpoint", file);
+      objectAt(doc, "findings", file);
+      arrayAt(doc, "runs", file).forEach((run, k) => {
+        if (run === null || typeof run !== "object" || Array.isArray(run))
+          throw badField(file, `runs[${k}]`, "is not an object");
+        probeInputOf(run as Json, `${file} runs[${k}]`);
+      });
+      return;
+    case "analyze": {
+      numberAt(doc, "packets", file);
+      arrayAt(doc, "endpoints", file);
+      arrayAt(doc, "top", file);
+      arrayAt(objectAt(doc, "stalls", file), "items", file, "stalls.items");
+      return;
     }
-    text = readFileSync(file === "-" ? 0 : file, "utf8");
-  } catch (err) {
-    if (err instanceof McdiagError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (code ?? (err as Error).message);
-    throw new McdiagError("BAD_INPUT", `${file}: cannot read: ${why}`, { file });
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    // The parser's message quotes the bytes, which may be binary: name the file and what was expected.
-    throw new McdiagError("BAD_INPUT", `${file}: not JSON (expected the --json output of an mcdiag command)`, { file });
   }
 }

@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync, writeFileSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { McdiagError } from "../util/errors.js";
 
@@ -34,6 +34,45 @@ export function writeSideFile(path: string, content: string | Buffer, option: st
     writeFileSync(path, content);
   } catch (err) {
     throw cannotWrite(path, option, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+  }
+}
+
+/**
+ * A side file written while the run goes (`--hdr-log`: an interval a
+ * second, so memory stays bounded however long the run). Checked and opened
+ * before the run; a failed write stops the writing and is reported by
+ * `close`, after the report has printed, so it never loses the report.
+ */
+export class StreamedSideFile {
+  private fd: number | undefined;
+  private failure: string | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly option: string,
+  ) {
+    checkSideFile(path, option);
+    try {
+      this.fd = openSync(path, "w");
+    } catch (err) {
+      throw cannotWrite(path, option, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    }
+  }
+
+  write(text: string): void {
+    if (this.fd === undefined || this.failure !== undefined) return;
+    try {
+      writeSync(this.fd, text);
+    } catch (err) {
+      this.failure = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    }
+  }
+
+  /** Closes the file; throws CANNOT_WRITE if a write failed. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    if (this.failure !== undefined) throw cannotWrite(this.path, this.option, this.failure);
   }
 }
 

@@ -5,8 +5,9 @@ import { parseSlos, type Slo } from "../probes/slo.js";
 import { fmtMs, fmtRate } from "../report/format.js";
 import { renderSweep, renderSweepStepLine, sweepJson } from "../report/sweep-report.js";
 import { McdiagError } from "../util/errors.js";
-import { printJson, type CliContext } from "./context.js";
-import { resolveEndpoint } from "./endpoint-arg.js";
+import { jsonText, printJson, type CliContext } from "./context.js";
+import { checkSideFile, writeSideFile } from "./side-files.js";
+import { endpointArg, resolveEndpoint } from "./endpoint-arg.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import {
   addLoadOptions,
@@ -22,6 +23,8 @@ import {
 } from "./options.js";
 import { failIfAnyRunFailed } from "./all-failed.js";
 import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
+import { addFleetOptions, fleetSettingsFrom } from "./fleet-options.js";
+import { shardOptions } from "../probes/shard.js";
 import { Progress } from "./progress.js";
 
 export function sweepCommand(ctx: CliContext): Command {
@@ -40,9 +43,11 @@ export function sweepCommand(ctx: CliContext): Command {
     )
     .option("--write <strategy>", "coalesced, split or corked", "coalesced")
     .option("--nodelay", "set TCP_NODELAY")
-    .option("--embedded", "sweep a built-in server on a free loopback port");
+    .option("--embedded", "sweep a built-in server on a free loopback port")
+    .option("--json-file <file>", "also write the JSON result to this file (for merge; e.g. on a shared volume)");
   addHtmlOption(cmd);
   addLoadOptions(cmd, "10s");
+  addFleetOptions(cmd, false);
   cmd.addHelpText(
     "after",
     `
@@ -55,6 +60,11 @@ Examples:
   mcdiag sweep 127.0.0.1:11211 --rates 1000,2000,5000,10000 --slo "p99<2ms,success>=99.9%"
   mcdiag sweep 127.0.0.1:5000 --from 200 --to 2500 --steps 8 --step-duration 30s --slo "p95<1s"
   mcdiag sweep 127.0.0.1:11211 --rates 1000,5000,10000 --slo "p99<2ms" --html sweep.html
+
+Split across workers (--shard I/N, --shards N), each worker runs its share of
+every step's rate; with --start-at, step k of every worker starts at
+START + k × (step duration + pause). Merge the workers' --json with
+mcdiag merge.
 
 Latency counts every request (a failure at its time to failure). A step
 below --min-success (99 %) breaks, whatever the SLOs say.
@@ -76,6 +86,20 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
     const stepDurationMs = durationOption(raw.stepDuration, "--step-duration") ?? 10_000;
     const pauseMs = durationOption(raw.pause, "--pause", { allowZero: true }) ?? 1000;
     const load = loadOptionsFrom(raw);
+    const fleet = fleetSettingsFrom(raw, process.env);
+    // Every step's share must be possible on this worker: refused now, not at that step.
+    for (const rate of rates) shardOptions({ ...load, ratePerSec: rate }, fleet.splits);
+    if (ctx.parseOnly)
+      return ctx.parseOnly({
+        endpoint: raw.embedded === true ? "embedded" : endpointArg(arg, "sweep"),
+        rates,
+        stepDurationMs,
+        pauseMs,
+        slos,
+        ...load,
+        ...fleet,
+      });
+    const jsonFile = typeof raw.jsonFile === "string" ? checkSideFile(raw.jsonFile, "--json-file") : undefined;
     const html = htmlPath(raw);
     const target = await resolveEndpoint(arg, raw.embedded === true, "sweep");
     const progress = new Progress(json);
@@ -90,6 +114,8 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
         stepDurationMs,
         pauseMs,
         slos,
+        splits: fleet.splits,
+        startAtMs: fleet.startAtMs,
         signal: ctx.signal,
         onProgress: (rate, i, of, p) =>
           progress.fraction(
@@ -107,6 +133,7 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
       if (json) printJson(ctx, sweepJson(result));
       else ctx.out(renderSweep(result, typeof raw.slo === "string" ? raw.slo : undefined));
       writeHtml(html, "sweep", sweepJson(result));
+      if (jsonFile !== undefined) writeSideFile(jsonFile, jsonText(sweepJson(result)), "--json-file");
       if (result.interrupted) return;
       failIfAnyRunFailed(
         result.endpoint,

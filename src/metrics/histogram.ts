@@ -22,6 +22,18 @@ export function newHistogram(): Histogram {
 }
 
 /**
+ * Bucket width of histograms that hold merged or decoded counts: 64-bit
+ * (float) buckets count exactly up to 2^53, where the 32-bit buckets of a
+ * single run would wrap once a fleet's merged bucket passes 2^32. Same
+ * range and precision, so percentiles are unchanged.
+ */
+export const MERGED_BUCKET_BITS = 64;
+
+export function newMergedHistogram(): Histogram {
+  return hdr.build({ ...HISTOGRAM_SETTINGS, bitBucketSize: MERGED_BUCKET_BITS });
+}
+
+/**
  * Records a duration in µs, rounded and clamped into the histogram's range
  * (0 … 1 h). Returns true when the value was out of range and had to be
  * clamped, so callers can count and report it instead of losing the run.

@@ -22,6 +22,10 @@ import {
   type SetupOptions,
 } from "./setup.js";
 import type { Slo } from "./slo.js";
+import { runInfoOf, type WorkerId } from "./run-info.js";
+import { IntervalRecorder } from "./interval-log.js";
+import type { IntervalSink } from "../results/hdr-log.js";
+import { waitForStart, type StartAt } from "./start-at.js";
 
 export interface ProbeOptions extends ProbePoolOptions, SetupOptions, EvidenceOptions {
   /** Callers issuing requests at once (closed loop: each waits for its answer). */
@@ -40,6 +44,16 @@ export interface ProbeOptions extends ProbePoolOptions, SetupOptions, EvidenceOp
   minSuccessRatio?: number;
   /** Objectives the run is judged by (latency from the users' start, every request). */
   slos?: readonly Slo[];
+  /** Which worker of a split run this is (default 0 of 1); recorded for `merge`. */
+  worker?: WorkerId;
+  /** The first key this run reads (a shard's slice of the key space under the prefix); default 0. */
+  keyFirst?: number;
+  /** Start the measured run at this wall-clock time (after seeding and warm-up), or when a barrier resolves with one. */
+  startAt?: StartAt;
+  /** Awaited after the measured run, before the pool closes (workers end together, then close). */
+  beforeClose?: () => Promise<void>;
+  /** Each second of the measured run, its histograms (an HdrHistogram interval log, `--hdr-log`). */
+  onInterval?: IntervalSink;
 }
 
 export interface ProbeProgress {
@@ -165,7 +179,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   if (opts.durationMs === undefined && opts.requests === undefined)
     throw new RangeError("give a duration or a request count");
   const endpoint = formatEndpoint(opts);
-  const keys = probeKeys(opts.keyPrefix, opts.keyCount);
+  const keys = probeKeys(opts.keyPrefix, opts.keyCount, opts.keyFirst);
   const warnings: string[] = [];
 
   await prepareEndpoint(opts, endpoint, keys, warnings);
@@ -174,6 +188,20 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   const rec = new Recorder(opts.stallThresholdMs, Math.max(4, opts.poolSize * 2, opts.concurrency * 2));
   const pool = probePool(opts, rec);
   const run = new Run(pool, keys, opts, rec);
+  const intervals =
+    opts.onInterval === undefined
+      ? undefined
+      : new IntervalRecorder(
+          {
+            totalUs: rec.total,
+            successLatencyUs: rec.totalOk,
+            wireUs: rec.wire,
+            poolWaitUs: rec.poolWait,
+            healthCheckUs: rec.healthCheck,
+          },
+          opts.onInterval,
+        );
+  rec.intervals = intervals;
   let progressTimer: NodeJS.Timeout | undefined;
   let stopTimer: NodeJS.Timeout | undefined;
   let busySampler: BusySampler | undefined;
@@ -192,11 +220,13 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     const evidence = await watchEvidence(opts, endpoint);
     const callers: Caller[] = [];
     for (let i = 0; i < opts.concurrency; i++) callers.push(new Caller(run, (i * 7) % keys.count));
+    const start = opts.startAt === undefined ? {} : await waitForStart(opts.startAt, opts.signal, warnings);
     pool.resetAverages();
     busySampler = new BusySampler(pool, opts.durationMs);
     busySampler.start();
     const startMs = performance.now();
     run.t0 = startMs;
+    intervals?.start(startMs);
     if (opts.durationMs !== undefined) stopTimer = setTimeout(() => (run.stopping = true), opts.durationMs);
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -219,10 +249,18 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     if (interrupted && unfinished > 0) {
       warnings.push(`${unfinished} requests still in flight when interrupted are not counted`);
     }
+    const endMs = performance.now();
+    intervals?.finish(endMs);
     const result = rec.result(
       opts,
-      { endpoint, concurrency: opts.concurrency, warnings, load: { kind: "closed", callers: opts.concurrency } },
-      performance.now() - startMs,
+      {
+        endpoint,
+        concurrency: opts.concurrency,
+        warnings,
+        load: { kind: "closed", callers: opts.concurrency },
+        info: runInfoOf(opts, startMs, endMs, start),
+      },
+      endMs - startMs,
       pool,
       rec.totalOk,
     );
@@ -230,12 +268,14 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     result.timeline = run.timeline.finish();
     result.busyOverTime = busySampler.stop();
     if (evidence !== undefined && !interrupted) result.evidence = await evidence();
+    await opts.beforeClose?.();
     return judgeRun(withLatencyHistogram(result, rec.total), opts);
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
     if (stopTimer) clearTimeout(stopTimer);
     if (progressTimer) clearInterval(progressTimer);
     busySampler?.stop();
+    intervals?.stop();
     pool.close();
   }
 }

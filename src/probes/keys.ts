@@ -1,9 +1,12 @@
 import { getCommand, type PreparedCommand } from "../protocol/commands.js";
 import { keyAt, keySpace, type KeySpace } from "../protocol/get-frame.js";
 
-/** The probe's own keys: `<prefix><index>`; it never touches keys outside its prefix. */
-export function probeKeys(prefix: string, count: number): KeySpace {
-  return keySpace(prefix, count);
+/**
+ * The probe's own keys: `<prefix><first>` … `<prefix><first + count − 1>`;
+ * it never touches keys outside its prefix. A shard reads its own slice.
+ */
+export function probeKeys(prefix: string, count: number, first = 0): KeySpace {
+  return keySpace(prefix, count, "--key-prefix", first);
 }
 
 /** Get commands for the first few keys, for warm-up (the measured loop frames its own). */

@@ -7,6 +7,7 @@ import type { ParsedResponse } from "../protocol/response-parser.js";
 import { newHistogram, summarize, type Histogram, type LatencySummaryUs } from "../metrics/histogram.js";
 import { BusySampler } from "../metrics/busy-over-time.js";
 import { PROBE_CATEGORIES, Timeline } from "../metrics/timeline.js";
+import { encodeHistograms } from "../results/histogram-codec.js";
 import { formatEndpoint } from "../util/endpoint.js";
 import { INTERRUPT_GRACE_MS, type ProbeOptions, type ProbeProgress } from "./closed-loop.js";
 import { probeKeys } from "./keys.js";
@@ -16,11 +17,20 @@ import { Recorder } from "./recorder.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
 import { prepareEndpoint, probePool, reportProgress, untilAbortedOr, warmUp } from "./setup.js";
 import { round } from "../util/round.js";
+import { runInfoOf } from "./run-info.js";
+import { IntervalRecorder } from "./interval-log.js";
+import { waitForStart } from "./start-at.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
   /** Requests per second, issued on a fixed schedule whatever the responses do. */
   ratePerSec: number;
   durationMs: number;
+  /**
+   * The schedule starts this long after the (synchronised) start: shard i of
+   * a rate R split N ways starts i/R later, so the shards' requests
+   * interleave as one generator's would.
+   */
+  scheduleOffsetMs?: number;
   onProgress?: (p: ProbeProgress) => void;
 };
 
@@ -210,12 +220,31 @@ class RateRun {
 export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeResult> {
   if (!(opts.ratePerSec > 0)) throw new RangeError("rate must be above zero");
   const endpoint = formatEndpoint(opts);
-  const keys = probeKeys(opts.keyPrefix, opts.keyCount);
+  const keys = probeKeys(opts.keyPrefix, opts.keyCount, opts.keyFirst);
   const warnings: string[] = [];
   await prepareEndpoint(opts, endpoint, keys, warnings);
   const rec = new Recorder(opts.stallThresholdMs, Math.max(4, opts.poolSize * 2));
   const pool = probePool(opts, rec);
   const run = new RateRun(pool, rec, keys, opts.timeoutMs, opts.durationMs);
+  const intervals =
+    opts.onInterval === undefined
+      ? undefined
+      : new IntervalRecorder(
+          {
+            latencyUs: run.latency,
+            successLatencyUs: run.latencyOk,
+            totalUs: rec.total,
+            wireUs: rec.wire,
+            poolWaitUs: rec.poolWait,
+            healthCheckUs: rec.healthCheck,
+            schedulerLagUs: run.lag,
+            responseDelayUs: run.responseDelay,
+            freeConnectionWaitUs: run.freeWait,
+            generatorUs: run.generator,
+          },
+          opts.onInterval,
+        );
+  rec.intervals = intervals;
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   let timer: NodeJS.Timeout | undefined;
   let immediate: NodeJS.Immediate | undefined;
@@ -226,6 +255,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     // Warm every connection the rate is likely to need (the whole pool at most).
     await warmUp(pool, keys, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint, opts.signal);
     const evidence = await watchEvidence(opts, endpoint);
+    const start = opts.startAt === undefined ? {} : await waitForStart(opts.startAt, opts.signal, warnings);
     pool.resetAverages();
     busySampler = new BusySampler(pool, opts.durationMs);
     busySampler.start();
@@ -235,7 +265,8 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     // A generator that falls far behind stops issuing here; the rest count as not issued.
     const hardEndMs = opts.durationMs + Math.max(1000, opts.durationMs / 10);
     const cpuBefore = process.cpuUsage();
-    const t0 = performance.now();
+    const t0 = performance.now() + (opts.scheduleOffsetMs ?? 0);
+    intervals?.start(t0);
     run.t0 = t0;
     let next = 0;
     let scheduleEndMs = 0;
@@ -299,6 +330,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     await untilAbortedOr(run.drained(), opts.signal, Math.min(opts.timeoutMs, INTERRUPT_GRACE_MS));
     pumping = false;
     const endMs = Math.max(performance.now(), scheduleEndMs);
+    intervals?.finish(endMs);
     const cpu = process.cpuUsage(cpuBefore);
     loopDelay.disable();
     const interrupted = opts.signal?.aborted === true;
@@ -306,55 +338,122 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
       warnings.push(`${run.inFlight} requests still in flight when interrupted are not counted`);
     }
     const scheduleMs = scheduleEndMs - t0;
-    // Over the time the schedule really ran: an interrupted run is not a slow one.
-    const spanMs = Math.max(scheduleMs, run.issued * intervalMs);
-    const achievedRate = spanMs > 0 ? run.issued / (spanMs / 1000) : 0;
     const scheduled = stoppedEarly ? Math.min(total, Math.floor(scheduleMs / intervalMs) + 1) : total;
+    const parts: RateParts = {
+      histograms: {
+        latencyUs: run.latency,
+        schedulerLagUs: run.lag,
+        responseDelayUs: run.responseDelay,
+        freeConnectionWaitUs: run.freeWait,
+        generatorUs: run.generator,
+      },
+      requestedRate: opts.ratePerSec,
+      issued: run.issued,
+      scheduled,
+      // Over the time the schedule really ran: an interrupted run is not a slow one.
+      scheduleMs: Math.max(scheduleMs, run.issued * intervalMs),
+      latencyMs: run.latencyMsSum,
+      generatorMs: run.generatorMsSum,
+      drainMs: round(run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0, 1),
+      generatorCpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, endMs - t0)) * 1000) / 10,
+      // The monitor's samples include its own interval: subtract it to get the delay.
+      eventLoopDelayP99Us: Math.max(0, Math.round(loopDelay.percentile(99) / 1000) - LOOP_SAMPLE_MS * 1000),
+    };
     const base = rec.result(
       opts,
-      { endpoint, concurrency: 0, warnings, load: { kind: "open", offeredPerSec: achievedRate } },
+      {
+        endpoint,
+        concurrency: 0,
+        warnings,
+        load: { kind: "open", offeredPerSec: achievedRateOf(parts) },
+        info: runInfoOf(opts, t0, endMs, start),
+      },
       endMs - t0,
       pool,
       run.latencyOk,
     );
-    const lag = summarize(run.lag);
-    const generator = summarize(run.generator);
-    const generatorShare = run.latencyMsSum > 0 ? run.generatorMsSum / run.latencyMsSum : 0;
-    const result: RateProbeResult = {
-      ...base,
-      mode: "rate",
-      requestedRate: opts.ratePerSec,
-      achievedRate: round(achievedRate, 1),
-      scheduled,
-      issued: run.issued,
-      latencyUs: summarize(run.latency),
-      serviceUs: base.wireUs,
-      schedulerLagUs: lag,
-      responseDelayUs: summarize(run.responseDelay),
-      freeConnectionWaitUs: summarize(run.freeWait),
-      generatorUs: generator,
-      generatorShare: round(generatorShare, 4),
-      generatorCpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, endMs - t0)) * 1000) / 10,
-      // The monitor's samples include its own interval: subtract it to get the delay.
-      eventLoopDelayP99Us: Math.max(0, Math.round(loopDelay.percentile(99) / 1000) - LOOP_SAMPLE_MS * 1000),
-      drainMs: round(run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0, 1),
-    };
-    const generatorWarning = warnAboutGenerator(result, interrupted || rec.aborted !== undefined);
-    if (generatorWarning !== undefined) result.generatorWarning = generatorWarning;
+    const result = rateResultOf(base, parts, interrupted || rec.aborted !== undefined);
     if (interrupted) result.interrupted = true;
     result.timeline = run.timeline.finish();
     result.busyOverTime = busySampler.stop();
     if (evidence !== undefined && !interrupted) result.evidence = await evidence();
-    return judgeRun(withLatencyHistogram(result, run.latency), opts);
+    await opts.beforeClose?.();
+    return judgeRun(result, opts);
   } finally {
     pumping = false;
     if (timer !== undefined) clearTimeout(timer);
     if (immediate !== undefined) clearImmediate(immediate);
     if (progressTimer !== undefined) clearInterval(progressTimer);
+    intervals?.stop();
     loopDelay.disable();
     busySampler?.stop();
     pool.close();
   }
+}
+
+/** Histograms a constant-rate result carries beside the closed-loop ones, named after their summaries. */
+export const RATE_HISTOGRAMS = [
+  "latencyUs",
+  "schedulerLagUs",
+  "responseDelayUs",
+  "freeConnectionWaitUs",
+  "generatorUs",
+] as const;
+export type RateHistogramName = (typeof RATE_HISTOGRAMS)[number];
+
+/**
+ * What only a constant-rate run measures, in additive form (a merge sums the
+ * counts and totals, unites the schedules' spans, and keeps the largest of
+ * the per-worker maxima: drain, CPU, event-loop delay).
+ */
+export interface RateParts {
+  histograms: Record<RateHistogramName, Histogram>;
+  requestedRate: number;
+  issued: number;
+  scheduled: number;
+  /** The span the schedule ran, ms (merged: the length of the union of the spans). */
+  scheduleMs: number;
+  /** Σ users' latency and Σ mcdiag's own part of it, ms. */
+  latencyMs: number;
+  generatorMs: number;
+  drainMs: number;
+  generatorCpuPercent: number;
+  eventLoopDelayP99Us: number;
+}
+
+export function achievedRateOf(p: RateParts): number {
+  return p.scheduleMs > 0 ? p.issued / (p.scheduleMs / 1000) : 0;
+}
+
+/**
+ * A constant-rate result from the closed-loop figures and the rate parts:
+ * one run and a merge of many go through here.
+ */
+export function rateResultOf(base: ProbeResult, p: RateParts, stoppedOnPurpose: boolean): RateProbeResult {
+  const h = p.histograms;
+  const result: RateProbeResult = {
+    ...base,
+    mode: "rate",
+    requestedRate: p.requestedRate,
+    achievedRate: round(achievedRateOf(p), 1),
+    scheduled: p.scheduled,
+    issued: p.issued,
+    latencyUs: summarize(h.latencyUs),
+    serviceUs: base.wireUs,
+    schedulerLagUs: summarize(h.schedulerLagUs),
+    responseDelayUs: summarize(h.responseDelayUs),
+    freeConnectionWaitUs: summarize(h.freeConnectionWaitUs),
+    generatorUs: summarize(h.generatorUs),
+    generatorShare: p.latencyMs > 0 ? round(p.generatorMs / p.latencyMs, 4) : 0,
+    generatorCpuPercent: p.generatorCpuPercent,
+    eventLoopDelayP99Us: p.eventLoopDelayP99Us,
+    drainMs: p.drainMs,
+    totals: { ...base.totals, scheduleMs: p.scheduleMs, latencyMs: p.latencyMs, generatorMs: p.generatorMs },
+    histograms: { ...base.histograms, ...encodeHistograms(h) },
+  };
+  const generatorWarning = warnAboutGenerator(result, stoppedOnPurpose);
+  if (generatorWarning !== undefined) result.generatorWarning = generatorWarning;
+  return withLatencyHistogram(result, h.latencyUs);
 }
 
 /** Why the figures may describe mcdiag rather than the server, or undefined. */

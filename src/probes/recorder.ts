@@ -1,13 +1,15 @@
 import type { Connection } from "../clients/connection.js";
 import { type ErrorCounts, type ErrorKind, isConnectionFailure } from "../clients/errors.js";
-import type { Checkout, Pool } from "../clients/pool.js";
+import type { Checkout, Pool, PoolAverages } from "../clients/pool.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
 import { newHistogram, recordClampedUs, summarize, type Histogram } from "../metrics/histogram.js";
 import { finiteSourceModel, poolModel } from "../metrics/erlang.js";
 import { littlesLaw } from "../metrics/littles-law.js";
 import { CATEGORY_ANSWERED, CATEGORY_FAILED, CATEGORY_STALLED } from "../metrics/timeline.js";
-import type { PoolModelResult, ProbeResult } from "./result.js";
+import { encodeHistograms } from "../results/histogram-codec.js";
 import { round } from "../util/round.js";
+import type { IntervalRecorder } from "./interval-log.js";
+import type { PoolModelResult, ProbeParts, ProbeResult, RunInfo } from "./result.js";
 
 /** The mean wait the pool model sizes for, as `pool-size --target-wait` does by default. */
 export const MODEL_TARGET_WAIT_MS = 1;
@@ -75,9 +77,13 @@ export class Recorder {
     return this.hits + this.misses;
   }
 
+  /** Per-second twins of the histograms, when the run writes an interval log. */
+  intervals: IntervalRecorder | undefined;
+
   /** Records a duration in ms into a µs histogram, counting clamped values. */
   recordMs(h: Histogram, ms: number): void {
     if (recordClampedUs(h, ms * 1000)) this.clamped++;
+    if (this.intervals !== undefined) this.intervals.record(h, ms * 1000);
   }
 
   /**
@@ -146,69 +152,153 @@ export class Recorder {
   }
 
   /**
+   * The run's additive parts: its histograms, counts and raw totals, from
+   * which its result is derived and which a merge sums. Callbacks after this
+   * change nothing.
+   */
+  parts(windowMs: number, pool: PoolAverages, successLatency: Histogram): ProbeParts {
+    this.sealed = true;
+    const errorSamples = { ...this.errorSamples };
+    if (this.strayReplySample !== undefined) errorSamples.protocol_error ??= this.strayReplySample;
+    return {
+      histograms: {
+        wireUs: this.wire,
+        poolWaitUs: this.poolWait,
+        healthCheckUs: this.healthCheck,
+        totalUs: this.total,
+        successLatencyUs: successLatency,
+      },
+      hits: this.hits,
+      misses: this.misses,
+      stalled: this.stalled,
+      strayReplies: this.strayReplies,
+      errors: { ...this.errors },
+      errorSamples,
+      totals: {
+        windowMs,
+        pools: 1,
+        checkouts: this.holds,
+        checkoutFailures: this.checkoutFailures,
+        holdMs: this.holdMsSum,
+        // The pool's own time averages, as areas (count × ms) over its averaging window.
+        busyConnectionMs: pool.windowMs > 0 ? pool.busy * pool.windowMs : 0,
+        waitingCallerMs: pool.windowMs > 0 ? pool.waiting * pool.windowMs : 0,
+        clamped: this.clamped,
+      },
+    };
+  }
+
+  /**
    * The run's result record, with Little's law and the pool model over the
    * measured window. Callbacks after this change nothing.
    */
   result(
     opts: Pick<ProbeResult, "write" | "noDelay" | "healthCheck" | "poolSize" | "stallThresholdMs">,
-    run: { endpoint: string; concurrency: number; warnings: string[]; load: LoadShape },
+    run: { endpoint: string; concurrency: number; warnings: string[]; load: LoadShape; info: RunInfo },
     windowMs: number,
     pool: Pool,
     successLatency: Histogram,
   ): ProbeResult {
-    this.sealed = true;
-    const avg = pool.averages();
-    const answered = this.answered;
-    const meanHoldUs = this.holds > 0 ? (this.holdMsSum / this.holds) * 1000 : 0;
-    const meanPoolWaitUs = this.poolWait.totalCount > 0 ? this.poolWait.mean : 0;
-    const ll = littlesLaw({
-      checkouts: this.holds,
-      waitArrivals: this.holds + this.checkoutFailures,
-      windowMs,
-      meanHoldUs,
-      meanPoolWaitUs,
-      poolSize: opts.poolSize,
-      sampledBusy: avg.busy,
-      sampledWaiting: avg.waiting,
-    });
-    const result: ProbeResult = {
-      endpoint: run.endpoint,
-      write: opts.write,
-      noDelay: pool.noDelayReadBack ?? opts.noDelay,
-      healthCheck: opts.healthCheck,
-      poolSize: opts.poolSize,
-      concurrency: run.concurrency,
-      durationMs: Math.round(windowMs),
-      requests: this.completed,
-      hits: this.hits,
-      misses: this.misses,
-      successRatio: this.completed > 0 ? Math.round((answered / this.completed) * 1e6) / 1e6 : 0,
-      errors: this.errors,
-      errorSamples: this.errorSamples,
-      strayReplies: this.strayReplies,
-      stalled: this.stalled,
-      stalledRatio: answered > 0 ? round(this.stalled / answered, 4) : 0,
-      stallThresholdMs: opts.stallThresholdMs,
-      typicalStallMs: typicalStallMs(this.wire, this.stalled),
-      wireUs: summarize(this.wire),
-      poolWaitUs: summarize(this.poolWait),
-      healthCheckUs: summarize(this.healthCheck),
-      totalUs: summarize(this.total),
-      successLatencyUs: summarize(successLatency),
-      throughputPerSec: windowMs > 0 ? round(answered / (windowMs / 1000), 1) : 0,
-      littlesLaw: ll,
-      poolModel: modelFor(run.load, opts.poolSize, meanHoldUs / 1000, meanPoolWaitUs / 1000, ll.waitArrivalPerSec),
-      healthy: true,
-      problems: [],
-      warnings: run.warnings,
-    };
-    if (this.strayReplySample !== undefined) result.errorSamples.protocol_error ??= this.strayReplySample;
-    if (this.clamped > 0) {
-      run.warnings.push(`${this.clamped} durations were outside the histograms' range (1 µs … 1 h) and were clamped`);
-    }
+    const parts = this.parts(windowMs, pool.averages(), successLatency);
+    const result = probeResultOf(
+      parts,
+      { ...opts, endpoint: run.endpoint, concurrency: run.concurrency, noDelay: pool.noDelayReadBack ?? opts.noDelay },
+      run.load,
+      run.warnings,
+      run.info,
+    );
     if (this.aborted !== undefined) result.aborted = this.aborted;
     return result;
   }
+}
+
+/** What a result states about how it ran, beside what it measured. */
+export type ProbeConfig = Pick<
+  ProbeResult,
+  "endpoint" | "write" | "noDelay" | "healthCheck" | "poolSize" | "concurrency" | "stallThresholdMs"
+>;
+
+/**
+ * A result derived from its parts: summaries read off the histograms,
+ * ratios and rates from the counts and the window, Little's law and the pool
+ * model from the raw totals. A single run and a merge of many go through
+ * this one function, so a merged result is what one run with every worker's
+ * samples would have reported.
+ */
+export function probeResultOf(
+  parts: ProbeParts,
+  cfg: ProbeConfig,
+  load: LoadShape,
+  warnings: string[],
+  info: RunInfo,
+): ProbeResult {
+  const h = parts.histograms;
+  const t = parts.totals;
+  const answered = parts.hits + parts.misses;
+  const requests = answered + errorTotal(parts.errors);
+  const windowMs = t.windowMs;
+  const meanHoldUs = t.checkouts > 0 ? (t.holdMs / t.checkouts) * 1000 : 0;
+  const meanPoolWaitUs = h.poolWaitUs.totalCount > 0 ? h.poolWaitUs.mean : 0;
+  const ll = littlesLaw({
+    checkouts: t.checkouts,
+    waitArrivals: t.checkouts + t.checkoutFailures,
+    windowMs,
+    meanHoldUs,
+    meanPoolWaitUs,
+    poolSize: cfg.poolSize,
+    sampledBusy: windowMs > 0 ? t.busyConnectionMs / windowMs : 0,
+    sampledWaiting: windowMs > 0 ? t.waitingCallerMs / windowMs : 0,
+  });
+  if (t.clamped > 0) {
+    warnings.push(`${t.clamped} durations were outside the histograms' range (1 µs … 1 h) and were clamped`);
+  }
+  return {
+    endpoint: cfg.endpoint,
+    write: cfg.write,
+    noDelay: cfg.noDelay,
+    healthCheck: cfg.healthCheck,
+    poolSize: cfg.poolSize,
+    concurrency: cfg.concurrency,
+    durationMs: Math.round(windowMs),
+    requests,
+    hits: parts.hits,
+    misses: parts.misses,
+    successRatio: requests > 0 ? Math.round((answered / requests) * 1e6) / 1e6 : 0,
+    errors: parts.errors,
+    errorSamples: parts.errorSamples,
+    strayReplies: parts.strayReplies,
+    stalled: parts.stalled,
+    stalledRatio: answered > 0 ? round(parts.stalled / answered, 4) : 0,
+    stallThresholdMs: cfg.stallThresholdMs,
+    typicalStallMs: typicalStallMs(h.wireUs, parts.stalled),
+    wireUs: summarize(h.wireUs),
+    poolWaitUs: summarize(h.poolWaitUs),
+    healthCheckUs: summarize(h.healthCheckUs),
+    totalUs: summarize(h.totalUs),
+    successLatencyUs: summarize(h.successLatencyUs),
+    throughputPerSec: windowMs > 0 ? round(answered / (windowMs / 1000), 1) : 0,
+    littlesLaw: ll,
+    poolModel: modelFor(
+      load,
+      cfg.poolSize / t.pools,
+      meanHoldUs / 1000,
+      meanPoolWaitUs / 1000,
+      ll.waitArrivalPerSec,
+      t.pools,
+    ),
+    healthy: true,
+    problems: [],
+    warnings,
+    run: info,
+    totals: t,
+    histograms: encodeHistograms(h),
+  };
+}
+
+function errorTotal(e: ErrorCounts): number {
+  let n = 0;
+  for (const v of Object.values(e)) n += v ?? 0;
+  return n;
 }
 
 /**
@@ -217,6 +307,10 @@ export class Recorder {
  * unstable, has no mean wait, and grows at λ − c/T. A closed loop has only
  * N callers: the finite-source model, with the think time Z read off the
  * cycle N = X·(Z + W + T).
+ *
+ * A merged result holds `pools` workers' pools of `pool` connections each,
+ * every one offered its share of the load: the model is that of one such
+ * pool (the average worker), with the load figures scaled back to the fleet.
  */
 function modelFor(
   load: LoadShape,
@@ -224,35 +318,37 @@ function modelFor(
   holdMs: number,
   measuredWaitMs: number,
   checkoutsPerSec: number,
+  pools: number,
 ): PoolModelResult {
   const measuredMeanWaitMs = round(measuredWaitMs, 3);
   if (load.kind === "closed") {
+    const callers = Math.max(1, Math.round(load.callers / pools));
     const cycleMs = checkoutsPerSec > 0 ? (load.callers / checkoutsPerSec) * 1000 : 0;
     const thinkMs = Math.max(0, cycleMs - measuredWaitMs - holdMs);
-    const m = finiteSourceModel(load.callers, pool, holdMs, thinkMs);
+    const m = finiteSourceModel(callers, pool, holdMs, thinkMs);
     return {
       model: "finite-source",
       predictedMeanWaitMs: round(m.meanWaitMs, 3),
       measuredMeanWaitMs,
-      offeredLoad: round(m.busyConnections, 3),
+      offeredLoad: round(m.busyConnections * pools, 3),
       stable: true,
       callers: load.callers,
       thinkMs: round(thinkMs, 3),
     };
   }
-  const m = poolModel(load.offeredPerSec, holdMs, pool, MODEL_TARGET_WAIT_MS);
+  const m = poolModel(load.offeredPerSec / pools, holdMs, pool, MODEL_TARGET_WAIT_MS);
   const stable = m.meanWaitMs !== null;
   const out: PoolModelResult = {
     model: "M/M/c",
     predictedMeanWaitMs: stable ? round(m.meanWaitMs!, 3) : null,
     measuredMeanWaitMs,
-    offeredLoad: round(m.busyConnections, 3),
+    offeredLoad: round(m.busyConnections * pools, 3),
     stable,
     minimumPool: m.minimumPool,
     requiredPool: m.requiredPool,
     targetWaitMs: MODEL_TARGET_WAIT_MS,
   };
-  if (m.queueGrowthPerSec !== null) out.queueGrowthPerSec = m.queueGrowthPerSec;
+  if (m.queueGrowthPerSec !== null) out.queueGrowthPerSec = Math.round(m.queueGrowthPerSec * pools * 10) / 10;
   return out;
 }
 

@@ -100,6 +100,106 @@ export interface ProbeResult {
   timeline?: TimelineSeries;
   /** Busy connections and waiting callers over the run, time-averaged per interval. */
   busyOverTime?: BusySeries;
+  /** Where and when the run ran: what `merge` aligns and checks. */
+  run: RunInfo;
+  /** The raw, additive totals behind the rounded figures: what `merge` sums. */
+  totals: ProbeTotals;
+  /**
+   * The histograms behind the summaries of the same name (`wireUs`, …), in
+   * HdrHistogram's compressed base64 encoding, µs, 1 µs … 1 h, 3 digits.
+   */
+  histograms: Record<string, string>;
+  /** A merged result only: one row per worker, in worker order. */
+  workers?: WorkerRow[];
+}
+
+/** Where, when and as which worker a run ran. */
+export interface RunInfo {
+  host: string;
+  /** The worker this run was: index and count of the shards (0 of 1 when the run was not split). */
+  worker: { index: number; count: number };
+  /** Wall-clock start and end of the measured window, ms since the epoch. */
+  startedAtMs: number;
+  endedAtMs: number;
+  /** With a synchronised start (`--start-at`, `--workers`): the start asked for, and how late the run really started. */
+  startAtMs?: number;
+  startLateMs?: number;
+  /** The keys this run read: `<keyPrefix><first>` … `<keyPrefix><first + count − 1>`. */
+  keys: { prefix: string; first: number; count: number };
+  /** Per request and per wait for a connection, ms (a merge refuses results with different timeouts). */
+  timeoutMs: number;
+  /** Present on a merged result: how many results it merged. */
+  merged?: number;
+}
+
+/** One worker of a merged result: who fell behind, and by how much. */
+export interface WorkerRow {
+  host: string;
+  worker: { index: number; count: number };
+  startedAtMs: number;
+  /** Start relative to the earliest worker's, ms. */
+  startOffsetMs: number;
+  startLateMs?: number;
+  durationMs: number;
+  concurrency: number;
+  requests: number;
+  errors: number;
+  successRatio: number;
+  throughputPerSec: number;
+  /** The users' latency p99 (from the intended start for a constant rate), µs. */
+  latencyP99Us: number;
+  requestedRate?: number;
+  achievedRate?: number;
+  schedulerLagP99Us?: number;
+  generatorWarning?: string;
+  /** The worker's own warnings. */
+  warnings: string[];
+  interrupted?: true;
+  /** The file the worker's result came from (merge only). */
+  file?: string;
+}
+
+/** Histograms every probe result carries, named after the summaries they back. */
+export const PROBE_HISTOGRAMS = ["wireUs", "poolWaitUs", "healthCheckUs", "totalUs", "successLatencyUs"] as const;
+export type ProbeHistogramName = (typeof PROBE_HISTOGRAMS)[number];
+
+/**
+ * Additive totals behind a result's rounded figures. A merge sums each of
+ * them, except `windowMs`, which becomes the length of the union of the
+ * workers' windows.
+ */
+export interface ProbeTotals {
+  /** The measured window, ms. */
+  windowMs: number;
+  /** Pools (one per worker) whose connections the result covers. */
+  pools: number;
+  /** Checkouts that got a connection, and those that never did. */
+  checkouts: number;
+  checkoutFailures: number;
+  /** Σ time connections were held (health check + get), ms. */
+  holdMs: number;
+  /** The pool's own busy connections and waiting callers, integrated over time (count × ms). */
+  busyConnectionMs: number;
+  waitingCallerMs: number;
+  /** Durations outside the histograms' range (clamped). */
+  clamped: number;
+  /** Constant rate: the span the schedule ran (ms; merged, the union of the spans). */
+  scheduleMs?: number;
+  /** Constant rate: Σ users' latency, and Σ mcdiag's own part of it, ms. */
+  latencyMs?: number;
+  generatorMs?: number;
+}
+
+/** What a run measured, in additive form: its result is derived from these, and merges sum them. */
+export interface ProbeParts {
+  histograms: Record<ProbeHistogramName, Histogram>;
+  hits: number;
+  misses: number;
+  stalled: number;
+  strayReplies: number;
+  errors: ErrorCounts;
+  errorSamples: Partial<Record<ErrorKind, string>>;
+  totals: ProbeTotals;
 }
 
 const LATENCY = Symbol("latency histogram");

@@ -3,12 +3,25 @@ import { runRateProbe, type RateProbeOptions, type RateProbeResult } from "./ope
 import type { ProbeProgress } from "./closed-loop.js";
 import type { PoolModelResult } from "./result.js";
 import { sleep } from "./setup.js";
+import type { WorkerId } from "./run-info.js";
+import { shardOptions } from "./shard.js";
 import type { SloResult } from "./slo.js";
 
-export interface SweepOptions extends Omit<RateProbeOptions, "ratePerSec" | "durationMs" | "onProgress"> {
+export interface SweepOptions extends Omit<
+  RateProbeOptions,
+  "ratePerSec" | "durationMs" | "onProgress" | "startAt" | "scheduleOffsetMs"
+> {
   rates: number[];
   stepDurationMs: number;
   pauseMs: number;
+  /** This worker of a sweep split across several (each step's rate is split the same way). */
+  splits?: readonly WorkerId[];
+  /**
+   * A common timetable (epoch ms): step k starts at startAtMs + k × (step
+   * duration + pause), so workers on many hosts step together; a step that
+   * is ready late says so and starts at once.
+   */
+  startAtMs?: number;
   onStep?: (step: SweepStep, index: number, of: number) => void;
   onProgress?: (rate: number, index: number, of: number, p: ProbeProgress) => void;
 }
@@ -41,6 +54,8 @@ export interface SweepStep {
 
 export interface SweepResult {
   endpoint: string;
+  /** The rates asked for, one per step (the whole fleet's, when the sweep was split across workers). */
+  rates: number[];
   steps: SweepStep[];
   /** The highest rate meeting every SLO below the first step that broke one (null when even the first broke). */
   maxRateMeetingSlo: number | null;
@@ -67,39 +82,54 @@ export function rateSteps(from: number, to: number, steps: number): number[] {
 
 /** One constant-rate step per rate, with a pause between, each judged by the SLOs and the success floor. */
 export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
-  const steps: SweepStep[] = [];
   const runs: RateProbeResult[] = [];
   for (let i = 0; i < opts.rates.length; i++) {
     if (opts.signal?.aborted) break;
-    if (i > 0 && opts.pauseMs > 0) await sleep(opts.pauseMs, opts.signal);
+    // On a timetable the wait for the step's start is the pause.
+    if (i > 0 && opts.pauseMs > 0 && opts.startAtMs === undefined) await sleep(opts.pauseMs, opts.signal);
     if (opts.signal?.aborted) break;
     const rate = opts.rates[i]!;
     const progress = opts.onProgress;
-    const r = await runRateProbe({
-      ...opts,
-      ratePerSec: rate,
-      durationMs: opts.stepDurationMs,
-      seed: opts.seed && i === 0,
-      onProgress: progress ? (p) => progress(rate, i, opts.rates.length, p) : undefined,
-    });
+    const { splits, startAtMs, ...rest } = opts;
+    const step = shardOptions(
+      {
+        ...rest,
+        ratePerSec: rate,
+        durationMs: opts.stepDurationMs,
+        seed: opts.seed && i === 0,
+        onProgress: progress ? (p: ProbeProgress) => progress(rate, i, opts.rates.length, p) : undefined,
+      },
+      splits ?? [],
+    );
+    if (startAtMs !== undefined)
+      (step as RateProbeOptions).startAt = startAtMs + i * (opts.stepDurationMs + opts.pauseMs);
+    const r = await runRateProbe(step);
     runs.push(r);
-    const step = stepOf(r);
-    steps.push(step);
-    opts.onStep?.(step, i, opts.rates.length);
+    opts.onStep?.(stepOf(r), i, opts.rates.length);
   }
+  return sweepResultOf(opts.rates, runs, opts.signal?.aborted === true);
+}
+
+/**
+ * A sweep's steps and verdict from its runs: one sweep and a merge of many
+ * (each step merged across workers first) go through here.
+ */
+export function sweepResultOf(rates: readonly number[], runs: RateProbeResult[], interrupted: boolean): SweepResult {
+  const steps = runs.map(stepOf);
   // An interrupted step is partial: it neither proves nor breaks the SLOs.
   const judged = runs.filter((r) => r.interrupted === undefined);
   const firstFail = judged.findIndex((r) => !r.healthy);
   const met = firstFail < 0 ? judged : judged.slice(0, firstFail);
   const result: SweepResult = {
     endpoint: runs[0]?.endpoint ?? "",
+    rates: [...rates],
     steps,
     maxRateMeetingSlo: met.length > 0 ? Math.max(...met.map((r) => r.requestedRate)) : null,
     firstBrokenSlo: firstFail < 0 ? null : firstBroken(judged[firstFail]!),
     failedRates: steps.filter((s) => s.failed).map((s) => s.requestedRate),
     runs,
   };
-  if (opts.signal?.aborted) result.interrupted = true;
+  if (interrupted) result.interrupted = true;
   return result;
 }
 
@@ -113,7 +143,7 @@ function firstBroken(r: RateProbeResult): string {
   return r.problems[0] ?? "unhealthy";
 }
 
-function stepOf(r: RateProbeResult): SweepStep {
+export function stepOf(r: RateProbeResult): SweepStep {
   const step: SweepStep = {
     requestedRate: r.requestedRate,
     achievedRate: r.achievedRate,

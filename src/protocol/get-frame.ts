@@ -1,24 +1,27 @@
 import { assertValidKey } from "./keys.js";
 
 /**
- * The keys a probe reads: `<prefix>0` … `<prefix><count−1>`. Nothing is built
+ * The keys a probe reads: `<prefix><first>` … `<prefix><first + count − 1>`
+ * (`first` is 0 unless the key space is a shard's slice). Indices given to
+ * `keyAt` and `GetFramer.frame` run from 0 to count − 1. Nothing is built
  * per key: a `get` is framed from the prefix and the index when it is sent.
  */
 export interface KeySpace {
   readonly prefix: string;
+  readonly first: number;
   readonly count: number;
 }
 
 /** Checks the first and the last key (the longest), so every key in between is valid too. */
-export function keySpace(prefix: string, count: number, option = "--key-prefix"): KeySpace {
+export function keySpace(prefix: string, count: number, option = "--key-prefix", first = 0): KeySpace {
   if (!(count >= 1)) throw new RangeError("a key space needs at least one key");
-  assertValidKey(prefix + "0", option);
-  assertValidKey(prefix + String(count - 1), option);
-  return { prefix, count };
+  assertValidKey(prefix + String(first), option);
+  assertValidKey(prefix + String(first + count - 1), option);
+  return { prefix, first, count };
 }
 
 export function keyAt(keys: KeySpace, index: number): string {
-  return keys.prefix + String(index);
+  return keys.prefix + String(keys.first + index);
 }
 
 const GET = Buffer.from("get ");
@@ -61,12 +64,13 @@ export class GetFramer {
   /** Frames the get for key `index` (0 ≤ index < count) and points the views at it. */
   frame(index: number): void {
     const b = this.buf;
+    const n = this.keys.first + index;
     let digits = 1;
-    for (let v = index; v >= 10; v = Math.floor(v / 10)) digits++;
+    for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
     let at = this.digitsAt + digits;
     b[at] = 0x0d;
     b[at + 1] = 0x0a;
-    let v = index;
+    let v = n;
     do {
       b[--at] = 0x30 + (v % 10);
       v = Math.floor(v / 10);

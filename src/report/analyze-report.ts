@@ -1,5 +1,6 @@
 import type { CaptureAttribution } from "../analyze/capture-run.js";
 import type { AnalysisResult, CauseSummary } from "../analyze/result.js";
+import { withEnvelope } from "../results/record.js";
 import { fmtCount, fmtMs, fmtPct, fmtUs } from "./format.js";
 import { newTable } from "./table.js";
 
@@ -13,6 +14,11 @@ const LINK_NAMES: Record<number, string> = {
   229: "raw IPv6",
   276: "Linux cooked v2",
 };
+
+/** The JSON document for `analyze --json`: the analysis in its envelope. */
+export function analyzeJson(r: AnalysisResult): object {
+  return withEnvelope("analyze", r);
+}
 
 /** The "where the time went" table: one row per cause, most time first. */
 export function renderCauses(causes: CauseSummary[]): string {

@@ -4,6 +4,7 @@ import { allFailed } from "../probes/compare.js";
 import { errorList, errorTotal } from "./probe-report.js";
 import { fmtCount, fmtMs, fmtPattern, fmtPct, fmtRate, fmtUs } from "./format.js";
 import { compareVerdict } from "./verdict.js";
+import { envelope } from "../results/record.js";
 
 export function renderCompare(c: CompareResult): string {
   const first = c.runs[0];
@@ -57,6 +58,7 @@ export function renderCompare(c: CompareResult): string {
 /** The JSON document for `compare --json`. */
 export function compareJson(c: CompareResult): object {
   const j: Record<string, unknown> = {
+    ...envelope("compare"),
     endpoint: c.endpoint,
     runs: c.runs,
     findings: c.findings,

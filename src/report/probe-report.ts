@@ -1,19 +1,25 @@
 import { newTable } from "./table.js";
+import { withEnvelope } from "../results/record.js";
 import type { ErrorCounts } from "../clients/errors.js";
 import type { LatencySummaryUs } from "../metrics/histogram.js";
 import { DISAGREEMENT_LIMIT, disagreement } from "../metrics/littles-law.js";
 import { STALLING_RATIO } from "../probes/compare.js";
 import type { Evidence } from "../probes/evidence.js";
 import type { RateProbeResult } from "../probes/open-loop.js";
-import type { ProbeResult } from "../probes/result.js";
+import type { ProbeResult, WorkerRow } from "../probes/result.js";
 import { fmtCount, fmtMs, fmtNum, fmtPattern, fmtPct, fmtRate, fmtUs } from "./format.js";
+
+/** The JSON document for `probe --json`: the result in its envelope. */
+export function probeJson<T extends ProbeResult>(r: T): object {
+  return withEnvelope("probe", r);
+}
 
 /** Human report of one probe run. */
 export function renderProbe(r: ProbeResult): string {
   const out = reportBody(
     r,
     `mcdiag probe ${r.endpoint}: ${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, ` +
-      `pool ${r.poolSize}, concurrency ${r.concurrency}, ${fmtMs(r.durationMs)}${r.interrupted ? " (interrupted)" : ""}`,
+      `pool ${r.poolSize}, concurrency ${r.concurrency}, ${fmtMs(r.durationMs)}${workersNote(r)}${r.interrupted ? " (interrupted)" : ""}`,
     latencyTable("phase", [
       ["pool wait", r.poolWaitUs],
       r.healthCheckUs.count > 0 && ["health check", r.healthCheckUs],
@@ -26,6 +32,7 @@ export function renderProbe(r: ProbeResult): string {
     ` of ${fmtCount(r.hits + r.misses)}`,
   );
   for (const w of r.warnings) out.push(`warning: ${w}`);
+  if (r.workers) out.push(workersTable(r.workers));
   if (r.stalledRatio >= STALLING_RATIO) out.push(adviceForStalls(r));
   return out.join("\n") + "\n";
 }
@@ -35,7 +42,7 @@ export function renderRateProbe(r: RateProbeResult): string {
   const out = reportBody(
     r,
     `mcdiag probe ${r.endpoint}: constant rate ${fmtRate(r.requestedRate)} (achieved ${fmtRate(r.achievedRate)}), ` +
-      `${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, pool ${r.poolSize}` +
+      `${fmtPattern(r.write, r.noDelay)}, health check ${r.healthCheck}, pool ${r.poolSize}${workersNote(r)}` +
       (r.interrupted ? `, interrupted after ${fmtMs(r.durationMs)}` : ""),
     latencyTable("latency", [
       ["from intended start (users)", r.latencyUs],
@@ -63,6 +70,7 @@ export function renderRateProbe(r: RateProbeResult): string {
   );
   if (r.generatorWarning) out.push(`warning: ${r.generatorWarning}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
+  if (r.workers) out.push(workersTable(r.workers));
   return out.join("\n") + "\n";
 }
 
@@ -90,6 +98,82 @@ function latencyTable(first: string, phases: readonly (readonly [string, Latency
   const t = newTable([first, "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
   for (const p of phases) if (p !== false) t.push(latencyRow(p[0], p[1]));
   return t.toString();
+}
+
+/** ", 4 workers on 2 hosts" on a merged result's header (pool and concurrency are then the fleet's totals). */
+function workersNote(r: ProbeResult): string {
+  if (!r.workers) return "";
+  const hosts = new Set(r.workers.map((w) => w.host)).size;
+  return `, merged from ${r.workers.length} workers${hosts > 1 ? ` on ${hosts} hosts` : ""} (pool and concurrency are their totals)`;
+}
+
+/** A cell of the workers' table: the text as printed, and the number behind it where there is one. */
+export interface WorkerCell {
+  text: string;
+  value?: number;
+}
+
+/** The workers' table of a merged result, one row per worker: its head and cells (terminal and page share it). */
+export function workerRows(rows: readonly WorkerRow[]): { head: string[]; rows: WorkerCell[][] } {
+  const rate = rows.some((w) => w.requestedRate !== undefined);
+  const files = rows.some((w) => w.file !== undefined);
+  const head = [
+    "worker",
+    "host",
+    ...(files ? ["result"] : []),
+    "start",
+    "window",
+    ...(rate ? ["requested", "achieved", "lag p99"] : ["concurrency"]),
+    "requests",
+    "errors",
+    "throughput",
+    "p99",
+    "note",
+  ];
+  const n = (text: string, value: number): WorkerCell => ({ text, value });
+  const cells = rows.map((w) => {
+    const note = w.interrupted
+      ? "interrupted"
+      : w.generatorWarning
+        ? "generator behind"
+        : (w.startLateMs ?? 0) >= 10
+          ? `started ${fmtMs(w.startLateMs ?? 0)} late`
+          : "";
+    return [
+      { text: `${w.worker.index}/${w.worker.count}` },
+      { text: w.host },
+      ...(files ? [{ text: w.file ?? "" }] : []),
+      n(`+${fmtMs(w.startOffsetMs)}`, w.startOffsetMs),
+      n(fmtMs(w.durationMs), w.durationMs),
+      ...(rate
+        ? [
+            n(fmtRate(w.requestedRate ?? 0), w.requestedRate ?? 0),
+            n(fmtRate(w.achievedRate ?? 0), w.achievedRate ?? 0),
+            n(fmtUs(w.schedulerLagP99Us ?? 0), w.schedulerLagP99Us ?? 0),
+          ]
+        : [n(String(w.concurrency), w.concurrency)]),
+      n(fmtCount(w.requests), w.requests),
+      n(fmtCount(w.errors), w.errors),
+      n(fmtRate(w.throughputPerSec), w.throughputPerSec),
+      n(fmtUs(w.latencyP99Us), w.latencyP99Us),
+      { text: note },
+    ];
+  });
+  return { head, rows: cells };
+}
+
+/** One row per worker of a merged result, so the one that fell behind shows; then each worker's warnings. */
+export function workersTable(rows: readonly WorkerRow[]): string {
+  const table = workerRows(rows);
+  const t = newTable(table.head);
+  for (const r of table.rows) t.push(r.map((c) => c.text));
+  const lines = [t.toString()];
+  for (const w of rows) {
+    const who = `worker ${w.worker.index}/${w.worker.count} (${w.file ?? w.host})`;
+    if (w.generatorWarning) lines.push(`  ${who}: ${w.generatorWarning}`);
+    for (const x of w.warnings) lines.push(`  ${who}: ${x}`);
+  }
+  return lines.join("\n");
 }
 
 const FAILURE_LEGEND =

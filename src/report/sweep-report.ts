@@ -2,6 +2,7 @@ import type { SweepResult, SweepStep } from "../probes/sweep.js";
 import { fmtCount, fmtMs, fmtPct, fmtRate, fmtUs } from "./format.js";
 import { errorTotal } from "./probe-report.js";
 import { newTable } from "./table.js";
+import { envelope } from "../results/record.js";
 
 export function renderSweepStepLine(s: SweepStep, i: number, of: number): string {
   const verdict = s.failed ? "FAILED" : s.interrupted ? "interrupted" : s.sloMet ? "SLOs met" : "SLO broken";
@@ -103,7 +104,9 @@ function errorsText(s: SweepStep): string {
 /** JSON for `sweep --json`: the steps and the answer (full probe records under `runs`). */
 export function sweepJson(r: SweepResult): object {
   const j: Record<string, unknown> = {
+    ...envelope("sweep"),
     endpoint: r.endpoint,
+    rates: r.rates,
     steps: r.steps,
     maxRateMeetingSlo: r.maxRateMeetingSlo,
     firstBrokenSlo: r.firstBrokenSlo,

@@ -1,7 +1,8 @@
-import type { LatencySummaryUs } from "../../metrics/histogram.js";
+import type { Histogram, LatencySummaryUs } from "../../metrics/histogram.js";
+import { decodeHistogram } from "../../results/histogram-codec.js";
 import { decodeBytes, decodeFloats, niceBucketMs, type TimelineSeries } from "../../metrics/timeline.js";
 import { fmtCount, fmtMs, fmtUs } from "../format.js";
-import { curveFromSummary, type SummaryLike } from "./curves.js";
+import { curveFromHistogram, curveFromSummary, type SummaryLike } from "./curves.js";
 import type { Cell, PageModel, PercentileChart, Styled, TableModel, TimelineChart } from "./model.js";
 import { SERIES_STYLES } from "./palette.js";
 
@@ -55,18 +56,36 @@ function verdictTone(line: string): "ok" | "bad" | "warn" {
   return /stall \d/.test(line) || /every pattern stalls/.test(line) ? "bad" : "ok";
 }
 
-/** A percentile chart: one line per summary. */
+/**
+ * The histogram a result carries behind one of its summaries (`histograms`
+ * in the JSON, HdrHistogram's compressed base64), decoded and checked
+ * against the summary; undefined when the result has none.
+ */
+export function histogramOf(
+  r: { histograms?: Record<string, string> },
+  name: string,
+  summary: LatencySummaryUs,
+  where: string,
+): Histogram | undefined {
+  const encoded = r.histograms?.[name];
+  return encoded === undefined ? undefined : decodeHistogram(encoded, `${where}.histograms.${name}`, summary);
+}
+
+/**
+ * A percentile chart: one line per series, the full distribution walked
+ * from its histogram when there is one, else the summary's percentiles.
+ */
 export function percentileChart(
   id: string,
   title: string,
   caption: string,
-  lines: { label: string; summary: SummaryLike; style?: { color: string; dash?: number[] } }[],
+  lines: { label: string; summary: SummaryLike; histogram?: Histogram; style?: { color: string; dash?: number[] } }[],
 ): PercentileChart {
   const drawn = lines.filter((l) => l.summary.count > 0);
   const chartLines = drawn.map((l, i) => ({
     label: l.label,
     ...(l.style ?? SERIES_STYLES[i % SERIES_STYLES.length]!),
-    ...curveFromSummary(l.summary),
+    ...(l.histogram === undefined ? curveFromSummary(l.summary) : curveFromHistogram(l.histogram)),
   }));
   const alt =
     `${title}: ` +

@@ -3,7 +3,7 @@ import type { ProbeResult } from "../../probes/result.js";
 import { renderCompare } from "../compare-report.js";
 import { fmtMs, fmtPattern, fmtPct, fmtRate } from "../format.js";
 import { errorList, errorTotal } from "../probe-report.js";
-import { percentileChart, timelineChart, us, verdictFromTerminal } from "./common.js";
+import { histogramOf, percentileChart, timelineChart, us, verdictFromTerminal } from "./common.js";
 import type { Cell, PageModel, Section } from "./model.js";
 import { patternStyle } from "./palette.js";
 
@@ -30,8 +30,13 @@ export function comparePage(c: CompareDoc): PageModel {
     "Wire latency percentiles by write pattern",
     caption,
     c.runs
-      .filter((r) => !allFailed(r))
-      .map((r, i) => ({ label: fmtPattern(r.write, r.noDelay), summary: r.wireUs, style: styles[i] })),
+      .map((r, i) => ({
+        label: fmtPattern(r.write, r.noDelay),
+        summary: r.wireUs,
+        histogram: allFailed(r) ? undefined : histogramOf(r, "wireUs", r.wireUs, `runs[${i}]`),
+        style: styles[i],
+      }))
+      .filter((_l, i) => !allFailed(c.runs[i]!)),
   );
   const sections: Section[] = [
     { id: "distribution", heading: "The percentile distribution", charts: [percentiles], tables: [] },

@@ -4,10 +4,12 @@ import { renderCompare } from "../compare-report.js";
 import { comparePage, type CompareDoc } from "./compare-page.js";
 import type { PageModel } from "./model.js";
 import { renderPage } from "./page.js";
+import type { RecordKind } from "../../results/record.js";
 import { probePage, probeTerminal, type ProbeDoc } from "./probe-page.js";
 import { sweepPage, sweepTerminal, type SweepDoc } from "./sweep-page.js";
 
-export type ReportKind = "probe" | "compare" | "sweep" | "analyze";
+/** The kinds of result a page is drawn for: every kind of `--json` record. */
+export type ReportKind = RecordKind;
 
 /**
  * The self-contained HTML page for a result, from the very document
@@ -45,15 +47,4 @@ export function terminalReport(kind: ReportKind, doc: object): string {
     case "analyze":
       return analyzeTerminal(doc as AnalysisResult);
   }
-}
-
-/** Which command printed this JSON document, by its shape; undefined when none did. */
-export function reportKindOf(doc: unknown): ReportKind | undefined {
-  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return undefined;
-  const d = doc as Record<string, unknown>;
-  if (Array.isArray(d.steps) && Array.isArray(d.runs)) return "sweep";
-  if (Array.isArray(d.runs) && typeof d.findings === "object") return "compare";
-  if (typeof d.packets === "number" && Array.isArray(d.endpoints) && typeof d.stalls === "object") return "analyze";
-  if (typeof d.endpoint === "string" && typeof d.write === "string" && typeof d.wireUs === "object") return "probe";
-  return undefined;
 }

@@ -1,11 +1,19 @@
 import type { RateProbeResult } from "../../probes/open-loop.js";
-import type { ProbeResult } from "../../probes/result.js";
+import type { ProbeResult, WorkerRow } from "../../probes/result.js";
 import { fmtMs, fmtNum, fmtPattern, fmtPct, fmtRate } from "../format.js";
 import type { CaptureAttribution } from "../../analyze/capture-run.js";
 import { renderCaptureAttribution } from "../analyze-report.js";
-import { renderProbe, renderRateProbe } from "../probe-report.js";
+import { renderProbe, renderRateProbe, workerRows } from "../probe-report.js";
 import { causesTable } from "./analyze-page.js";
-import { LATENCY_HEAD, latencyCells, percentileChart, timelineChart, verdictFromTerminal } from "./common.js";
+import {
+  histogramOf,
+  LATENCY_HEAD,
+  latencyCells,
+  percentileChart,
+  timelineChart,
+  verdictFromTerminal,
+} from "./common.js";
+import type { LatencySummaryUs } from "../../metrics/histogram.js";
 import type { Cell, LinesChart, PageModel, Section, Styled } from "./model.js";
 import { CATEGORY_COLORS, COLORS } from "./palette.js";
 
@@ -30,6 +38,7 @@ export function probePage(r: ProbeDoc): PageModel {
   const busy = busyChart(r, "busy");
   if (busy)
     sections.push({ id: "pool", heading: "The pool: busy connections and Little's law", charts: [busy], tables: [] });
+  if (r.workers !== undefined) sections.push(workersSection(r.workers));
   return {
     kind: "probe",
     title: `mcdiag probe ${r.endpoint}: ${pattern}`,
@@ -54,6 +63,13 @@ export function probeParams(r: ProbeResult): [string, string][] {
     ["health check", r.healthCheck],
     ["pool size", String(r.poolSize)],
   ];
+  if (r.workers !== undefined) {
+    const hosts = new Set(r.workers.map((w) => w.host)).size;
+    p.push([
+      "merged from",
+      `${r.workers.length} workers on ${hosts} host${hosts === 1 ? "" : "s"} (pool and concurrency: their totals)`,
+    ]);
+  }
   if (isRateProbe(r)) p.push(["rate", `${fmtRate(r.requestedRate)} (achieved ${fmtRate(r.achievedRate)})`]);
   else p.push(["concurrency", String(r.concurrency)]);
   p.push(
@@ -96,19 +112,25 @@ export function probeTimeline(r: ProbeResult, id: string) {
 
 function phasesSection(r: ProbeResult): Section {
   const rate = isRateProbe(r) ? r : undefined;
-  const rows: { label: string; summary: ProbeResult["wireUs"] }[] = rate
+  // Each phase with the name of the histogram behind it in the JSON.
+  const phases: [string, string, LatencySummaryUs][] = rate
     ? [
-        { label: "from intended start (users)", summary: rate.latencyUs },
-        { label: "pool wait", summary: r.poolWaitUs },
-        { label: "health check", summary: r.healthCheckUs },
-        { label: "service (wire)", summary: rate.serviceUs },
+        ["from intended start (users)", "latencyUs", rate.latencyUs],
+        ["pool wait", "poolWaitUs", r.poolWaitUs],
+        ["health check", "healthCheckUs", r.healthCheckUs],
+        ["service (wire)", "wireUs", rate.serviceUs],
       ]
     : [
-        { label: "pool wait", summary: r.poolWaitUs },
-        { label: "health check", summary: r.healthCheckUs },
-        { label: "wire", summary: r.wireUs },
-        { label: "total (every request)", summary: r.totalUs },
+        ["pool wait", "poolWaitUs", r.poolWaitUs],
+        ["health check", "healthCheckUs", r.healthCheckUs],
+        ["wire", "wireUs", r.wireUs],
+        ["total (every request)", "totalUs", r.totalUs],
       ];
+  const rows = phases.map(([label, name, summary]) => ({
+    label,
+    summary,
+    histogram: summary.count > 0 ? histogramOf(r, name, summary, "the result") : undefined,
+  }));
   const chart = percentileChart(
     "phases",
     "Where the time goes: each phase's percentiles",
@@ -185,5 +207,26 @@ export function busyChart(r: ProbeResult, id: string): LinesChart | undefined {
       numeric: [1, 2],
       rows,
     },
+  };
+}
+
+/** A merged result's workers, one row each, as the terminal shows them (numbers in data-value). */
+export function workersSection(rows: readonly WorkerRow[], heading = "The workers"): Section {
+  const t = workerRows(rows);
+  const numeric = t.head.flatMap((_h, i) => (t.rows.some((r) => r[i]!.value !== undefined) ? [i] : []));
+  return {
+    id: "workers",
+    heading,
+    intro:
+      "The merged figures above are the fleet's; a worker that started late, fell behind its rate or was interrupted shows here.",
+    charts: [],
+    tables: [
+      {
+        caption: "Each worker of the merged run, as the terminal shows it (ms, rates and µs in data-value)",
+        head: t.head,
+        numeric,
+        rows: t.rows.map((r) => r.map((c) => (c.value === undefined ? c.text : { text: c.text, value: c.value }))),
+      },
+    ],
   };
 }

@@ -5,12 +5,14 @@ import { fmtMs, fmtPattern, fmtPct, fmtRate } from "../format.js";
 import { errorTotal } from "../probe-report.js";
 import { renderSweep } from "../sweep-report.js";
 import { count, us, verdictFromTerminal } from "./common.js";
-import type { Cell, LinesChart, PageModel, TableModel } from "./model.js";
+import type { Cell, LinesChart, PageModel, Section, TableModel } from "./model.js";
+import { workersSection } from "./probe-page.js";
 import { COLORS } from "./palette.js";
 
 /** What `sweep --json` prints. */
 export interface SweepDoc {
   endpoint: string;
+  rates: number[];
   steps: SweepStep[];
   maxRateMeetingSlo: number | null;
   firstBrokenSlo: string | null;
@@ -138,13 +140,27 @@ export function sweepPage(d: SweepDoc): PageModel {
     );
     if (first.minSuccessRatio !== undefined) params.push(["success floor", fmtPct(first.minSuccessRatio)]);
   }
+  const sections: Section[] = [{ id: "knee", heading: "Finding the knee", charts: [latency, rates], tables: [] }];
+  if (d.runs.some((r) => r.workers !== undefined)) {
+    const workers = workersSection(
+      d.runs.flatMap((r) => r.workers ?? []),
+      "The workers of each step",
+    );
+    // One block of rows per step, each row led by the step's rate.
+    const table = workers.tables[0]!;
+    table.head = ["step", ...table.head];
+    table.numeric = [0, ...(table.numeric ?? []).map((i) => i + 1)];
+    let k = 0;
+    table.rows = d.runs.flatMap((r) => (r.workers ?? []).map(() => [rateCell(r.requestedRate), ...table.rows[k++]!]));
+    sections.push(workers);
+  }
   return {
     kind: "sweep",
     title: `mcdiag sweep ${d.endpoint}: ${steps.length} steps`,
     subtitle: terminal.split("\n")[0]!,
     verdict: verdictFromTerminal(terminal),
     params,
-    sections: [{ id: "knee", heading: "Finding the knee", charts: [latency, rates], tables: [] }],
+    sections,
     terminal,
   };
 }
