@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fmtPattern, fmtPct, fmtRate, fmtUs } from "../../src/report/format.js";
 import { decodeFloats } from "../../src/metrics/timeline.js";
+import { decodeHistogram } from "../../src/results/histogram-codec.js";
+import { curveFromHistogram } from "../../src/report/html/curves.js";
+import { startMemcached } from "../helpers/daemons.js";
 import type { AnalysisResult } from "../../src/analyze/result.js";
 import type { RateProbeResult } from "../../src/probes/open-loop.js";
 import type { ProbeResult } from "../../src/probes/result.js";
@@ -12,6 +15,7 @@ import type { LinesChart, PercentileChart, WaterfallChart } from "../../src/repo
 import type { SweepDoc } from "../../src/report/html/sweep-page.js";
 import {
   chartModels,
+  checkAccessibility,
   checkCharts,
   launchBrowser,
   openReport,
@@ -49,12 +53,42 @@ async function runAndOpen<T>(
   const r = await openReport(browser!.context, html, name);
   expect(r.errors).toEqual([]);
   expect(r.requests).toEqual([]);
+  await expectAccessible(r);
   // The same page, drawn later from the saved JSON.
   const again = join(dir, `${name}-again.html`);
   const rep = await mcdiag(["report", join(dir, `${name}.json`), "--html", again]);
   expect(rep.code, rep.stderr).toBe(0);
   expect(readFileSync(again, "utf8")).toBe(readFileSync(html, "utf8"));
   return { json, html, r };
+}
+
+/** Real headings, a name and a table for every chart, every chart and table reachable by Tab, and a page that prints whole. */
+async function expectAccessible(r: OpenedReport): Promise<void> {
+  const a = await checkAccessibility(r.page);
+  expect(a.headings.filter((h) => h.level === 1)).toHaveLength(1);
+  expect(a.headings[0]!.level).toBe(1);
+  a.headings.forEach((h, i) => {
+    if (i > 0)
+      expect(h.level, `${h.text} after ${a.headings[i - 1]!.text}`).toBeLessThanOrEqual(a.headings[i - 1]!.level + 1);
+  });
+  expect(a.headings.filter((h) => h.level === 2).map((h) => h.text)).toEqual(
+    expect.arrayContaining(["Verdict", "Run parameters", "The report as the terminal prints it"]),
+  );
+  expect(a.charts.length).toBeGreaterThan(0);
+  for (const c of a.charts) {
+    expect(c.role, c.id).toBe("img");
+    expect(c.label.length, c.id).toBeGreaterThan(20);
+    expect(c.heading, c.id).not.toBe("");
+    expect(a.headings.map((h) => h.text)).toContain(c.heading);
+    expect(c.tables, c.id).toBe(1);
+  }
+  expect(a.tabStops[0]).toBe("a:Skip to the report");
+  for (const c of a.charts) {
+    expect(a.tabStops).toContain(`chart:${c.id}`);
+    expect(a.tabStops).toContain(`summary:${c.id}`);
+  }
+  expect(a.print).toEqual({ closedDetails: 0, hiddenTables: 0, widestChartPx: expect.any(Number), skipShown: false });
+  expect(a.print.widestChartPx).toBeLessThanOrEqual(700);
 }
 
 function tableByCaption(tables: PageTable[], start: string): PageTable {
@@ -89,10 +123,25 @@ describe.skipIf(!canRun)("HTML reports in headless Chromium, from file://", () =
     const models = await chartModels(r.page);
     const lines = (models.find((m) => m.id === "percentiles") as PercentileChart).lines;
     const split = lines.find((l) => l.label === "split + Nagle on")!;
-    const fromMedian = split.yUs.filter((_y, i) => split.x[i]! >= 2);
-    expect(Math.min(...fromMedian)).toBeGreaterThanOrEqual(30_000);
-    for (const l of lines.filter((x) => x.label !== "split + Nagle on"))
-      expect(l.yUs[l.x.indexOf(2)]!).toBeLessThan(5_000);
+    // p50 (x = 2) to p90 (x = 10): the delayed-ACK timer, ~40 ms plus the wire. Its tail is left
+    // alone: on a loaded machine it takes on scheduling delays and the odd retransmission.
+    const plateau = split.yUs.filter((_y, i) => split.x[i]! >= 2 && split.x[i]! <= 10);
+    expect(plateau.length).toBeGreaterThanOrEqual(10);
+    expect(Math.min(...plateau)).toBeGreaterThanOrEqual(35_000);
+    const splitP50 = split.yUs[split.x.indexOf(2)]!;
+    expect(splitP50).toBeLessThanOrEqual(80_000);
+    for (const l of lines.filter((x) => x.label !== "split + Nagle on")) {
+      const p50 = l.yUs[l.x.indexOf(2)]!;
+      expect(p50, l.label).toBeLessThan(5_000);
+      expect(splitP50 / p50, l.label).toBeGreaterThan(10);
+    }
+    // Each line is the run's whole distribution, walked from the histogram the JSON carries.
+    expect(lines.map((l) => l.label)).toEqual(patterns);
+    json.runs.forEach((run, i) => {
+      const h = decodeHistogram(run.histograms.wireUs, `runs[${i}]`, run.wireUs);
+      expect({ x: lines[i]!.x, yUs: lines[i]!.yUs }).toEqual(curveFromHistogram(h));
+      expect(h.totalCount).toBe(run.wireUs.count);
+    });
     // The comparison table holds the JSON's numbers.
     const table = tableByCaption(await pageTables(r.page), "Each write pattern");
     expect(table.rows.map((row) => row[0]!.text)).toEqual(patterns);
@@ -113,11 +162,11 @@ describe.skipIf(!canRun)("HTML reports in headless Chromium, from file://", () =
 
   for (const file of ["split-nagle.pcapng", "split-nagle.pcap"]) {
     it(`analyze ${file}: the waterfall of the worst stall shows its three frames and the silence; tables equal the JSON`, async () => {
+      // The .pcap as the README runs it (memcached found on its own); the .pcapng with --port.
       const { json, r } = await runAndOpen<AnalysisResult>(`analyze-${file}`, [
         "analyze",
         capture(file),
-        "--port",
-        "33631",
+        ...(file.endsWith(".pcapng") ? ["--port", "33631"] : []),
       ]);
       const charts = await checkCharts(r.page);
       expect(charts.map((c) => c.id)).toEqual([
@@ -305,5 +354,64 @@ describe.skipIf(!canRun)("HTML reports in headless Chromium, from file://", () =
       expectUs(row[4]!, s.latencyUs.p50);
       expectUs(row[7]!, s.latencyUs.p99);
     });
+  });
+  it("merge --html: two shards' results drawn as one run, phases from the merged histograms, one row per worker", async () => {
+    const mc = await startMemcached();
+    try {
+      const ep = `${mc.host}:${mc.port}`;
+      const files: string[] = [];
+      for (const shard of ["0/2", "1/2"]) {
+        const w = await mcdiag(["probe", ep, "--requests", "400", "--concurrency", "4", "--shard", shard, "--json"], {
+          timeoutMs: 60_000,
+        });
+        expect([0, 1], w.stderr).toContain(w.code);
+        files.push(join(dir, `shard-${shard.replace("/", "of")}.json`));
+        writeFileSync(files[files.length - 1]!, w.stdout);
+      }
+      const html = join(dir, "merged.html");
+      const m = await mcdiag(["merge", ...files, "--json", "--html", html]);
+      expect([0, 1], m.stderr).toContain(m.code);
+      const json = JSON.parse(m.stdout) as ProbeResult & { kind: string };
+      expect(json.kind).toBe("mcdiag.probe");
+      expect(json.workers).toHaveLength(2);
+      const r = await openReport(browser!.context, html, "merged");
+      expect(r.errors).toEqual([]);
+      expect(r.requests).toEqual([]);
+      await expectAccessible(r);
+      const charts = await checkCharts(r.page);
+      expect(charts.map((c) => c.id)).toEqual(["phases"]);
+      expect(charts[0]!.dataPixels).toBeGreaterThan(20);
+      const phases = (await chartModels(r.page)).find((c) => c.id === "phases") as PercentileChart;
+      const wire = phases.lines.find((l) => l.label === "wire")!;
+      const merged = decodeHistogram(json.histograms.wireUs, "wireUs", json.wireUs);
+      // --requests is the fleet's: each shard made its share, and the merge holds them all.
+      expect(json.requests).toBe(400);
+      expect(json.workers!.reduce((n, w) => n + w.requests, 0)).toBe(400);
+      expect(merged.totalCount).toBe(json.wireUs.count);
+      expect(merged.totalCount).toBe(json.hits + json.misses);
+      expect({ x: wire.x, yUs: wire.yUs }).toEqual(curveFromHistogram(merged));
+      const tables = await pageTables(r.page);
+      const workers = tableByCaption(tables, "Each worker of the merged run");
+      expect(workers.head.slice(0, 3)).toEqual(["worker", "host", "result"]);
+      workers.rows.forEach((row, i) => {
+        const w = json.workers![i]!;
+        expect(row[0]!.text).toBe(`${w.worker.index}/${w.worker.count}`);
+        expect(row[2]!.text).toBe(files[i]);
+        const at = (col: string) => row[workers.head.indexOf(col)]!;
+        expect(Number(at("requests").value)).toBe(w.requests);
+        expect(Number(at("errors").value)).toBe(w.errors);
+        expectUs(at("p99"), w.latencyP99Us);
+      });
+      const params = await r.page.locator("#params").textContent();
+      expect(params).toContain("merged from2 workers on 1 host");
+      // Drawn again later from the merged JSON: the same page.
+      writeFileSync(join(dir, "merged.json"), m.stdout);
+      const again = join(dir, "merged-again.html");
+      const rep = await mcdiag(["report", join(dir, "merged.json"), "--html", again]);
+      expect(rep.code, rep.stderr).toBe(0);
+      expect(readFileSync(again, "utf8")).toBe(readFileSync(html, "utf8"));
+    } finally {
+      await mc.stop();
+    }
   });
 });

@@ -149,3 +149,72 @@ export async function pageTables(page: Page): Promise<PageTable[]> {
 export async function chartModels(page: Page): Promise<ChartModel[]> {
   return page.evaluate(() => JSON.parse(document.getElementById("mcdiag-charts")!.textContent) as ChartModel[]);
 }
+
+export interface AccessibilityCheck {
+  /** Heading levels and texts in document order. */
+  headings: { level: number; text: string }[];
+  /** Per chart: its role, accessible name, heading and whether a data table sits in its figure. */
+  charts: { id: string; role: string | null; label: string; heading: string; tables: number }[];
+  /** What Tab reaches, in order (id, data-chart or text of each focused element). */
+  tabStops: string[];
+  /** Under print media: closed <details> left, the widest chart canvas (CSS px), hidden skip link. */
+  print: { closedDetails: number; hiddenTables: number; widestChartPx: number; skipShown: boolean };
+}
+
+/**
+ * What a reader without the pictures, a keyboard user and a printer get:
+ * the heading outline, each chart's name and table, the Tab order through
+ * the page, and the page under print media.
+ */
+export async function checkAccessibility(page: Page): Promise<AccessibilityCheck> {
+  const structure = await page.evaluate(() => ({
+    headings: [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")].map((h) => ({
+      level: Number(h.tagName.slice(1)),
+      text: h.textContent.trim(),
+    })),
+    charts: [...document.querySelectorAll<HTMLElement>("[data-chart]")].map((el) => {
+      const fig = el.closest("figure")!;
+      return {
+        id: el.dataset.chart!,
+        role: el.getAttribute("role"),
+        label: el.getAttribute("aria-label") ?? "",
+        heading: fig.querySelector("h3")?.textContent ?? "",
+        tables: fig.querySelectorAll("details table").length,
+      };
+    }),
+    focusable: document.querySelectorAll("a[href], summary, [tabindex='0']").length,
+  }));
+  const tabStops: string[] = [];
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  for (let i = 0; i < structure.focusable + 1; i++) {
+    await page.keyboard.press("Tab");
+    const stop = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      if (el === null || el === document.body) return "";
+      return el.dataset.chart !== undefined
+        ? `chart:${el.dataset.chart}`
+        : el.tagName === "SUMMARY"
+          ? `summary:${el.closest("figure")?.querySelector("[data-chart]")?.getAttribute("data-chart") ?? ""}`
+          : `${el.tagName.toLowerCase()}:${el.textContent.trim()}`;
+    });
+    if (stop === "" || tabStops.includes(stop)) break;
+    tabStops.push(stop);
+  }
+  await page.emulateMedia({ media: "print" });
+  await page.waitForFunction(() => [...document.querySelectorAll("details")].every((d) => d.open));
+  const print = await page.evaluate(() => ({
+    closedDetails: [...document.querySelectorAll("details")].filter((d) => !d.open).length,
+    hiddenTables: [...document.querySelectorAll("main table:not(.u-legend)")].filter(
+      (t) => (t as HTMLElement).offsetHeight === 0,
+    ).length,
+    widestChartPx: Math.max(
+      0,
+      ...[...document.querySelectorAll<HTMLCanvasElement>("[data-chart] canvas")].map(
+        (c) => c.getBoundingClientRect().width,
+      ),
+    ),
+    skipShown: (document.querySelector(".skip") as HTMLElement).offsetHeight > 0,
+  }));
+  await page.emulateMedia({ media: "screen" });
+  return { headings: structure.headings, charts: structure.charts, tabStops, print };
+}

@@ -77,8 +77,8 @@ function figure(c: ChartModel): string {
   return [
     `<figure class="chart-figure" id="fig-${esc(c.id)}" aria-labelledby="${esc(c.id)}-title">`,
     `<h3 id="${esc(c.id)}-title">${esc(c.title)}</h3>`,
-    `<div class="chart" id="chart-${esc(c.id)}" data-chart="${esc(c.id)}" data-kind="${c.kind}" role="img" aria-label="${esc(c.alt)}"></div>`,
-    `<figcaption>${esc(c.caption)}</figcaption>`,
+    `<div class="chart" id="chart-${esc(c.id)}" data-chart="${esc(c.id)}" data-kind="${c.kind}" role="img" tabindex="0" aria-label="${esc(c.alt)}" aria-describedby="${esc(c.id)}-caption"></div>`,
+    `<figcaption id="${esc(c.id)}-caption">${esc(c.caption)}</figcaption>`,
     '<details class="chart-data">',
     `<summary>The numbers behind “${esc(c.title)}”</summary>`,
     table(c.table),
@@ -153,7 +153,7 @@ figure { margin: 1rem 0 1.5rem; page-break-inside: avoid; break-inside: avoid; }
 .chart { min-height: 120px; }
 figcaption { color: var(--muted); margin: .3rem 0; }
 details.chart-data summary { cursor: pointer; color: #0b5394; }
-details.chart-data summary:focus-visible { outline: 2px solid #0072b2; }
+details.chart-data summary:focus-visible, .chart:focus-visible { outline: 2px solid #0072b2; outline-offset: 2px; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .85rem; }
 caption { text-align: left; color: var(--muted); padding: .2rem 0; }
@@ -167,6 +167,8 @@ footer { color: var(--muted); font-size: .8rem; margin-top: 2rem; }
 @media print {
   body { max-width: none; font-size: 11pt; padding: 0; }
   .skip, details.chart-data summary { display: none; }
+  a { color: inherit; }
+  tr { break-inside: avoid; }
   pre.terminal { white-space: pre-wrap; font-size: 7pt; }
   h2 { break-after: avoid; }
 }

@@ -37,14 +37,23 @@ function main(): void {
     charts.push({ plot, el, height: plot.height });
     el.dataset.drawn = "true";
   }
-  // Printing: open every data table, and fit the charts to the paper's width.
-  window.addEventListener("beforeprint", () => {
-    document.querySelectorAll("details").forEach((d) => (d.open = true));
-    for (const c of charts) c.plot.setSize({ width: 680, height: c.height });
-  });
-  window.addEventListener("afterprint", () => {
-    for (const c of charts) c.plot.setSize({ width: widthOf(c.el), height: c.height });
-  });
+  // Printing: open every data table, and fit the charts to the paper's width. The print media
+  // query is watched too: some print paths (and print emulation) change it without the events.
+  window.addEventListener("beforeprint", forPrint);
+  window.addEventListener("afterprint", forScreen);
+  window.matchMedia("print").addEventListener("change", (e) => (e.matches ? forPrint() : forScreen()));
+}
+
+/** The charts' width on A4 or Letter paper at 96 dpi, inside the margins. */
+const PRINT_WIDTH_PX = 680;
+
+function forPrint(): void {
+  document.querySelectorAll("details").forEach((d) => (d.open = true));
+  for (const c of charts) c.plot.setSize({ width: PRINT_WIDTH_PX, height: c.height });
+}
+
+function forScreen(): void {
+  for (const c of charts) c.plot.setSize({ width: widthOf(c.el), height: c.height });
 }
 
 function draw(m: ChartModel, el: HTMLElement): UPlot {
