@@ -95,6 +95,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
       ]);
     }
     const slos = typeof raw.slo === "string" ? parseSlos(raw.slo) : undefined;
+    const slowMs = numberOption(raw.slow, "--slow", 0.001, 20);
     const fleet = fleetSettingsFrom(raw, process.env);
     const common = { ...load, write, noDelay, slos, startAt: fleet.startAtMs };
     // Each worker's share must be possible (callers, keys, rate): refused now, not after the setup.
@@ -156,7 +157,6 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     try {
       if (capture === undefined) await measure();
       else {
-        const slowMs = numberOption(raw.slow, "--slow", 0.001, 20);
         const c = await withCapture(endpoint.host, endpoint.port, measure, {
           slowMs,
           keepFile: capture || undefined,
@@ -175,7 +175,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
       progress.done();
       await target.release();
     }
-    const doc = probeJson(attribution === undefined ? result : { ...result, capture: attribution });
+    const doc = attribution === undefined ? probeJson(result) : { ...probeJson(result), capture: attribution };
     if (json) printJson(ctx, doc);
     else {
       const report = isRateResult(result) ? renderRateProbe(result) : renderProbe(result);

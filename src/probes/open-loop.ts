@@ -16,10 +16,10 @@ import { judgeRun } from "./health.js";
 import { Recorder } from "./recorder.js";
 import { withLatencyHistogram, type ProbeResult } from "./result.js";
 import { prepareEndpoint, probePool, reportProgress, untilAbortedOr, warmUp } from "./setup.js";
-import { round } from "../util/round.js";
 import { runInfoOf } from "./run-info.js";
 import { IntervalRecorder } from "./interval-log.js";
 import { waitForStart } from "./start-at.js";
+import { round } from "../util/round.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
   /** Requests per second, issued on a fixed schedule whatever the responses do. */

@@ -108,7 +108,7 @@ export async function runProbeWorkers(o: WorkersRunOptions): Promise<ProbeResult
               if (m.type === "ready") {
                 if (++ready === threads) {
                   void (async () => {
-                    evidence = await watchEvidence({ ...o, signal }, endpoint);
+                    evidence = await watchEvidence(o, endpoint);
                     // With --start-at the threads wait for that time; otherwise for this one.
                     post({ type: "go", startAtMs: startAt ?? Date.now() + BARRIER_LEAD_MS });
                   })().catch(reject);

@@ -74,32 +74,6 @@ export function renderRateProbe(r: RateProbeResult): string {
   return out.join("\n") + "\n";
 }
 
-/**
- * What both reports show, in order: the header, the verdict lines, the
- * latency table, the request counts, stalls, Little's law, the pool model
- * and the evidence. `stalledOf` follows the stalled count (" of N").
- */
-function reportBody(r: ProbeResult, header: string, table: string, requests: string, stalledOf: string): string[] {
-  const out = [header, ...verdictLines(r), table];
-  if (r.requests > r.hits + r.misses) out.push(FAILURE_LEGEND);
-  out.push(
-    requests,
-    `stalled (wire ≥ ${r.stallThresholdMs} ms): ${fmtCount(r.stalled)}${stalledOf} (${fmtPct(r.stalledRatio)})` +
-      (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
-    littlesLawLines(r),
-    poolModelLines(r),
-  );
-  if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
-  return out;
-}
-
-/** A latency table with one row per phase given (`false` leaves a phase out). */
-function latencyTable(first: string, phases: readonly (readonly [string, LatencySummaryUs] | false)[]): string {
-  const t = newTable([first, "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
-  for (const p of phases) if (p !== false) t.push(latencyRow(p[0], p[1]));
-  return t.toString();
-}
-
 /** ", 4 workers on 2 hosts" on a merged result's header (pool and concurrency are then the fleet's totals). */
 function workersNote(r: ProbeResult): string {
   if (!r.workers) return "";
@@ -174,6 +148,32 @@ export function workersTable(rows: readonly WorkerRow[]): string {
     for (const x of w.warnings) lines.push(`  ${who}: ${x}`);
   }
   return lines.join("\n");
+}
+
+/**
+ * What both reports show, in order: the header, the verdict lines, the
+ * latency table, the request counts, stalls, Little's law, the pool model
+ * and the evidence. `stalledOf` follows the stalled count (" of N").
+ */
+function reportBody(r: ProbeResult, header: string, table: string, requests: string, stalledOf: string): string[] {
+  const out = [header, ...verdictLines(r), table];
+  if (r.requests > r.hits + r.misses) out.push(FAILURE_LEGEND);
+  out.push(
+    requests,
+    `stalled (wire ≥ ${r.stallThresholdMs} ms): ${fmtCount(r.stalled)}${stalledOf} (${fmtPct(r.stalledRatio)})` +
+      (r.stalled > 0 ? `, typically ${fmtMs(r.typicalStallMs)}` : ""),
+    littlesLawLines(r),
+    poolModelLines(r),
+  );
+  if (r.evidence) out.push(evidenceLines(r.evidence, r.stalled));
+  return out;
+}
+
+/** A latency table with one row per phase given (`false` leaves a phase out). */
+function latencyTable(first: string, phases: readonly (readonly [string, LatencySummaryUs] | false)[]): string {
+  const t = newTable([first, "p50", "p90", "p99", "p99.9", "max", "mean", "count"]);
+  for (const p of phases) if (p !== false) t.push(latencyRow(p[0], p[1]));
+  return t.toString();
 }
 
 const FAILURE_LEGEND =

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -136,11 +136,11 @@ describe.runIf(HAVE_MEMCACHED)("runs split across workers (--workers, --shard, -
     expect(wait.code).toBe(130);
     expect(wait.msAfterSignal).toBeLessThan(2500);
     expect(json(wait.stdout).interrupted).toBe(true);
+    // Signalled once the threads have measured a second (the interval log's first line), whatever the machine's load.
+    const log = join(dir, "interrupted.hlog");
     const threads = await mcdiagInterrupted(
-      ["probe", ep, "--rate", "500", "--duration", "20s", "--workers", "2", "--json"],
-      {
-        afterMs: 2500,
-      },
+      ["probe", ep, "--rate", "500", "--duration", "20s", "--workers", "2", "--hdr-log", log, "--json"],
+      { afterMs: 500, until: () => existsSync(log) && /^Tag=/m.test(readFileSync(log, "utf8")) },
     );
     expect(threads.code).toBe(130);
     expect(threads.msAfterSignal).toBeLessThan(2500);
