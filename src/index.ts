@@ -30,7 +30,12 @@ export {
 } from "./probes/compare.js";
 export { runSweep as sweep, rateSteps, type SweepOptions, type SweepResult, type SweepStep } from "./probes/sweep.js";
 export { parseSlos, type Slo, type SloMetric, type SloResult } from "./probes/slo.js";
-export type { ProbeResult, PoolModelResult } from "./probes/result.js";
+export type { ProbeResult, PoolModelResult, RunInfo, ProbeTotals, WorkerRow } from "./probes/result.js";
+// Runs split across workers (hosts, pods, threads), and the interval log.
+export type { WorkerId } from "./probes/run-info.js";
+export type { StartAt } from "./probes/start-at.js";
+export type { IntervalSink, Interval } from "./results/hdr-log.js";
+export type { Histogram } from "./metrics/histogram.js";
 export type { Evidence } from "./probes/evidence.js";
 export { WRITE_STRATEGIES, type WriteStrategy } from "./clients/connection.js";
 export { HEALTH_CHECKS, type HealthCheck } from "./clients/pool.js";

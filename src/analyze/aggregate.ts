@@ -104,7 +104,7 @@ const FLAT_ENDPOINTS = 16;
 /** Servers tracked one by one; traffic to any further server is summed under one row. */
 export const MAX_ENDPOINTS = 10_000;
 /** Flows listed one by one in the result; the rest are counted (flowsOmitted). */
-const MAX_FLOWS_LISTED = 10_000;
+export const MAX_FLOWS_LISTED = 10_000;
 export const OTHER_SERVERS = "(other servers)";
 
 export class EndpointStats {
@@ -221,7 +221,7 @@ export function requestRecord(
 }
 
 /** Examples kept per cause: the worst ones. */
-const CAUSE_EXAMPLES = 3;
+export const CAUSE_EXAMPLES = 3;
 
 /** What one cause cost across the slow exchanges it dominated. */
 class CauseStats {
@@ -409,7 +409,7 @@ export class Aggregator {
   private causeStats(cause: Cause, rule: CauseRule | undefined): CauseStats {
     let st = this.causes.get(cause);
     if (st === undefined) {
-      st = new CauseStats(rule ?? CAUSE_RULES.find((r) => r.cause === cause));
+      st = new CauseStats(rule ?? causeRuleOf(cause));
       this.causes.set(cause, st);
     }
     return st;
@@ -428,21 +428,21 @@ export class Aggregator {
   causeSummaries(): CauseSummary[] {
     const out: CauseSummary[] = [];
     for (const [cause, st] of this.causes) {
-      const typicalMs = st.costs.totalCount > 0 ? Math.round(percentileUs(st.costs, 50) / 100) / 10 : 0;
-      const c: CauseSummary = {
-        cause,
+      const c = causeSummaryOf(cause, st.rule, st.costs, {
         requests: st.requests,
         totalMs: msFromNs(st.totalNs),
-        typicalMs,
-        timer: st.rule?.timer(typicalMs) ?? null,
         evidence: st.evidence,
         examples: st.examples,
-        advice: st.rule?.advice ?? UNEXPLAINED_ADVICE,
-      };
+      });
       if (cause === "connect") c.connections = st.connections;
       out.push(c);
     }
-    return out.sort((a, b) => b.totalMs - a.totalMs || b.requests - a.requests);
+    return sortCauses(out);
+  }
+
+  /** Each cause's cost histogram (µs per slow request; per connection for connect): what its typicalMs is read from. */
+  causeCosts(): Map<Cause, Histogram> {
+    return new Map([...this.causes].map(([cause, st]) => [cause, st.costs]));
   }
 
   beyondPendingLimit(f: FlowStats): void {
@@ -584,25 +584,84 @@ export class Aggregator {
   }
 
   endpointSummaries(): EndpointSummary[] {
-    return [...this.endpoints.values()]
-      .filter((e) => e.requests > 0 || e.flows > 0)
-      .map((e) => ({
-        server: e.server,
-        flows: e.flows,
-        requests: e.requests,
-        stalls: e.stalls,
-        stalledRatio: e.requests > 0 ? round(e.stalls / e.requests, 4) : 0,
-        stalledMs: msFromNs(e.stalledNs),
-        wireUs: wireSummary(e.wire),
-        timeMs: {
-          requestTransmit: Math.round(e.requestNs / 1000) / 1000,
-          server: Math.round(e.serverNs / 1000) / 1000,
-          responseTransmit: Math.round(e.responseNs / 1000) / 1000,
-          stalled: Math.round(e.stalledNs / 1000) / 1000,
-        },
-      }))
-      .sort((a, b) => b.stalls - a.stalls || b.requests - a.requests);
+    return sortEndpoints(
+      [...this.endpoints.values()]
+        .filter((e) => e.requests > 0 || e.flows > 0)
+        .map((e) => ({
+          server: e.server,
+          flows: e.flows,
+          requests: e.requests,
+          stalls: e.stalls,
+          stalledRatio: e.requests > 0 ? round(e.stalls / e.requests, 4) : 0,
+          stalledMs: msFromNs(e.stalledNs),
+          wireUs: wireSummary(e.wire),
+          timeMs: {
+            requestTransmit: msFromNs(e.requestNs),
+            server: msFromNs(e.serverNs),
+            responseTransmit: msFromNs(e.responseNs),
+            stalled: msFromNs(e.stalledNs),
+          },
+        })),
+    );
   }
+
+  /** Each listed server's wire histogram (µs), behind its summary. */
+  endpointWire(): Map<string, Histogram> {
+    return new Map(
+      [...this.endpoints.values()].filter((e) => e.requests > 0 || e.flows > 0).map((e) => [e.server, e.wire]),
+    );
+  }
+}
+
+/**
+ * A cause's summary from its counts and its cost histogram: the typical cost
+ * is the histogram's median (0.1 ms), and the rule names the timer it matches.
+ * `rule` is undefined for "unexplained".
+ */
+export function causeSummaryOf(
+  cause: Cause,
+  rule: CauseRule | undefined,
+  costs: Histogram,
+  counts: Pick<CauseSummary, "requests" | "totalMs" | "evidence" | "examples">,
+): CauseSummary {
+  const typicalMs = costs.totalCount > 0 ? Math.round(percentileUs(costs, 50) / 100) / 10 : 0;
+  return {
+    cause,
+    requests: counts.requests,
+    totalMs: counts.totalMs,
+    typicalMs,
+    timer: rule?.timer(typicalMs) ?? null,
+    evidence: counts.evidence,
+    examples: counts.examples,
+    advice: rule?.advice ?? UNEXPLAINED_ADVICE,
+  };
+}
+
+/** The rule behind a cause (undefined for "unexplained"). */
+export function causeRuleOf(cause: Cause): CauseRule | undefined {
+  return CAUSE_RULES.find((r) => r.cause === cause);
+}
+
+/** Causes in report order: most time first, then most requests. */
+export function sortCauses(causes: CauseSummary[]): CauseSummary[] {
+  return causes.sort((a, b) => b.totalMs - a.totalMs || b.requests - a.requests);
+}
+
+/** Endpoints in report order: most stalls first, then most requests. */
+export function sortEndpoints(endpoints: EndpointSummary[]): EndpointSummary[] {
+  return endpoints.sort((a, b) => b.stalls - a.stalls || b.requests - a.requests);
+}
+
+/** Flows in report order: most stalls first, then by flow number. */
+export function sortFlows(flows: FlowSummary[]): FlowSummary[] {
+  return flows.sort(
+    (x, y) => y.stalledRequests + y.stalledResponses - (x.stalledRequests + x.stalledResponses) || x.flow - y.flow,
+  );
+}
+
+/** The top exchanges' order: the longest stall first, then the longest wire time. */
+export function worseExchange(a: TopExchange, b: TopExchange): number {
+  return b.stallMs - a.stallMs || b.wireUs - a.wireUs;
 }
 
 function verdictOf(f: FlowStats): FlowVerdict {

@@ -1,19 +1,22 @@
 import { looksLikeCommand } from "../protocol/verbs.js";
 import { BINARY_REQUEST, BINARY_RESPONSE } from "../protocol/binary.js";
 import { McdiagError } from "../util/errors.js";
-import { Aggregator, FlowStats, OTHER_SERVERS, wireSummary, type ExchangeRecord } from "./aggregate.js";
+import { Aggregator, FlowStats, OTHER_SERVERS, sortFlows, wireSummary, type ExchangeRecord } from "./aggregate.js";
+import type { Histogram } from "../metrics/histogram.js";
+import { encodeHistogram } from "../results/histogram-codec.js";
 import { CaptureReader } from "./capture.js";
 import { Decoded, TCP_ACK, TCP_RST, TCP_SYN, decodePacket, newTcpPacket, type TcpPacket } from "./decode.js";
 import { Conn, FlowTable, KIND_MEMCACHED, KIND_OTHER, KIND_UNKNOWN, PROTO_TCP, PROTO_UDP } from "./flows.js";
 import type { CapturedPacket, PacketSink } from "./packet.js";
 import type { StreamConsumer } from "./reassembly.js";
-import type { AnalysisResult, CauseSummary } from "./result.js";
+import type { AnalysisHistograms, AnalysisResult, CauseSummary } from "./result.js";
+import type { Cause } from "./causes.js";
 import { exchangeTimeline } from "./exchange-timeline.js";
 import { PacketLog } from "./packet-log.js";
 import { MAX_PENDING, McSession, SessionScratch, findResponseStart } from "./session.js";
 import { SourceDamaged, openSource } from "./source.js";
 import { UdpSession, looksLikeUdpRequest, looksLikeUdpResponse } from "./udp.js";
-import { msFromNs } from "../util/round.js";
+import { msFromNs, round } from "../util/round.js";
 
 export interface AnalyzeOptions {
   /** A file path, or "-" for stdin. */
@@ -505,14 +508,15 @@ class Analysis implements PacketSink {
         `traffic to more than ${n(a.endpoints.size - 1)} servers: the rest is summed as "${OTHER_SERVERS}"`,
       );
     const causes = a.causeSummaries();
-    const stallMedianUs = a.stallLengths.totalCount > 0 ? a.stallLengths.getValueAtPercentile(50) : 0;
-    const timerMs = a.stallLengths.totalCount > 0 ? Math.round(stallMedianUs / 1000) : null;
+    const timerMs = stallTimerMs(a.stallLengths);
     const result: AnalysisResult = {
       file,
       format: info.format,
       linkTypes: info.linkTypes,
       timestampResolution: info.timestampResolution,
       durationSec: Math.round((this.maxTNs - this.minTNs) / 1e6) / 1000,
+      firstPacketMs: epochMs(info.firstPacketEpochSec, this.minTNs),
+      lastPacketMs: epochMs(info.firstPacketEpochSec, this.maxTNs),
       packets: info.packets,
       truncatedPackets: this.snaplenCut,
       decode: this.decode,
@@ -547,11 +551,13 @@ class Analysis implements PacketSink {
       slowRequests: a.slowRequests,
       causes,
       endpoints: a.endpointSummaries(),
-      flowsDetail: a.flows.sort(
-        (x, y) => y.stalledRequests + y.stalledResponses - (x.stalledRequests + x.stalledResponses) || x.flow - y.flow,
-      ),
+      flowsDetail: sortFlows(a.flows),
       flowsOmitted: a.flowsOmitted,
       top: a.top,
+      listLimits: {
+        top: this.opts.top ?? ANALYZE_DEFAULTS.top,
+        stallItems: this.opts.maxItems ?? ANALYZE_DEFAULTS.maxItems,
+      },
       advice: advice(
         a.requests - a.udpRequests,
         a.requestStalls,
@@ -562,6 +568,7 @@ class Analysis implements PacketSink {
       ),
       warnings,
       timeline: this.timeline.finish(),
+      histograms: encodedAnalysisHistograms(a.wire, a.stallLengths, a.endpointWire(), a.causeCosts()),
     };
     if (interrupted) result.interrupted = true;
     return result;
@@ -574,14 +581,46 @@ function looksLikeOtherProtocol(buf: Buffer, at: number, end: number): boolean {
   return /^(GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH) |^HTTP\/|^SSH-|^PRI \*/.test(head);
 }
 
-function timerNote(ms: number): string {
+/** The histograms behind an analysis' percentiles, encoded for its result. */
+export function encodedAnalysisHistograms(
+  wire: Histogram,
+  stallLengths: Histogram,
+  endpoints: Map<string, Histogram>,
+  causes: Map<Cause, Histogram>,
+): AnalysisHistograms {
+  return {
+    wireUs: encodeHistogram(wire),
+    stallUs: encodeHistogram(stallLengths),
+    endpoints: encodedMap(endpoints),
+    causes: encodedMap(causes),
+  };
+}
+
+/** Each histogram of a map, encoded, under the same key. */
+function encodedMap<K extends string>(hs: Map<K, Histogram>): Record<K, string> {
+  return Object.fromEntries([...hs].map(([k, h]) => [k, encodeHistogram(h)])) as Record<K, string>;
+}
+
+/** A time of the capture (ns after its first packet) on the wall clock: epoch ms to the µs. */
+function epochMs(firstPacketEpochSec: number | undefined, tNs: number): number | null {
+  return firstPacketEpochSec === undefined ? null : round(firstPacketEpochSec * 1000 + tNs / 1e6, 3);
+}
+
+/** The typical stall: the median stall length, whole ms (null without stalls). */
+export function stallTimerMs(stallLengths: Histogram): number | null {
+  return stallLengths.totalCount > 0 ? Math.round(stallLengths.getValueAtPercentile(50) / 1000) : null;
+}
+
+/** Which delayed-ACK timer a typical stall length suggests. */
+export function timerNote(ms: number): string {
   if (ms >= 35 && ms <= 60) return "Linux's minimum delayed-ACK time (TCP_DELACK_MIN, 40 ms)";
   if (ms >= 90 && ms <= 110) return "a 100 ms delayed-ACK timer (macOS and BSD defaults)";
   if (ms >= 180 && ms <= 220) return "Windows' 200 ms delayed-ACK timer (or an old BSD stack)";
   return "not a common delayed-ACK timer: check the peer's TCP settings";
 }
 
-function advice(
+/** What to change, from the stalls and the causes of slow requests (nothing to say without TCP requests). */
+export function advice(
   tcpRequests: number,
   requestStalls: number,
   responseStalls: number,

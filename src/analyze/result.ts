@@ -6,6 +6,8 @@ export type StallSide = "request" | "response";
 
 export interface StallItem {
   flow: number;
+  /** In a merged result: the result file the flow number (and frames) belong to. */
+  result?: string;
   /** "10.0.0.5:51234 → 10.0.0.9:11211" */
   connection: string;
   command: string;
@@ -32,6 +34,8 @@ export type FlowVerdict = "stalls" | "split-writes" | "clean" | "no-requests";
 
 export interface FlowSummary {
   flow: number;
+  /** In a merged result: the result file the flow number (and frames) belong to. */
+  result?: string;
   client: string;
   server: string;
   requests: number;
@@ -76,6 +80,8 @@ export interface EndpointTimeMs {
 
 export interface TopExchange {
   flow: number;
+  /** In a merged result: the result file the flow number (and frames) belong to. */
+  result?: string;
   command: string;
   key?: string;
   keys: number;
@@ -126,7 +132,8 @@ export interface CauseSummary {
   /** Which signs were found, and how often. */
   evidence: Record<string, number>;
   /** The worst cases, with frames to open in Wireshark. */
-  examples: { flow: number; frames: number[]; ms: number }[];
+  /** `result`: in a merged result, the result file the flow and frames belong to. */
+  examples: { flow: number; frames: number[]; ms: number; result?: string }[];
   advice: string;
 }
 
@@ -137,6 +144,9 @@ export interface AnalysisResult {
   timestampResolution: string | undefined;
   /** Seconds from the first to the last packet. */
   durationSec: number;
+  /** The first and the last packet's timestamps (epoch ms, to the µs), null without packets: where merge aligns captures. */
+  firstPacketMs: number | null;
+  lastPacketMs: number | null;
   packets: number;
   /** Packets whose captured bytes stop short of the IP packet's length (snaplen), so their payload was not parsed. */
   truncatedPackets: number;
@@ -188,10 +198,30 @@ export interface AnalysisResult {
   flowsDetail: FlowSummary[];
   flowsOmitted: number;
   top: TopExchange[];
+  /** How many exchanges `top` and stalls `stalls.items` list at most (--top, --max-items). */
+  listLimits: { top: number; stallItems: number };
   advice: string[];
   warnings: string[];
   /** Present (true) when the analysis was stopped early: the figures cover the packets read until then. */
   interrupted?: boolean;
   /** Every exchange's start, wire time and cause, for "latency over time" (bands above 100,000 exchanges). */
   timeline?: TimelineSeries;
+  /**
+   * The histograms behind the percentiles, in HdrHistogram's compressed base64
+   * encoding (µs, 1 µs … 1 h, 3 significant digits), so results merge exactly.
+   */
+  histograms: AnalysisHistograms;
+  /** A merged result: the results it was merged from, in order (`result` on flows, stalls, examples and exchanges names one). */
+  mergedFrom?: string[];
+}
+
+export interface AnalysisHistograms {
+  /** Every timed exchange's wire time: behind `wireUs`. */
+  wireUs: string;
+  /** Every stall's length: behind `stalls.delayedAckTimerMs` (its median). */
+  stallUs: string;
+  /** Per server: behind `endpoints[].wireUs`. */
+  endpoints: Record<string, string>;
+  /** Per cause, each slow request's cost (per connection for connect): behind `causes[].typicalMs` (its median). */
+  causes: Partial<Record<Cause, string>>;
 }

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { ANALYZE_DEFAULTS, analyzeCapture } from "../analyze/analyzer.js";
-import { analyzeJson, renderAnalysis } from "../report/analyze-report.js";
+import { analysisJson, renderAnalysis } from "../report/analyze-report.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { collectList, durationOption, intOption, numberOption, portsOption, type RawOptions } from "./options.js";
@@ -101,9 +101,9 @@ cut short or damaged (gzip included) is analysed up to the damage, with a warnin
     } finally {
       progress.done();
     }
-    if (json) printJson(ctx, analyzeJson(result));
+    if (json) printJson(ctx, analysisJson(result));
     else ctx.out(renderAnalysis(result, { showKeys: raw.showKeys === true }));
-    writeHtml(html, "analyze", analyzeJson(result));
+    writeHtml(html, "analyze", analysisJson(result));
     if (raw.failOnStall === true && result.stalls.request + result.stalls.response > 0) ctx.exitCode = EXIT_FINDINGS;
   });
   return cmd;

@@ -10,6 +10,8 @@ import {
 import { parseSlos } from "../probes/slo.js";
 import { probeJson, renderProbe, renderRateProbe } from "../report/probe-report.js";
 import { renderSweep, sweepJson } from "../report/sweep-report.js";
+import { analysisJson, renderAnalysis } from "../report/analyze-report.js";
+import { analysisInputOf, mergeAnalyses } from "../analyze/merge.js";
 import { readResults, type LoadedResult } from "../results/read.js";
 import type { RecordKind } from "../results/record.js";
 import { McdiagError } from "../util/errors.js";
@@ -32,6 +34,7 @@ const MERGERS: Partial<
 > = {
   probe: mergeProbes,
   sweep: mergeSweeps,
+  analyze: mergeAnalysisResults,
 };
 
 export function mergeCommand(ctx: CliContext): Command {
@@ -53,13 +56,16 @@ many hosts, and prints the fleet's result as one run would: histograms merged
 bucket by bucket and percentiles read from the merge, counts and error kinds
 summed, rates over the union of the workers' windows on the wall clock,
 Little's law for the fleet, the SLOs judged on the merged latency, and one
-row per worker to show who fell behind. A directory is read whole: every file
-in it must be a result.
+row per worker to show who fell behind. Analyze results (analyze --json) of
+separate captures merge the same way: counts, stalls and causes summed, every
+percentile and typical figure read from the merged histograms. A directory is
+read whole: every file in it must be a result.
 
 Examples:
   mcdiag merge results/
   mcdiag merge w0.json w1.json w2.json --slo "p99<2ms,success>=99.9%"
   mcdiag merge results/ --html fleet.html      the merged run's page, one row per worker
+  mcdiag merge web1-analyze.json web2-analyze.json     captures of two hosts as one
   pdsh -R ssh -w 'web[1-4]' 'mcdiag probe cache:11211 --rate 40000 --shard %n/4 --start-at 1767225600000 --json' | dshbak -d results && mcdiag merge results
 
 Exit codes: 0 the merged run is healthy; 1 it is not (success floor, SLO,
@@ -76,7 +82,7 @@ kinds); 3 every request failed.`,
       const b = loaded.find((l) => l.kind !== a.kind)!;
       throw new McdiagError(
         "BAD_INPUT",
-        `${b.file} is a ${b.kind} result, ${a.file} a ${a.kind} result: merge one kind at a time`,
+        `${b.file} is ${article(b.kind)} ${b.kind} result, ${a.file} ${article(a.kind)} ${a.kind} result: merge one kind at a time`,
         { file: b.file },
       );
     }
@@ -85,7 +91,7 @@ kinds); 3 every request failed.`,
     if (merger === undefined) {
       throw new McdiagError(
         "BAD_INPUT",
-        `${loaded[0]!.file}: ${kind} results cannot be merged; merge reads probe and sweep results`,
+        `${loaded[0]!.file}: ${kind} results cannot be merged; merge reads probe, sweep and analyze results`,
       );
     }
     const o: FleetOptions = {};
@@ -94,6 +100,21 @@ kinds); 3 every request failed.`,
     merger(ctx, loaded, o, { json: raw.json === true, html });
   });
   return cmd;
+}
+
+function article(kind: RecordKind): string {
+  return kind === "analyze" ? "an" : "a";
+}
+
+/** Analyses of separate captures: counts summed, histograms merged; SLOs and the success floor do not apply. */
+function mergeAnalysisResults(ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, out: Output): void {
+  if (o.slos !== undefined || o.minSuccessRatio !== undefined) {
+    throw new McdiagError("BAD_OPTION", "merge: --slo and --min-success judge probe and sweep results, not analyses");
+  }
+  const r = mergeAnalyses(loaded.map((l) => analysisInputOf(l.doc, l.file)));
+  if (out.json) printJson(ctx, analysisJson(r));
+  else ctx.out(renderAnalysis(r, { showKeys: r.stalls.items.some((i) => i.key !== undefined) }));
+  writeHtml(out.html, "analyze", analysisJson(r));
 }
 
 function mergeProbes(ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, out: Output): void {

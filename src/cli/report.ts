@@ -1,7 +1,8 @@
 import { Command } from "commander";
 import { terminalReport } from "../report/html/index.js";
+import { analysisInputOf } from "../analyze/merge.js";
 import { probeInputOf, sweepInputOf } from "../probes/fleet.js";
-import { arrayAt, badField, numberAt, objectAt, stringAt, type Json } from "../results/fields.js";
+import { arrayAt, badField, objectAt, stringAt, type Json } from "../results/fields.js";
 import { readResult } from "../results/read.js";
 import type { RecordKind } from "../results/record.js";
 import { isMcdiagError, McdiagError } from "../util/errors.js";
@@ -51,8 +52,8 @@ result or of a newer version, or the page cannot be written.`,
 /**
  * The fields the report reads, checked before drawing: a document that is
  * not a whole result is a one-line error naming the file and the field.
- * Probe and sweep results are read as `merge` reads them (histograms
- * decoded); a compare result's runs likewise.
+ * Each kind is read as `merge` reads it (histograms decoded); a compare
+ * result's runs as probe results.
  */
 function checkDocument(kind: RecordKind, doc: Json, file: string): void {
   switch (kind) {
@@ -71,12 +72,8 @@ function checkDocument(kind: RecordKind, doc: Json, file: string): void {
         probeInputOf(run as Json, `${file} runs[${k}]`);
       });
       return;
-    case "analyze": {
-      numberAt(doc, "packets", file);
-      arrayAt(doc, "endpoints", file);
-      arrayAt(doc, "top", file);
-      arrayAt(objectAt(doc, "stalls", file), "items", file, "stalls.items");
+    case "analyze":
+      analysisInputOf(doc, file);
       return;
-    }
   }
 }

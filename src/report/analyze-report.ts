@@ -15,11 +15,6 @@ const LINK_NAMES: Record<number, string> = {
   276: "Linux cooked v2",
 };
 
-/** The JSON document for `analyze --json`: the analysis in its envelope. */
-export function analyzeJson(r: AnalysisResult): object {
-  return withEnvelope("analyze", r);
-}
-
 /** The "where the time went" table: one row per cause, most time first. */
 export function renderCauses(causes: CauseSummary[]): string {
   const t = newTable(["cause", "slow requests", "total", "typical", "timer it matches", "worst: flow, frames"]);
@@ -39,6 +34,11 @@ export function renderCauses(causes: CauseSummary[]): string {
   return "where the time went (each slow request counted once, under the cause that cost it most):\n" + t.toString();
 }
 
+/** The JSON document for `analyze --json` (and a merge of analyses): the result in its envelope. */
+export function analysisJson(r: AnalysisResult): object {
+  return withEnvelope("analyze", r);
+}
+
 /** Human report of a capture analysis. */
 export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): string {
   const out: string[] = [];
@@ -47,6 +47,11 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
     `mcdiag analyze ${r.file}: ${r.format ?? "?"}${links ? `, ${links}` : ""}, ${r.timestampResolution ?? "?"} timestamps, ` +
       `${fmtCount(r.packets)} packets over ${r.durationSec.toFixed(3)} s`,
   );
+  if (r.mergedFrom !== undefined) {
+    out.push(
+      `merged from ${r.mergedFrom.length} results: ${r.mergedFrom.join(", ")} (flow and frame numbers are each capture's own; JSON rows name their result)`,
+    );
+  }
   if (r.interrupted) out.push("interrupted: this report covers the packets read before the stop");
   const udp = r.udpFlows > 0 ? ` (${fmtCount(r.udpFlows)} over UDP: latency only, stalls do not apply)` : "";
   const evicted = r.flowsEvicted.idle + r.flowsEvicted.limit;

@@ -84,8 +84,10 @@ export function decodeHistogram(encoded: unknown, where: string, summary?: Histo
 
 /** The exact figures a record keeps beside each histogram (its summary of the same name). */
 export interface HistogramSummaryFields {
-  count: number;
-  min: number;
+  /** Checked when given. */
+  count?: number;
+  /** Restored when given. */
+  min?: number;
   max: number;
 }
 
@@ -98,7 +100,7 @@ export interface HistogramSummaryFields {
  * itself come out as the run reported them.
  */
 function restoreExtremes(h: JsHistogram, s: HistogramSummaryFields, bad: (why: string) => McdiagError): void {
-  if (s.count !== h.totalCount) {
+  if (s.count !== undefined && s.count !== h.totalCount) {
     throw bad(`it holds ${h.totalCount} values, but its summary counts ${String(s.count)}`);
   }
   if (h.totalCount === 0) return;
@@ -106,7 +108,7 @@ function restoreExtremes(h: JsHistogram, s: HistogramSummaryFields, bad: (why: s
     Number.isInteger(exact) && exact >= h.lowestEquivalentValue(of) && exact <= h.highestEquivalentValue(of);
   if (!inBucket(s.max, h.maxValue)) throw bad(`its summary's max ${String(s.max)} is not in its top bucket`);
   h.maxValue = s.max;
-  if (h.minNonZeroValue <= h.maxValue) {
+  if (s.min !== undefined && h.minNonZeroValue <= h.maxValue) {
     if (!inBucket(s.min, h.minNonZeroValue))
       throw bad(`its summary's min ${String(s.min)} is not in its lowest bucket`);
     h.minNonZeroValue = s.min;

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeHistogram } from "../../src/results/histogram-codec.js";
 import { mcdiag } from "../helpers/cli.js";
+import { expectMergeRefused } from "../helpers/merge.js";
 import { startMemcached, type Daemon } from "../helpers/daemons.js";
 import { mcdiagInterrupted } from "../helpers/interrupt.js";
 import { requireTool } from "../helpers/tools.js";
@@ -228,30 +229,25 @@ describe.runIf(HAVE_MEMCACHED)("runs split across workers (--workers, --shard, -
       good = file("good.json", goodText);
     });
 
-    const expectBad = async (args: string[], want: RegExp) => {
-      const r = await mcdiag(["merge", ...args]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(want);
-      expect(r.stderr.trim().split("\n")).toHaveLength(1);
-      expect(r.stdout).toBe("");
-    };
-
     it("a file cut short", async () => {
       const cut = file("cut.json", goodText.slice(0, goodText.length / 2));
-      await expectBad([good, cut], new RegExp(`^mcdiag: ${cut}: not valid JSON \\(cut short\\?\\)`));
+      await expectMergeRefused([good, cut], new RegExp(`^mcdiag: ${cut}: not valid JSON \\(cut short\\?\\)`));
     });
 
     it("a histogram that does not decode", async () => {
       const doc = json(goodText);
       doc.histograms.wireUs = doc.histograms.wireUs.slice(0, 40);
       const bad = file("badhist.json", JSON.stringify(doc));
-      await expectBad([good, bad], new RegExp(`${bad}.wireUs: the histogram does not decode`));
+      await expectMergeRefused([good, bad], new RegExp(`${bad}.wireUs: the histogram does not decode`));
     });
 
     it("counts that disagree with each other", async () => {
       const doc = json(goodText);
       doc.requests += 1;
-      await expectBad([good, file("counts.json", JSON.stringify(doc))], /counts.json: requests .* the counts disagree/);
+      await expectMergeRefused(
+        [good, file("counts.json", JSON.stringify(doc))],
+        /counts.json: requests .* the counts disagree/,
+      );
     });
 
     it("results from another endpoint, or other settings", async () => {
@@ -259,7 +255,7 @@ describe.runIf(HAVE_MEMCACHED)("runs split across workers (--workers, --shard, -
       try {
         const r = await mcdiag(["probe", `${other.host}:${other.port}`, "--requests", "100", "--json"]);
         const otherPath = file("other.json", r.stdout);
-        await expectBad(
+        await expectMergeRefused(
           [good, otherPath],
           /other.json: endpoint .* differs from .*good.json's .*: results of different runs do not merge/,
         );
@@ -269,20 +265,26 @@ describe.runIf(HAVE_MEMCACHED)("runs split across workers (--workers, --shard, -
       const doc = json(goodText);
       doc.write = "split";
       doc.run.startedAtMs += 1;
-      await expectBad([good, file("split.json", JSON.stringify(doc))], /split.json: write pattern "split" differs/);
+      await expectMergeRefused(
+        [good, file("split.json", JSON.stringify(doc))],
+        /split.json: write pattern "split" differs/,
+      );
     });
 
     it("a mix of kinds, a kind that does not merge, the same result twice, an empty directory, not a result", async () => {
       const sweep = file("s.json", JSON.stringify({ kind: "mcdiag.sweep", version: 1, rates: [], runs: [] }));
-      await expectBad([good, sweep], /s.json is a sweep result, .*good.json a probe result: merge one kind at a time/);
+      await expectMergeRefused(
+        [good, sweep],
+        /s.json is a sweep result, .*good.json a probe result: merge one kind at a time/,
+      );
       const compare = file("c.json", JSON.stringify({ kind: "mcdiag.compare", version: 1 }));
-      await expectBad([compare], /c.json: compare results cannot be merged/);
-      await expectBad([good, good], /both hold the same run/);
+      await expectMergeRefused([compare], /c.json: compare results cannot be merged/);
+      await expectMergeRefused([good, good], /both hold the same run/);
       const empty = join(dir, "empty");
       mkdirSync(empty);
-      await expectBad([empty], /empty: the directory holds no result files/);
-      await expectBad([file("x.json", '{"a": 1}')], /x.json: not an mcdiag result/);
-      await expectBad([join(dir, "missing.json")], /missing.json: no such file or directory/);
+      await expectMergeRefused([empty], /empty: the directory holds no result files/);
+      await expectMergeRefused([file("x.json", '{"a": 1}')], /x.json: not an mcdiag result/);
+      await expectMergeRefused([join(dir, "missing.json")], /missing.json: no such file or directory/);
     });
 
     it("--slo judges the merged result: a broken one exits 1", async () => {

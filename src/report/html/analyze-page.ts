@@ -1,7 +1,7 @@
 import type { AnalysisResult, CauseSummary, ExchangePacket, TopExchange } from "../../analyze/result.js";
 import { renderAnalysis } from "../analyze-report.js";
 import { fmtCount, fmtMs, fmtPct, fmtUs } from "../format.js";
-import { count, ms, percentileChart, timelineChart, us, verdictFromTerminal } from "./common.js";
+import { count, histogramOf, ms, percentileChart, timelineChart, us, verdictFromTerminal } from "./common.js";
 import type {
   Cell,
   ChartModel,
@@ -41,7 +41,13 @@ export function analyzePage(r: AnalysisResult): PageModel {
         "server-percentiles",
         "Wire latency percentiles per server",
         "A server whose line jumps to ~40 ms (or 200 ms) at some percentile has that share of its requests stalled (or retransmitted).",
-        r.endpoints.filter((e) => e.wireUs.count > 0).map((e) => ({ label: e.server, summary: e.wireUs })),
+        r.endpoints
+          .filter((e) => e.wireUs.count > 0)
+          .map((e) => ({
+            label: e.server,
+            summary: e.wireUs,
+            histogram: histogramOf({ histograms: r.histograms?.endpoints }, e.server, e.wireUs, "histograms.endpoints"),
+          })),
       ),
     );
   }

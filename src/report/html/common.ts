@@ -1,5 +1,5 @@
 import type { Histogram, LatencySummaryUs } from "../../metrics/histogram.js";
-import { decodeHistogram } from "../../results/histogram-codec.js";
+import { decodeHistogram, type HistogramSummaryFields } from "../../results/histogram-codec.js";
 import { decodeBytes, decodeFloats, niceBucketMs, type TimelineSeries } from "../../metrics/timeline.js";
 import { fmtCount, fmtMs, fmtUs } from "../format.js";
 import { curveFromHistogram, curveFromSummary, type SummaryLike } from "./curves.js";
@@ -64,11 +64,11 @@ function verdictTone(line: string): "ok" | "bad" | "warn" {
 export function histogramOf(
   r: { histograms?: Record<string, string> },
   name: string,
-  summary: LatencySummaryUs,
+  summary: HistogramSummaryFields,
   where: string,
 ): Histogram | undefined {
   const encoded = r.histograms?.[name];
-  return encoded === undefined ? undefined : decodeHistogram(encoded, `${where}.histograms.${name}`, summary);
+  return encoded === undefined ? undefined : decodeHistogram(encoded, `${where}.${name}`, summary);
 }
 
 /**

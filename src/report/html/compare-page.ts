@@ -33,7 +33,7 @@ export function comparePage(c: CompareDoc): PageModel {
       .map((r, i) => ({
         label: fmtPattern(r.write, r.noDelay),
         summary: r.wireUs,
-        histogram: allFailed(r) ? undefined : histogramOf(r, "wireUs", r.wireUs, `runs[${i}]`),
+        histogram: allFailed(r) ? undefined : histogramOf(r, "wireUs", r.wireUs, `runs[${i}].histograms`),
         style: styles[i],
       }))
       .filter((_l, i) => !allFailed(c.runs[i]!)),

@@ -129,7 +129,7 @@ function phasesSection(r: ProbeResult): Section {
   const rows = phases.map(([label, name, summary]) => ({
     label,
     summary,
-    histogram: summary.count > 0 ? histogramOf(r, name, summary, "the result") : undefined,
+    histogram: summary.count > 0 ? histogramOf(r, name, summary, "histograms") : undefined,
   }));
   const chart = percentileChart(
     "phases",
