@@ -1,25 +1,15 @@
-import type { RateProbeResult } from "../../probes/open-loop.js";
 import { parseSlos } from "../../probes/slo.js";
-import type { SweepStep } from "../../probes/sweep.js";
+import type { SweepResult, SweepStep } from "../../probes/sweep.js";
 import { fmtMs, fmtPattern, fmtPct, fmtRate } from "../format.js";
 import { errorTotal } from "../probe-report.js";
-import { renderSweep } from "../sweep-report.js";
+import { renderSweep, SWEEP_TABLE_HEAD } from "../sweep-report.js";
 import { count, us, verdictFromTerminal } from "./common.js";
 import type { Cell, LinesChart, PageModel, Section, TableModel } from "./model.js";
 import { workersSection } from "./probe-page.js";
 import { COLORS } from "./palette.js";
 
-/** What `sweep --json` prints. */
-export interface SweepDoc {
-  endpoint: string;
-  rates: number[];
-  steps: SweepStep[];
-  maxRateMeetingSlo: number | null;
-  firstBrokenSlo: string | null;
-  failedRates: number[];
-  interrupted?: true;
-  runs: RateProbeResult[];
-}
+/** What `sweep --json` prints (after its envelope): the sweep result. */
+export type SweepDoc = SweepResult;
 
 /** The SLO text as given (every step is judged by the same list). */
 export function sloText(d: SweepDoc): string | undefined {
@@ -177,22 +167,7 @@ function rateCell(v: number): Cell {
 function stepTable(d: SweepDoc): TableModel {
   return {
     caption: "Each step as the terminal shows it (µs, ratios and rates in data-value)",
-    head: [
-      "rate",
-      "achieved",
-      "throughput",
-      "success",
-      "p50",
-      "p90",
-      "p95",
-      "p99",
-      "max",
-      "pool wait p99",
-      "stalled",
-      "errors",
-      "drain",
-      "SLO",
-    ],
+    head: [...SWEEP_TABLE_HEAD],
     numeric: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
     rows: d.steps.map((s) => {
       const verdict = s.failed
