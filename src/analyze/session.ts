@@ -307,6 +307,23 @@ class SessionHalf extends MessageTrack {
  * responses pair with requests in order (binary: by opaque). Every segment
  * that continues a message is checked for the delayed-ACK stall.
  */
+/** binaryFrame(): the bytes are not a binary message of that kind (the half resynchronised). */
+const NOT_BINARY = -2;
+
+/**
+ * Length of the binary message (magic `magic`) at the start of the half's
+ * input; -1 while it is incomplete, NOT_BINARY after resynchronising on bytes
+ * that do not start one.
+ */
+function binaryFrame(h: SessionHalf, magic: number): number {
+  const c = h.input!;
+  if (c.buf[c.start] !== magic) {
+    h.resynchronise(true);
+    return NOT_BINARY;
+  }
+  return binaryFrameLength(c.buf, c.start, c.end);
+}
+
 export class McSession implements StreamConsumer {
   private mode!: number;
   private clientDir!: 0 | 1;
@@ -519,11 +536,7 @@ export class McSession implements StreamConsumer {
     while (c.start < c.end) {
       const at = c.start;
       const buf = c.buf;
-      if (buf[at] !== BINARY_REQUEST) {
-        h.resynchronise(true);
-        return;
-      }
-      const len = binaryFrameLength(buf, at, c.end);
+      const len = binaryFrame(h, BINARY_REQUEST);
       if (len < 0) return;
       const op = buf[at + 1]!;
       const keyLen = buf.readUInt16BE(at + 2);
@@ -599,19 +612,7 @@ export class McSession implements StreamConsumer {
       const p = this.shiftPending()!;
       if (this.mode === MODE_TEXT) this.beyondLimit++;
       this.agg.beyondPendingLimit(this.flow);
-      const x = requestRecord(
-        this.scratch.x,
-        p.verb,
-        p.bytes,
-        p.keyCount,
-        p.key,
-        p.firstFrame,
-        p.firstTNs,
-        p.lastFrame,
-        p.segments,
-      );
-      x.stalls = p.stalls;
-      this.agg.exchange(this.flow, x, false, false);
+      this.recordUnanswered(p);
     }
   }
 
@@ -664,12 +665,8 @@ export class McSession implements StreamConsumer {
     while (c.start < c.end) {
       const at = c.start;
       const buf = c.buf;
-      if (buf[at] !== BINARY_RESPONSE) {
-        h.resynchronise(true);
-        this.dropPending();
-        return;
-      }
-      const len = binaryFrameLength(buf, at, c.end);
+      const len = binaryFrame(h, BINARY_RESPONSE);
+      if (len === NOT_BINARY) this.dropPending();
       if (len < 0) return;
       const op = buf[at + 1]!;
       const keyLen = buf.readUInt16BE(at + 2);
@@ -738,6 +735,11 @@ export class McSession implements StreamConsumer {
 
   private unanswered(p: Pending, quietOk: boolean): void {
     if (!quietOk) this.agg.unanswered++;
+    this.recordUnanswered(p);
+  }
+
+  /** The exchange of a request that got no reply (the caller counts why). */
+  private recordUnanswered(p: Pending): void {
     const x = requestRecord(
       this.scratch.x,
       p.verb,
