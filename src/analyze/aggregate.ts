@@ -6,12 +6,15 @@ import {
   recordClampedUs,
   type Histogram,
 } from "../metrics/histogram.js";
+import type { Timeline } from "../metrics/timeline.js";
 import { RTX_KINDS, ZW_FULL, ZW_ZERO, clearAttribution, type Attribution } from "./attribution.js";
 import { CAUSE_RULES, UNEXPLAINED_ADVICE, dominantCause, slowTimeNs, type Cause, type CauseRule } from "./causes.js";
+import { categoryOf } from "./exchange-timeline.js";
 import type { StallEvent } from "./stalls.js";
 import type {
   CauseSummary,
   EndpointSummary,
+  ExchangePacket,
   FlowSummary,
   FlowVerdict,
   StallItem,
@@ -109,6 +112,10 @@ export class EndpointStats {
   requests = 0;
   stalls = 0;
   stalledNs = 0;
+  /** Of the answered exchanges' wire time: request transmit, server, response transmit (summed). */
+  requestNs = 0;
+  serverNs = 0;
+  responseNs = 0;
   constructor(
     readonly server: string,
     readonly wire: Histogram,
@@ -247,6 +254,10 @@ export interface AggregateOptions {
   showKeys: boolean;
   /** An exchange this long (ms, first request byte → last response byte) is slow and gets a cause. */
   slowMs: number;
+  /** The packets of an exchange that enters the worst list (the HTML report's waterfall). */
+  packetsOf?: (flow: number, firstFrame: number, lastFrame: number) => { packets: ExchangePacket[]; omitted: number };
+  /** Every answered exchange: start (ms since the capture's first packet), wire time, cause. */
+  timeline?: Timeline;
 }
 
 /**
@@ -356,6 +367,8 @@ export class Aggregator {
       this.record(f.endpoint.wire, rawUs);
       const wireUs = clampUs(rawUs);
       this.sample(f, wireUs);
+      this.phases(f.endpoint, x);
+      this.opts.timeline?.add(x.reqFirstTNs / 1e6, wireUs, categoryOf(cause));
       this.considerTop(f, x, wireUs, stallNs, cause);
     } else if (x.respSegments === 0 && x.stalls !== undefined) {
       this.considerTop(f, x, 0, stallNs, null);
@@ -453,6 +466,15 @@ export class Aggregator {
     this.unparsedFlows++;
   }
 
+  /** Adds an answered exchange's three parts to its server's sums (for "where the time went"). */
+  private phases(e: EndpointStats, x: ExchangeRecord): void {
+    const reqLast = Math.max(x.reqFirstTNs, x.reqLastTNs);
+    const respFirst = Math.min(Math.max(reqLast, x.respFirstTNs), x.respLastTNs);
+    e.requestNs += reqLast - x.reqFirstTNs;
+    e.serverNs += respFirst - reqLast;
+    e.responseNs += x.respLastTNs - respFirst;
+  }
+
   /** Stalls of a message that never completed (the capture ended, a gap). */
   orphanStalls(f: FlowStats, stalls: StallEvent[] | undefined): void {
     if (stalls === undefined) return;
@@ -503,6 +525,13 @@ export class Aggregator {
       cause,
     };
     if (this.opts.showKeys && x.key !== undefined) t.key = x.key;
+    t.atSec = Math.round(x.reqFirstTNs / 1000) / 1e6;
+    if (this.opts.packetsOf) {
+      const last = x.respLastFrame > 0 ? x.respLastFrame : x.reqLastFrame;
+      const got = this.opts.packetsOf(f.flow, x.reqFirstFrame, last);
+      t.packets = got.packets;
+      if (got.omitted > 0) t.packetsOmitted = got.omitted;
+    }
     let i = this.top.length;
     while (i > 0 && worseThan(this.top[i - 1]!, stallMs, wireUs)) i--;
     this.top.splice(i, 0, t);
@@ -570,6 +599,12 @@ export class Aggregator {
           stalledRatio: e.requests > 0 ? round(e.stalls / e.requests, 4) : 0,
           stalledMs: msFromNs(e.stalledNs),
           wireUs: wireSummary(e.wire),
+          timeMs: {
+            requestTransmit: msFromNs(e.requestNs),
+            server: msFromNs(e.serverNs),
+            responseTransmit: msFromNs(e.responseNs),
+            stalled: msFromNs(e.stalledNs),
+          },
         })),
     );
   }

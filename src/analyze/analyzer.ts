@@ -11,6 +11,8 @@ import type { CaptureInfo, CapturedPacket, PacketSink } from "./packet.js";
 import type { StreamConsumer } from "./reassembly.js";
 import type { AnalysisHistograms, AnalysisResult, CauseSummary } from "./result.js";
 import type { Cause } from "./causes.js";
+import { exchangeTimeline } from "./exchange-timeline.js";
+import { PacketLog } from "./packet-log.js";
 import { MAX_PENDING, McSession, SessionScratch, findResponseStart } from "./session.js";
 import { SourceDamaged, openSource, type ByteSource } from "./source.js";
 import { UdpSession, looksLikeUdpRequest, looksLikeUdpResponse } from "./udp.js";
@@ -206,6 +208,8 @@ class Analysis implements PacketSink {
   private udpIncomplete = 0;
   /** Data packets from memcached servers: none at all means a one-direction capture. */
   private serverDataPackets = 0;
+  private readonly packetLog = new PacketLog();
+  private readonly timeline = exchangeTimeline();
 
   constructor(readonly opts: AnalyzeOptions) {
     this.ports = new Set([11211, ...opts.ports]);
@@ -218,6 +222,8 @@ class Analysis implements PacketSink {
       showKeys: opts.showKeys,
       onExchange: opts.onExchange,
       slowMs: opts.slowMs ?? ANALYZE_DEFAULTS.slowMs,
+      packetsOf: (flow, first, last) => this.packetLog.collect(flow, first, last),
+      timeline: this.timeline,
     });
   }
 
@@ -254,6 +260,7 @@ class Analysis implements PacketSink {
       if ((conn.kind as number) === KIND_OTHER) return this.expire();
     }
     if (p.payloadLen > 0 && conn.kind === KIND_MEMCACHED && dir !== conn.clientDir) this.serverDataPackets++;
+    this.packetLog.record(conn.id, pk.frame, pk.tNs, dir === conn.clientDir, flags, p.seq, p.payloadLen);
     const consumer = conn.session ?? NOOP;
     const half = conn.half(dir);
     if ((flags & TCP_ACK) !== 0) {
@@ -598,6 +605,7 @@ class Analysis implements PacketSink {
         causes,
       ),
       warnings,
+      timeline: this.timeline.finish(),
       histograms: encodedAnalysisHistograms(a.wire, a.stallLengths, a.endpointWire(), a.causeCosts()),
     };
     if (interrupted) result.interrupted = true;

@@ -4,6 +4,7 @@ import { analysisJson, renderAnalysis } from "../report/analyze-report.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { collectList, durationOption, intOption, numberOption, portsOption, type RawOptions } from "./options.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 
 export function analyzeCommand(ctx: CliContext): Command {
@@ -48,6 +49,7 @@ export function analyzeCommand(ctx: CliContext): Command {
     )
     .option("--fail-on-stall", "exit 1 when any stall is found (for CI)")
     .option("--json", "print JSON for machines instead of tables");
+  addHtmlOption(cmd);
   cmd.addHelpText(
     "after",
     `
@@ -56,6 +58,7 @@ Examples:
   mcdiag analyze prod.pcap.gz --port 5000 --port 22122 --top 20
   tcpdump -i any -w - 'tcp port 11211' | mcdiag analyze - --json
   mcdiag analyze ci.pcap --fail-on-stall
+  mcdiag analyze capture.pcapng --html analyze.html
 
 Capture with full packets (tcpdump -s 0, the default today) so payloads can be parsed.
 Exit codes: 0 analysed; 1 stalls found with --fail-on-stall; 2 unreadable input
@@ -66,6 +69,7 @@ cut short or damaged (gzip included) is analysed up to the damage, with a warnin
   cmd.action(async (file: string, raw: RawOptions & { port: string[] }) => {
     const json = raw.json === true;
     const ports = portsOption(raw.port);
+    const html = htmlPath(raw);
     const progress = new Progress(json);
     const started = Date.now();
     let result;
@@ -99,6 +103,7 @@ cut short or damaged (gzip included) is analysed up to the damage, with a warnin
     }
     if (json) printJson(ctx, analysisJson(result));
     else ctx.out(renderAnalysis(result, { showKeys: raw.showKeys === true }));
+    writeHtml(html, "analyze", analysisJson(result));
     if (raw.failOnStall === true && result.stalls.request + result.stalls.response > 0) ctx.exitCode = EXIT_FINDINGS;
   });
   return cmd;

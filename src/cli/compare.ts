@@ -9,6 +9,7 @@ import { EXIT_FINDINGS } from "./exit-codes.js";
 import { printJson, type CliContext } from "./context.js";
 import { resolveEndpoint } from "./endpoint-arg.js";
 import { addCaptureOptions, addLoadOptions, captureOptionsFrom, loadOptionsFrom, type RawOptions } from "./options.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 
 /** Shared by `compare` and `demo`: runs the matrix and reports it. */
@@ -22,6 +23,7 @@ export async function compareAndReport(
   const load = loadOptionsFrom({ ...raw, durationExplicit });
   const capture = captureOptionsFrom(raw);
   const json = raw.json === true;
+  const html = htmlPath(raw);
   const progress = new Progress(json);
   let result: CompareResult;
   let attribution;
@@ -46,6 +48,7 @@ export async function compareAndReport(
   }
   if (json) printJson(ctx, attribution ? { ...compareJson(result), capture: attribution } : compareJson(result));
   else ctx.out(renderCompare(result) + (attribution ? renderCaptureAttribution(attribution) : ""));
+  writeHtml(html, "compare", compareJson(result));
   if (result.interrupted) return result;
   failIfNothingAnswered(result.endpoint, result.runs);
   failIfAnyRunFailed(result.endpoint, result.runs, (r) => fmtPattern(r.write, r.noDelay));
@@ -60,6 +63,7 @@ export function compareCommand(ctx: CliContext): Command {
     .option("--all", "also run corked writes (cork/uncork)")
     .option("--embedded", "compare against a built-in server on a free loopback port");
   addCaptureOptions(cmd, "each pattern's traffic");
+  addHtmlOption(cmd);
   addLoadOptions(cmd, "2s");
   cmd.addHelpText(
     "after",
@@ -70,6 +74,7 @@ Examples:
   mcdiag compare 127.0.0.1:11211
   mcdiag compare 127.0.0.1:22122 --health-check version --duration 5s --all
   mcdiag compare --embedded --json
+  mcdiag compare 127.0.0.1:11211 --html compare.html
 
 Exit codes: 0 every pattern healthy; 1 a pattern below --min-success (99 %)
 or with stray replies; 2 bad usage or endpoint unreachable; 3 every request of

@@ -26,6 +26,7 @@ import {
   writeOption,
   type RawOptions,
 } from "./options.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 import { checkSideFile, StreamedSideFile, writeSideFile } from "./side-files.js";
 import { HdrLogWriter, type IntervalSink } from "../results/hdr-log.js";
@@ -48,6 +49,7 @@ export function probeCommand(ctx: CliContext): Command {
     .option("--json-file <file>", "also write the JSON result to this file (for merge; e.g. on a shared volume)")
     .option("--hdr-log <file>", "also write an HdrHistogram interval log: each histogram, each second, one tag each");
   addCaptureOptions(cmd, "the probe's traffic");
+  addHtmlOption(cmd);
   addLoadOptions(cmd, "5s");
   addFleetOptions(cmd, true);
   cmd.addHelpText(
@@ -58,6 +60,7 @@ Examples:
   mcdiag probe [::1]:11211 --requests 10000 --json
   mcdiag probe --embedded --write split
   mcdiag probe 127.0.0.1:11211 --rate 5000 --duration 30s --pool 20 --hgrm latency.hgrm
+  mcdiag probe 127.0.0.1:11211 --write split --html probe.html
   mcdiag probe 127.0.0.1:11211 --rate 5000 --duration 1m --hdr-log run.hlog     per-second histograms
   mcdiag probe 127.0.0.1:11211 --rate 40000 --workers 2 --json > r.json     two threads, one merged result
   mcdiag probe cache:11211 --rate 40000 --shard 1/4 --start-at 2026-01-01T12:00:00Z --json > w1.json
@@ -109,6 +112,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     const hgrm = typeof raw.hgrm === "string" ? checkSideFile(raw.hgrm, "--hgrm") : undefined;
     const jsonFile = typeof raw.jsonFile === "string" ? checkSideFile(raw.jsonFile, "--json-file") : undefined;
     const hdrLog = typeof raw.hdrLog === "string" ? new StreamedSideFile(raw.hdrLog, "--hdr-log") : undefined;
+    const html = htmlPath(raw);
     const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
     const endpoint = {
       host: target.endpoint.host,
@@ -175,6 +179,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
     if (jsonFile !== undefined) writeSideFile(jsonFile, jsonText(doc), "--json-file");
     hdrLog?.close();
+    writeHtml(html, "probe", doc);
     if (result.interrupted) return;
     failIfNothingAnswered(result.endpoint, [result]);
     if (!result.healthy) ctx.exitCode = EXIT_FINDINGS;

@@ -1,6 +1,6 @@
-import { withEnvelope } from "../results/record.js";
 import type { CaptureAttribution } from "../analyze/capture-run.js";
 import type { AnalysisResult, CauseSummary } from "../analyze/result.js";
+import { withEnvelope } from "../results/record.js";
 import { fmtCount, fmtMs, fmtPct, fmtUs } from "./format.js";
 import { newTable } from "./table.js";
 
@@ -34,12 +34,12 @@ export function renderCauses(causes: CauseSummary[]): string {
   return "where the time went (each slow request counted once, under the cause that cost it most):\n" + t.toString();
 }
 
-/** Human report of a capture analysis. */
 /** The JSON document for `analyze --json` (and a merge of analyses): the result in its envelope. */
 export function analysisJson(r: AnalysisResult): object {
   return withEnvelope("analyze", r);
 }
 
+/** Human report of a capture analysis. */
 export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): string {
   const out: string[] = [];
   const links = r.linkTypes.map((l) => `${LINK_NAMES[l] ?? "link type"} (${l})`).join(", ");
