@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "bench/out/", "docs/api/", "fuzz/crashes/", "reports/", ".stryker-tmp/"] },
+  { ignores: ["dist/", "node_modules/", "bench/out/", "docs/api/", "fuzz/crashes/", "reports/", ".stryker-tmp*/"] },
   js.configs.recommended,
   {
     files: ["**/*.js", "**/*.mjs", "**/*.cjs"],

@@ -13,8 +13,10 @@ import { statSync } from "node:fs";
 import type { StreamConsumer } from "./reassembly.js";
 import type { AnalysisHistograms, AnalysisResult, CaptureFilePart, CauseSummary } from "./result.js";
 import type { Cause } from "./causes.js";
+import { exchangeTimeline } from "./exchange-timeline.js";
+import { PacketLog } from "./packet-log.js";
 import { MAX_PENDING, McSession, SessionScratch, findResponseStart } from "./session.js";
-import { SourceDamaged, openSource } from "./source.js";
+import { SourceDamaged, openSource, type ByteSource } from "./source.js";
 import { UdpSession, looksLikeUdpRequest, looksLikeUdpResponse } from "./udp.js";
 import { msFromNs, round } from "../util/round.js";
 
@@ -102,8 +104,10 @@ export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResu
   const analysis = new Analysis(opts);
   const signal = opts.signal;
   if (inputs.length === 1 && statIsFile(inputs[0]!)) {
-    const read = await readCapture(inputs[0]!, analysis, opts, 0, undefined);
-    return analysis.finish(read.name, read.info, signal?.aborted === true);
+    const source = openSource(inputs[0]!);
+    const reader = new CaptureReader(analysis, source.name);
+    const interrupted = await readAll(source, reader, opts);
+    return analysis.finish(source.name, reader.info, interrupted);
   }
   // Several files (or a directory): one continuous capture in time order.
   const files = await orderByFirstPacket(captureFiles(inputs), signal);
@@ -121,15 +125,38 @@ export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResu
           "so they overlap in time (for captures taken at once on several hosts, analyse each and use mcdiag merge)",
       );
     }
-    const read = await readCapture(f.path, analysis, opts, info.packets, { offsetNs, doneBytes, totalBytes });
+    const source = openSource(f.path);
+    const reader = new CaptureReader(shiftedSink(analysis, offsetNs, info.packets), source.name);
+    await readAll(source, reader, opts, { frameBase: info.packets, doneBytes, totalBytes });
     doneBytes += sizeOf(f.path);
-    parts.push({ file: read.name, firstFrame: info.packets + 1, frames: read.info.packets });
-    joinInfo(info, read.info);
+    parts.push({ file: source.name, firstFrame: info.packets + 1, frames: reader.info.packets });
+    joinInfo(info, reader.info);
   }
   const name = parts.length === 1 ? parts[0]!.file : `${parts.length} files (${inputs.join(", ")})`;
   const result = analysis.finish(name, info, signal?.aborted === true);
   result.files = parts;
   return result;
+}
+
+/**
+ * Places one file of a set on the set's time line: its packets' times move
+ * by `offsetNs` and its frames number on from `frameBase`. The reader's
+ * scratch record is shifted for the call and restored after, so a reader that
+ * keeps a field from one packet to the next (pcapng without a timestamp) is
+ * unaffected.
+ */
+function shiftedSink(analysis: PacketSink, offsetNs: number, frameBase: number): PacketSink {
+  return {
+    onPacket(pk) {
+      const tNs = pk.tNs;
+      const frame = pk.frame;
+      pk.tNs = tNs + offsetNs;
+      pk.frame = frame + frameBase;
+      analysis.onPacket(pk);
+      pk.tNs = tNs;
+      pk.frame = frame;
+    },
+  };
 }
 
 function statIsFile(path: string): boolean {
@@ -167,37 +194,52 @@ function joinInfo(into: CaptureInfo, f: CaptureInfo): void {
   into.warnings.push(...f.warnings);
 }
 
+/** One file only (compare's sections read the capture of one run). */
+function singleInput(input: string | readonly string[]): string {
+  if (typeof input === "string") return input;
+  if (input.length !== 1) throw new McdiagError("BAD_OPTION", "one capture file expected");
+  return input[0]!;
+}
+
 /**
- * Feeds one file through its own reader into the analysis. `shift` places
- * it on the set's time line: its packets' times move by `offsetNs` and its
- * frames number on from `frameBase`.
+ * Like analyzeCapture, but the capture is cut in time into sections, each
+ * analysed on its own: section i holds the packets up to `endsEpochMs[i]`
+ * (wall clock, ms), the last one also what follows. Frame numbers and times
+ * stay those of the whole file. For a run made of phases one after another
+ * (compare's write patterns), each phase gets its own findings.
  */
-async function readCapture(
-  input: string,
-  analysis: Analysis,
+export async function analyzeCaptureSections(opts: AnalyzeOptions, endsEpochMs: number[]): Promise<AnalysisResult[]> {
+  const source = openSource(singleInput(opts.input));
+  const sections = endsEpochMs.map(() => new Analysis(opts));
+  const packets = sections.map(() => 0);
+  let i = 0;
+  const reader: CaptureReader = new CaptureReader(
+    {
+      onPacket(pk) {
+        const atMs = (reader.info.firstPacketEpochSec ?? 0) * 1000 + pk.tNs / 1e6;
+        while (i < sections.length - 1 && atMs > endsEpochMs[i]!) i++;
+        packets[i]!++;
+        sections[i]!.onPacket(pk);
+      },
+    },
+    source.name,
+  );
+  const interrupted = await readAll(source, reader, opts);
+  return sections.map((a, k) =>
+    a.finish(source.name, { ...reader.info, packets: packets[k]!, warnings: [...reader.info.warnings] }, interrupted),
+  );
+}
+
+/**
+ * Streams the source through the reader; true when the signal stopped it.
+ * `set`: where this file sits in a set of files, for progress over the set.
+ */
+async function readAll(
+  source: ByteSource,
+  reader: CaptureReader,
   opts: AnalyzeOptions,
-  frameBase: number,
-  shift: { offsetNs: number; doneBytes: number; totalBytes: number } | undefined,
-): Promise<{ name: string; info: CaptureInfo }> {
-  const source = openSource(input);
-  const offsetNs = shift?.offsetNs ?? 0;
-  // The reader's scratch record is shifted for the call and restored after, so a reader
-  // that keeps a field from one packet to the next (pcapng without a timestamp) is unaffected.
-  const sink: PacketSink =
-    shift === undefined
-      ? analysis
-      : {
-          onPacket(pk) {
-            const tNs = pk.tNs;
-            const frame = pk.frame;
-            pk.tNs = tNs + offsetNs;
-            pk.frame = frame + frameBase;
-            analysis.onPacket(pk);
-            pk.tNs = tNs;
-            pk.frame = frame;
-          },
-        };
-  const reader = new CaptureReader(sink, source.name);
+  set?: { frameBase: number; doneBytes: number; totalBytes: number },
+): Promise<boolean> {
   const signal = opts.signal;
   const stop = () => source.close();
   signal?.addEventListener("abort", stop, { once: true });
@@ -226,9 +268,9 @@ async function readCapture(
       reader.push(next.value);
       if (opts.onProgress && ++chunks % 16 === 0) {
         opts.onProgress({
-          bytesRead: (shift?.doneBytes ?? 0) + source.readBytes(),
-          totalBytes: shift?.totalBytes ?? source.sizeBytes,
-          packets: frameBase + reader.info.packets,
+          bytesRead: (set?.doneBytes ?? 0) + source.readBytes(),
+          totalBytes: set?.totalBytes ?? source.sizeBytes,
+          packets: (set?.frameBase ?? 0) + reader.info.packets,
         });
       }
     }
@@ -237,7 +279,7 @@ async function readCapture(
     signal?.removeEventListener("abort", stop);
     source.close();
   }
-  return { name: source.name, info: reader.info };
+  return signal?.aborted === true;
 }
 
 /** The packet sink: decodes, tracks flows, feeds sessions. */
@@ -279,6 +321,8 @@ class Analysis implements PacketSink {
   private udpIncomplete = 0;
   /** Data packets from memcached servers: none at all means a one-direction capture. */
   private serverDataPackets = 0;
+  private readonly packetLog = new PacketLog();
+  private readonly timeline = exchangeTimeline();
 
   constructor(readonly opts: AnalyzeOptions) {
     this.ports = new Set([11211, ...opts.ports]);
@@ -291,6 +335,8 @@ class Analysis implements PacketSink {
       showKeys: opts.showKeys,
       onExchange: opts.onExchange,
       slowMs: opts.slowMs ?? ANALYZE_DEFAULTS.slowMs,
+      packetsOf: (flow, first, last) => this.packetLog.collect(flow, first, last),
+      timeline: this.timeline,
     });
   }
 
@@ -327,9 +373,14 @@ class Analysis implements PacketSink {
       if ((conn.kind as number) === KIND_OTHER) return this.expire();
     }
     if (p.payloadLen > 0 && conn.kind === KIND_MEMCACHED && dir !== conn.clientDir) this.serverDataPackets++;
+    this.packetLog.record(conn.id, pk.frame, pk.tNs, dir === conn.clientDir, flags, p.seq, p.payloadLen);
     const consumer = conn.session ?? NOOP;
-    if ((flags & TCP_ACK) !== 0) conn.half(dir === 0 ? 1 : 0).onPeerAck(p.ack, consumer);
     const half = conn.half(dir);
+    if ((flags & TCP_ACK) !== 0) {
+      const other = conn.half(dir === 0 ? 1 : 0);
+      other.onPeerAck(p.ack, consumer);
+      if ((flags & (TCP_SYN | TCP_RST)) === 0) other.onPeerWindow(p.ack, p.window, half, pk.tNs);
+    }
     half.onSegment(p, pk.data, pk.frame, pk.tNs, consumer);
     if ((flags & TCP_RST) !== 0 || (half.finished && conn.half(dir === 0 ? 1 : 0).finished)) this.close(conn);
     this.expire();
@@ -672,6 +723,7 @@ class Analysis implements PacketSink {
         causes,
       ),
       warnings,
+      timeline: this.timeline.finish(),
       histograms: encodedAnalysisHistograms(a.wire, a.stallLengths, a.endpointWire(), a.causeCosts()),
     };
     if (interrupted) result.interrupted = true;

@@ -132,13 +132,8 @@ export class PcapngReader {
       }
       case IDB:
         return this.interfaceBlock(buf, at, len);
-      case EPB: {
-        const id = u32(buf, at + 8, L);
-        const capLen = u32(buf, at + 20, L);
-        if (28 + capLen + 4 > len)
-          return this.fail(`packet block at byte ${this.offset} claims ${capLen} bytes beyond its block`, false);
-        return this.packet(id, u32(buf, at + 12, L), u32(buf, at + 16, L), buf, at + 28, capLen, u32(buf, at + 24, L));
-      }
+      case EPB:
+        return this.timedPacket(u32(buf, at + 8, L), buf, at, len);
       case SPB: {
         const orig = u32(buf, at + 8, L);
         const room = len - 16;
@@ -147,13 +142,8 @@ export class PcapngReader {
         // A simple packet has no timestamp: it takes the interface's last known time.
         return this.packet(0, -1, -1, buf, at + 12, capLen, orig);
       }
-      case PB: {
-        const id = u16(buf, at + 8, L);
-        const capLen = u32(buf, at + 20, L);
-        if (28 + capLen + 4 > len)
-          return this.fail(`packet block at byte ${this.offset} claims ${capLen} bytes beyond its block`, false);
-        return this.packet(id, u32(buf, at + 12, L), u32(buf, at + 16, L), buf, at + 28, capLen, u32(buf, at + 24, L));
-      }
+      case PB: // obsolete: a 16-bit interface id (and a drop count), then the same layout as EPB
+        return this.timedPacket(u16(buf, at + 8, L), buf, at, len);
     }
   }
 
@@ -191,6 +181,15 @@ export class PcapngReader {
     if (info.timestampResolution === undefined) info.timestampResolution = res;
     else if (info.timestampResolution !== res && !info.timestampResolution.includes(res))
       info.timestampResolution += `,${res}`;
+  }
+
+  /** An enhanced (or obsolete) packet block: timestamp, captured and original length, then the data at +28. */
+  private timedPacket(id: number, buf: Buffer, at: number, len: number): void {
+    const L = this.little;
+    const capLen = u32(buf, at + 20, L);
+    if (28 + capLen + 4 > len)
+      return this.fail(`packet block at byte ${this.offset} claims ${capLen} bytes beyond its block`, false);
+    return this.packet(id, u32(buf, at + 12, L), u32(buf, at + 16, L), buf, at + 28, capLen, u32(buf, at + 24, L));
   }
 
   private packet(

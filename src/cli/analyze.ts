@@ -4,6 +4,7 @@ import { analysisJson, renderAnalysis } from "../report/analyze-report.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { collectList, durationOption, intOption, numberOption, portsOption, type RawOptions } from "./options.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 
 export function analyzeCommand(ctx: CliContext): Command {
@@ -51,6 +52,7 @@ export function analyzeCommand(ctx: CliContext): Command {
     )
     .option("--fail-on-stall", "exit 1 when any stall is found (for CI)")
     .option("--json", "print JSON for machines instead of tables");
+  addHtmlOption(cmd);
   cmd.addHelpText(
     "after",
     `
@@ -59,6 +61,7 @@ Examples:
   mcdiag analyze prod.pcap.gz --port 5000 --port 22122 --top 20
   tcpdump -i any -w - 'tcp port 11211' | mcdiag analyze - --json
   mcdiag analyze ci.pcap --fail-on-stall
+  mcdiag analyze capture.pcapng --html analyze.html
   mcdiag analyze ring/        the files of tcpdump -C -W or dumpcap -b, as one capture
 
 Capture with full packets (tcpdump -s 0, the default today) so payloads can be parsed.
@@ -74,6 +77,7 @@ frame N - first + 1 of its file, or frame N of mergecap -w all.pcapng FILES).`,
   cmd.action(async (files: string[], raw: RawOptions & { port: string[] }) => {
     const json = raw.json === true;
     const ports = portsOption(raw.port);
+    const html = htmlPath(raw);
     const progress = new Progress(json);
     const started = Date.now();
     let result;
@@ -107,6 +111,7 @@ frame N - first + 1 of its file, or frame N of mergecap -w all.pcapng FILES).`,
     }
     if (json) printJson(ctx, analysisJson(result));
     else ctx.out(renderAnalysis(result, { showKeys: raw.showKeys === true }));
+    writeHtml(html, "analyze", analysisJson(result));
     if (raw.failOnStall === true && result.stalls.request + result.stalls.response > 0) ctx.exitCode = EXIT_FINDINGS;
   });
   return cmd;

@@ -1,6 +1,6 @@
-import { withEnvelope } from "../results/record.js";
 import type { CaptureAttribution } from "../analyze/capture-run.js";
 import type { AnalysisResult, CaptureFilePart, CauseSummary } from "../analyze/result.js";
+import { withEnvelope } from "../results/record.js";
 import { fmtCount, fmtMs, fmtPct, fmtUs } from "./format.js";
 import { newTable } from "./table.js";
 
@@ -34,7 +34,6 @@ export function renderCauses(causes: CauseSummary[]): string {
   return "where the time went (each slow request counted once, under the cause that cost it most):\n" + t.toString();
 }
 
-/** Human report of a capture analysis. */
 /** The JSON document for `analyze --json` (and a merge of analyses): the result in its envelope. */
 export function analysisJson(r: AnalysisResult): object {
   return withEnvelope("analyze", r);
@@ -56,6 +55,7 @@ function filesLine(files: CaptureFilePart[]): string {
   );
 }
 
+/** Human report of a capture analysis. */
 export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): string {
   const out: string[] = [];
   const links = r.linkTypes.map((l) => `${LINK_NAMES[l] ?? "link type"} (${l})`).join(", ");
@@ -197,7 +197,17 @@ export function renderCaptureAttribution(a: CaptureAttribution): string {
     `capture${a.file ? ` ${a.file}` : ""}: ${fmtCount(a.packets)} packets, ${fmtCount(a.retransmissions)} retransmitted segments; ` +
       `slow requests (wire ≥ ${a.slowThresholdMs} ms): ${fmtCount(a.slowRequests)}`,
   ];
-  if (a.causes.length > 0) out.push(renderCauses(a.causes));
+  if (a.phases === undefined) {
+    if (a.causes.length > 0) out.push(renderCauses(a.causes));
+  } else {
+    for (const p of a.phases) {
+      out.push(
+        `${p.phase}: ${fmtCount(p.packets)} packets, ${fmtCount(p.retransmissions)} retransmitted; ` +
+          `slow requests: ${p.slowRequests === 0 ? "none" : fmtCount(p.slowRequests)}`,
+      );
+      if (p.causes.length > 0) out.push(renderCauses(p.causes));
+    }
+  }
   for (const c of a.causes) out.push(`advice (${c.cause}): ${c.advice}`);
   for (const w of a.warnings) out.push(`capture warning: ${w}`);
   return out.join("\n") + "\n";

@@ -3,6 +3,7 @@ import { McdiagError } from "../util/errors.js";
 import type { Endpoint } from "../util/endpoint.js";
 import { binaryOpcodeName } from "../protocol/binary.js";
 import { internVerb } from "../protocol/verbs.js";
+import { Fifo } from "../util/fifo.js";
 import { ArrivalTracker, MAX_RECORDED_COMMANDS, type CommandRecord } from "./recording.js";
 import { executeBinary } from "./binary-protocol.js";
 import { CLOSE, DEFAULT_FRAMER_LIMITS, NEED_MORE, RequestFramer, type ServerFrame } from "./framer.js";
@@ -76,8 +77,11 @@ export class EmbeddedServer {
   readonly #sockets = new Set<net.Socket>();
   readonly #startNs = process.hrtime.bigint();
   #nextConnection = 1;
-  #busyWorkers = 0;
-  readonly #workQueue: (() => void)[] = [];
+  /** When each capacity worker is next free (ms, performance.now()). */
+  #workerFreeAtMs: number[] = [];
+  /** Served jobs in the order they finish (finish times never decrease), and the timer for the first. */
+  readonly #finishing = new Fifo<{ atMs: number; job: () => void }>();
+  #finishTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ServerOptions = {}) {
     this.#options = options;
@@ -159,7 +163,10 @@ export class EmbeddedServer {
 
   /**
    * Runs `job` after the service time: after the fixed delay when no capacity
-   * bound is set, otherwise when one of the workers is free.
+   * bound is set, otherwise when one of the workers has served it. A worker's
+   * time is kept on the clock, not in its timer: a timer that fires late (a
+   * busy machine) does not make the next job start late, so the capacity is
+   * `workers / serviceMs` however late the timers are.
    */
   #serve(job: () => void): void {
     const cap = this.#options.capacity;
@@ -167,17 +174,31 @@ export class EmbeddedServer {
       setTimeout(job, this.#options.delayMs ?? 0);
       return;
     }
-    const run = () => {
-      this.#busyWorkers++;
-      setTimeout(() => {
-        this.#busyWorkers--;
-        job();
-        const next = this.#workQueue.shift();
-        if (next) next();
-      }, cap.serviceMs);
-    };
-    if (this.#busyWorkers < cap.workers) run();
-    else this.#workQueue.push(run);
+    const free = this.#workerFreeAtMs;
+    while (free.length < cap.workers) free.push(0);
+    let w = 0;
+    for (let i = 1; i < free.length; i++) if (free[i]! < free[w]!) w = i;
+    const nowMs = performance.now();
+    const doneMs = Math.max(nowMs, free[w]!) + cap.serviceMs;
+    free[w] = doneMs;
+    this.#finishing.push({ atMs: doneMs, job });
+    if (this.#finishTimer === undefined) this.#armFinish(nowMs);
+  }
+
+  /** Finishes every job whose time has come, in order, and waits for the next. */
+  #finishDue = (): void => {
+    // The fired timer stays set while jobs run, so a job that serves another does not arm a second one.
+    const nowMs = performance.now();
+    for (let next = this.#finishing.peek(); next !== undefined && next.atMs <= nowMs; next = this.#finishing.peek()) {
+      this.#finishing.shift();
+      next.job();
+    }
+    this.#finishTimer = undefined;
+    if (this.#finishing.length > 0) this.#armFinish(nowMs);
+  };
+
+  #armFinish(nowMs: number): void {
+    this.#finishTimer = setTimeout(this.#finishDue, Math.max(0, this.#finishing.peek()!.atMs - nowMs));
   }
 }
 

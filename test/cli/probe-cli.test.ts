@@ -102,13 +102,25 @@ describe("mcdiag probe / compare / demo (CLI)", () => {
     const r = await mcdiag(["demo", "--duration", "500ms", "--json"]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j.runs).toHaveLength(4);
-    expect(j.runs[0].stalledRatio).toBeGreaterThanOrEqual(0.8);
-    // Coalesced with Nagle on: not a stalling run (a loaded machine may delay a request or two).
-    expect(j.runs[2].stalledRatio).toBeLessThan(0.05);
-    expect(j.findings.clean.map((c: { write: string; noDelay: boolean }) => `${c.write}/${c.noDelay}`)).toContain(
+    type Run = { write: string; noDelay: boolean; stalledRatio: number; wireUs: { p50: number } };
+    const runs = j.runs as Run[];
+    expect(runs.map((x) => `${x.write}/${x.noDelay}`)).toEqual([
+      "split/false",
+      "split/true",
       "coalesced/false",
-    );
+      "coalesced/true",
+    ]);
+    // The stall belongs to split writes with Nagle on: most of their requests wait out the delayed
+    // ACK (≥ 40 ms in the kernel, longer on a busy machine), and the typical one does.
+    expect(runs[0]!.stalledRatio).toBeGreaterThanOrEqual(0.8);
+    expect(runs[0]!.wireUs.p50).toBeGreaterThanOrEqual(30_000);
+    expect(j.findings.stalling.map((c: Run) => `${c.write}/${c.noDelay}`)).toContain("split/false");
+    // Every other pattern's typical request takes a fraction of that wait. A busy machine may hold
+    // a few of their requests past the 30 ms threshold (1–4 % at a load average of 13), never most.
+    for (const run of runs.slice(1)) {
+      expect(run.wireUs.p50, `${run.write}/${run.noDelay}`).toBeLessThan(20_000);
+      expect(run.stalledRatio, `${run.write}/${run.noDelay}`).toBeLessThan(0.2);
+    }
   });
 
   it("exits 2 within the connect timeout when the endpoint is unreachable", async () => {

@@ -53,7 +53,7 @@ function stallSuite(
       ["corked", false],
       ["split", true],
     ] as [WriteStrategy, boolean][]) {
-      it(`${write} writes with ${noDelay ? "TCP_NODELAY" : "Nagle on"} never stall and answer in under 2 ms at the median`, async () => {
+      it(`${write} writes with ${noDelay ? "TCP_NODELAY" : "Nagle on"} never stall: the typical request takes a fraction of the delayed-ACK wait`, async () => {
         const r = await probe(target.port, write, noDelay);
         expect(r.noDelay).toBe(noDelay);
         expect(r.requests).toBe(400);
@@ -61,7 +61,9 @@ function stallSuite(
         // A loaded machine may delay a request past the 30 ms threshold; the delayed-ACK stall
         // hits most of them (≥ 80 % above). A run that does not stall stays under compare's 5 %.
         expect(r.stalledRatio).toBeLessThan(0.05);
-        expect(r.wireUs.p50).toBeLessThan(2000);
+        // Half the kernel's 40 ms delayed-ACK minimum: a stalled run's median is at least 30 ms
+        // (above), an unstalled one's is under 1 ms on an idle machine and far under this on a busy one.
+        expect(r.wireUs.p50).toBeLessThan(20_000);
       });
     }
   });

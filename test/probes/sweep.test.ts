@@ -68,21 +68,26 @@ describe("sweep", () => {
       rates: [200, 300, 400, 500, 600],
       stepDurationMs: 1500,
       pauseMs: 200,
-      // Generous enough that a busy test machine's scheduling hiccups do not break
-      // the first step; far below what the queue builds to above capacity.
-      slos: parseSlos("p99<200ms,success>=99%"),
+      // The median and p90 ride out a busy machine's scheduling hiccups (a few requests late by
+      // 100 ms); above capacity the queue grows for the whole step and holds most requests far longer.
+      slos: parseSlos("p90<150ms,success>=99%"),
     });
     expect(r.steps.map((s) => s.requestedRate)).toEqual([200, 300, 400, 500, 600]);
     expect(r.steps[0]!.sloMet).toBe(true);
     expect(r.steps[4]!.sloMet).toBe(false);
-    // Capacity is 400/s: the knee is 300, 400 or 500.
-    expect(r.maxRateMeetingSlo).toBeGreaterThanOrEqual(300);
-    expect(r.maxRateMeetingSlo).toBeLessThanOrEqual(500);
-    expect(r.firstBrokenSlo).toBe("p99<200ms");
+    // The server's capacity as this run saw it: what it answered per second when offered more
+    // (400/s on an idle machine; fewer when its 5 ms timers fire late). The knee is within a
+    // step of it, whatever the machine's speed.
     const over = r.steps[4]!;
+    const capacity = over.throughputPerSec;
+    expect(capacity).toBeGreaterThan(100);
+    expect(capacity).toBeLessThanOrEqual(440);
+    expect(r.maxRateMeetingSlo).not.toBeNull();
+    expect(Math.abs(r.maxRateMeetingSlo! - capacity)).toBeLessThanOrEqual(150);
+    expect(r.firstBrokenSlo).toBe("p90<150ms");
     expect(over.latencyUs.p99).toBeGreaterThan(200_000);
     expect(over.drainMs).toBeGreaterThan(50);
-    expect(over.slos[0]).toMatchObject({ slo: "p99<200ms", met: false });
+    expect(over.slos[0]).toMatchObject({ slo: "p90<150ms", met: false });
   });
 
   it("CLI: exit 1 with the table when a step breaks an SLO; exit 2 naming a malformed SLO", async () => {
@@ -97,7 +102,8 @@ describe("sweep", () => {
         "--pause",
         "0",
         "--slo",
-        "p99<50ms",
+        // 100/s is a quarter of the capacity; 700/s queues most requests for hundreds of ms.
+        "p50<100ms",
         "--keys",
         "8",
         "--json",
@@ -122,7 +128,7 @@ describe("sweep", () => {
         "sloMet",
       ]),
     );
-    expect(j).toMatchObject({ maxRateMeetingSlo: 100, firstBrokenSlo: "p99<50ms" });
+    expect(j).toMatchObject({ maxRateMeetingSlo: 100, firstBrokenSlo: "p50<100ms" });
     const bad = await mcdiag(["sweep", `127.0.0.1:${port}`, "--rates", "100", "--slo", "p99<5 ms,succes>=99%"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe(
