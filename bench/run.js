@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { analyzeVsTshark } from "./analyze-vs-tshark.js";
 import { constantRate } from "./constant-rate.js";
 import { generatorTiming } from "./generator-timing.js";
+import { htmlReportCost } from "./html-report.js";
 import { probeAllocations } from "./probe-allocations.js";
 import { probeVsMemtier } from "./probe-vs-memtier.js";
 import { probeVsMemcslap } from "./probe-vs-memcslap.js";
@@ -15,6 +16,7 @@ const benches = {
   alloc: probeAllocations,
   memtier: probeVsMemtier,
   analyze: analyzeVsTshark,
+  html: htmlReportCost,
 };
 const only = process.argv[2];
 const results = [];

@@ -6,12 +6,15 @@ import {
   recordClampedUs,
   type Histogram,
 } from "../metrics/histogram.js";
-import { RTX_KINDS, clearAttribution, type Attribution } from "./attribution.js";
+import type { Timeline } from "../metrics/timeline.js";
+import { RTX_KINDS, ZW_FULL, ZW_ZERO, clearAttribution, type Attribution } from "./attribution.js";
 import { CAUSE_RULES, UNEXPLAINED_ADVICE, dominantCause, slowTimeNs, type Cause, type CauseRule } from "./causes.js";
+import { categoryOf } from "./exchange-timeline.js";
 import type { StallEvent } from "./stalls.js";
 import type {
   CauseSummary,
   EndpointSummary,
+  ExchangePacket,
   FlowSummary,
   FlowVerdict,
   StallItem,
@@ -109,6 +112,10 @@ export class EndpointStats {
   requests = 0;
   stalls = 0;
   stalledNs = 0;
+  /** Of the answered exchanges' wire time: request transmit, server, response transmit (summed). */
+  requestNs = 0;
+  serverNs = 0;
+  responseNs = 0;
   constructor(
     readonly server: string,
     readonly wire: Histogram,
@@ -174,6 +181,8 @@ export function newExchangeRecord(): ExchangeRecord {
     zwReader: 0,
     zwFrame: 0,
     zwLastFrame: 0,
+    zwKinds: 0,
+    zwProbes: 0,
   };
 }
 
@@ -245,6 +254,10 @@ export interface AggregateOptions {
   showKeys: boolean;
   /** An exchange this long (ms, first request byte → last response byte) is slow and gets a cause. */
   slowMs: number;
+  /** The packets of an exchange that enters the worst list (the HTML report's waterfall). */
+  packetsOf?: (flow: number, firstFrame: number, lastFrame: number) => { packets: ExchangePacket[]; omitted: number };
+  /** Every answered exchange: start (ms since the capture's first packet), wire time, cause. */
+  timeline?: Timeline;
 }
 
 /**
@@ -354,6 +367,8 @@ export class Aggregator {
       this.record(f.endpoint.wire, rawUs);
       const wireUs = clampUs(rawUs);
       this.sample(f, wireUs);
+      this.phases(f.endpoint, x);
+      this.opts.timeline?.add(x.reqFirstTNs / 1e6, wireUs, categoryOf(cause));
       this.considerTop(f, x, wireUs, stallNs, cause);
     } else if (x.respSegments === 0 && x.stalls !== undefined) {
       this.considerTop(f, x, 0, stallNs, null);
@@ -384,9 +399,12 @@ export class Aggregator {
     const add = (k: string) => (into[k] = (into[k] ?? 0) + 1);
     if (cause === "retransmission") {
       for (const [bit, name] of RTX_KINDS) if ((x.rtxKinds & bit) !== 0) add(name);
-    } else if (cause === "zero-window")
+    } else if (cause === "zero-window") {
       add(x.zwReader === 1 ? "the client was the slow reader" : "the server was the slow reader");
-    else if (cause === "delayed-ack") {
+      if ((x.zwKinds & ZW_ZERO) !== 0) add("a zero window was advertised");
+      if ((x.zwKinds & ZW_FULL) !== 0) add("the sender filled the advertised window");
+      if (x.zwProbes > 0) into["persist probes sent"] = (into["persist probes sent"] ?? 0) + x.zwProbes;
+    } else if (cause === "delayed-ack") {
       for (const s of x.stalls ?? []) add(s.side === "request" ? "request-side stall" : "response-side stall");
     } else if (cause === "server") add("server time at or above the slow threshold");
     else if (cause === "connect") add("SYN or SYN/ACK resent");
@@ -448,6 +466,15 @@ export class Aggregator {
     this.unparsedFlows++;
   }
 
+  /** Adds an answered exchange's three parts to its server's sums (for "where the time went"). */
+  private phases(e: EndpointStats, x: ExchangeRecord): void {
+    const reqLast = Math.max(x.reqFirstTNs, x.reqLastTNs);
+    const respFirst = Math.min(Math.max(reqLast, x.respFirstTNs), x.respLastTNs);
+    e.requestNs += reqLast - x.reqFirstTNs;
+    e.serverNs += respFirst - reqLast;
+    e.responseNs += x.respLastTNs - respFirst;
+  }
+
   /** Stalls of a message that never completed (the capture ended, a gap). */
   orphanStalls(f: FlowStats, stalls: StallEvent[] | undefined): void {
     if (stalls === undefined) return;
@@ -484,8 +511,7 @@ export class Aggregator {
     const n = this.opts.top;
     if (n <= 0) return;
     const stallMs = msFromNs(stallNs);
-    const worse = (a: TopExchange) => a.stallMs < stallMs || (a.stallMs === stallMs && a.wireUs < wireUs);
-    if (this.top.length >= n && !worse(this.top[this.top.length - 1]!)) return;
+    if (this.top.length >= n && !worseThan(this.top[this.top.length - 1]!, stallMs, wireUs)) return;
     const t: TopExchange = {
       flow: f.flow,
       command: x.verb,
@@ -499,8 +525,15 @@ export class Aggregator {
       cause,
     };
     if (this.opts.showKeys && x.key !== undefined) t.key = x.key;
+    t.atSec = Math.round(x.reqFirstTNs / 1000) / 1e6;
+    if (this.opts.packetsOf) {
+      const last = x.respLastFrame > 0 ? x.respLastFrame : x.reqLastFrame;
+      const got = this.opts.packetsOf(f.flow, x.reqFirstFrame, last);
+      t.packets = got.packets;
+      if (got.omitted > 0) t.packetsOmitted = got.omitted;
+    }
     let i = this.top.length;
-    while (i > 0 && worse(this.top[i - 1]!)) i--;
+    while (i > 0 && worseThan(this.top[i - 1]!, stallMs, wireUs)) i--;
     this.top.splice(i, 0, t);
     if (this.top.length > n) this.top.pop();
   }
@@ -566,6 +599,12 @@ export class Aggregator {
           stalledRatio: e.requests > 0 ? round(e.stalls / e.requests, 4) : 0,
           stalledMs: msFromNs(e.stalledNs),
           wireUs: wireSummary(e.wire),
+          timeMs: {
+            requestTransmit: msFromNs(e.requestNs),
+            server: msFromNs(e.serverNs),
+            responseTransmit: msFromNs(e.responseNs),
+            stalled: msFromNs(e.stalledNs),
+          },
         })),
     );
   }
@@ -627,6 +666,11 @@ export function sortFlows(flows: FlowSummary[]): FlowSummary[] {
 /** The top exchanges' order: the longest stall first, then the longest wire time. */
 export function worseExchange(a: TopExchange, b: TopExchange): number {
   return b.stallMs - a.stallMs || b.wireUs - a.wireUs;
+}
+
+/** `a` ranks below an exchange that stalled `stallMs` and took `wireUs` (stalls first, then wire time). */
+function worseThan(a: TopExchange, stallMs: number, wireUs: number): boolean {
+  return a.stallMs < stallMs || (a.stallMs === stallMs && a.wireUs < wireUs);
 }
 
 function verdictOf(f: FlowStats): FlowVerdict {

@@ -7,18 +7,26 @@ import { encodeHistogram } from "../results/histogram-codec.js";
 import { CaptureReader } from "./capture.js";
 import { Decoded, TCP_ACK, TCP_RST, TCP_SYN, decodePacket, newTcpPacket, type TcpPacket } from "./decode.js";
 import { Conn, FlowTable, KIND_MEMCACHED, KIND_OTHER, KIND_UNKNOWN, PROTO_TCP, PROTO_UDP } from "./flows.js";
-import type { CapturedPacket, PacketSink } from "./packet.js";
+import { newCaptureInfo, noteLinkType, type CaptureInfo, type CapturedPacket, type PacketSink } from "./packet.js";
+import { captureFiles, orderByFirstPacket } from "./capture-set.js";
+import { statSync } from "node:fs";
 import type { StreamConsumer } from "./reassembly.js";
-import type { AnalysisHistograms, AnalysisResult, CauseSummary } from "./result.js";
+import type { AnalysisHistograms, AnalysisResult, CaptureFilePart, CauseSummary } from "./result.js";
 import type { Cause } from "./causes.js";
+import { exchangeTimeline } from "./exchange-timeline.js";
+import { PacketLog } from "./packet-log.js";
 import { MAX_PENDING, McSession, SessionScratch, findResponseStart } from "./session.js";
-import { SourceDamaged, openSource } from "./source.js";
+import { SourceDamaged, openSource, type ByteSource } from "./source.js";
 import { UdpSession, looksLikeUdpRequest, looksLikeUdpResponse } from "./udp.js";
 import { msFromNs, round } from "../util/round.js";
 
 export interface AnalyzeOptions {
-  /** A file path, or "-" for stdin. */
-  input: string;
+  /**
+   * A file path, "-" for stdin, or several files and directories: read as one
+   * continuous capture (a ring buffer), each file through its own reader, in
+   * the order of their first packets; frames number on across them.
+   */
+  input: string | readonly string[];
   /** Server ports; 11211 is always included. */
   ports: number[];
   stallThresholdMs: number;
@@ -91,9 +99,147 @@ function resolutionOf(name: string): number {
  * warning. Anything else thrown is a bug and propagates as it is.
  */
 export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResult> {
-  const source = openSource(opts.input);
+  const inputs = typeof opts.input === "string" ? [opts.input] : opts.input;
+  if (inputs.length === 0) throw new McdiagError("BAD_OPTION", "no capture file given");
   const analysis = new Analysis(opts);
-  const reader = new CaptureReader(analysis, source.name);
+  const signal = opts.signal;
+  if (inputs.length === 1 && statIsFile(inputs[0]!)) {
+    const source = openSource(inputs[0]!);
+    const reader = new CaptureReader(analysis, source.name);
+    const interrupted = await readAll(source, reader, opts);
+    return analysis.finish(source.name, reader.info, interrupted);
+  }
+  // Several files (or a directory): one continuous capture in time order.
+  const files = await orderByFirstPacket(captureFiles(inputs), signal);
+  const base = files[0]?.firstPacketEpochNs;
+  const info = newCaptureInfo();
+  const parts: CaptureFilePart[] = [];
+  const totalBytes = files.reduce((sum, f) => sum + sizeOf(f.path), 0);
+  let doneBytes = 0;
+  for (const f of files) {
+    if (signal?.aborted) break;
+    const offsetNs = f.firstPacketEpochNs === undefined || base === undefined ? 0 : Number(f.firstPacketEpochNs - base);
+    if (info.packets > 0 && f.firstPacketEpochNs !== undefined && offsetNs < analysis.lastTNs) {
+      info.warnings.push(
+        `${f.path} begins before the file read before it ends: the files are read one after another as one capture, ` +
+          "so they overlap in time (for captures taken at once on several hosts, analyse each and use mcdiag merge)",
+      );
+    }
+    const source = openSource(f.path);
+    const reader = new CaptureReader(shiftedSink(analysis, offsetNs, info.packets), source.name);
+    await readAll(source, reader, opts, { frameBase: info.packets, doneBytes, totalBytes });
+    doneBytes += sizeOf(f.path);
+    parts.push({ file: source.name, firstFrame: info.packets + 1, frames: reader.info.packets });
+    joinInfo(info, reader.info);
+  }
+  const name = parts.length === 1 ? parts[0]!.file : `${parts.length} files (${inputs.join(", ")})`;
+  const result = analysis.finish(name, info, signal?.aborted === true);
+  result.files = parts;
+  return result;
+}
+
+/**
+ * Places one file of a set on the set's time line: its packets' times move
+ * by `offsetNs` and its frames number on from `frameBase`. The reader's
+ * scratch record is shifted for the call and restored after, so a reader that
+ * keeps a field from one packet to the next (pcapng without a timestamp) is
+ * unaffected.
+ */
+function shiftedSink(analysis: PacketSink, offsetNs: number, frameBase: number): PacketSink {
+  return {
+    onPacket(pk) {
+      const tNs = pk.tNs;
+      const frame = pk.frame;
+      pk.tNs = tNs + offsetNs;
+      pk.frame = frame + frameBase;
+      analysis.onPacket(pk);
+      pk.tNs = tNs;
+      pk.frame = frame;
+    },
+  };
+}
+
+function statIsFile(path: string): boolean {
+  if (path === "-") return true;
+  try {
+    return !statSync(path).isDirectory();
+  } catch {
+    return true; // missing: openSource names it
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Adds one file's capture info to the set's. */
+function joinInfo(into: CaptureInfo, f: CaptureInfo): void {
+  into.format ??= f.format;
+  for (const l of f.linkTypes) noteLinkType(into, l);
+  if (f.timestampResolution !== undefined) {
+    const have = into.timestampResolution?.split(",") ?? [];
+    for (const r of f.timestampResolution.split(",")) if (!have.includes(r)) have.push(r);
+    into.timestampResolution = have.join(",");
+  }
+  into.packets += f.packets;
+  into.truncatedPackets += f.truncatedPackets;
+  if (into.firstPacketEpochSec === undefined) {
+    into.firstPacketEpochSec = f.firstPacketEpochSec;
+    into.firstPacketEpochNs = f.firstPacketEpochNs;
+  }
+  into.warnings.push(...f.warnings);
+}
+
+/** One file only (compare's sections read the capture of one run). */
+function singleInput(input: string | readonly string[]): string {
+  if (typeof input === "string") return input;
+  if (input.length !== 1) throw new McdiagError("BAD_OPTION", "one capture file expected");
+  return input[0]!;
+}
+
+/**
+ * Like analyzeCapture, but the capture is cut in time into sections, each
+ * analysed on its own: section i holds the packets up to `endsEpochMs[i]`
+ * (wall clock, ms), the last one also what follows. Frame numbers and times
+ * stay those of the whole file. For a run made of phases one after another
+ * (compare's write patterns), each phase gets its own findings.
+ */
+export async function analyzeCaptureSections(opts: AnalyzeOptions, endsEpochMs: number[]): Promise<AnalysisResult[]> {
+  const source = openSource(singleInput(opts.input));
+  const sections = endsEpochMs.map(() => new Analysis(opts));
+  const packets = sections.map(() => 0);
+  let i = 0;
+  const reader: CaptureReader = new CaptureReader(
+    {
+      onPacket(pk) {
+        const atMs = (reader.info.firstPacketEpochSec ?? 0) * 1000 + pk.tNs / 1e6;
+        while (i < sections.length - 1 && atMs > endsEpochMs[i]!) i++;
+        packets[i]!++;
+        sections[i]!.onPacket(pk);
+      },
+    },
+    source.name,
+  );
+  const interrupted = await readAll(source, reader, opts);
+  return sections.map((a, k) =>
+    a.finish(source.name, { ...reader.info, packets: packets[k]!, warnings: [...reader.info.warnings] }, interrupted),
+  );
+}
+
+/**
+ * Streams the source through the reader; true when the signal stopped it.
+ * `set`: where this file sits in a set of files, for progress over the set.
+ */
+async function readAll(
+  source: ByteSource,
+  reader: CaptureReader,
+  opts: AnalyzeOptions,
+  set?: { frameBase: number; doneBytes: number; totalBytes: number },
+): Promise<boolean> {
   const signal = opts.signal;
   const stop = () => source.close();
   signal?.addEventListener("abort", stop, { once: true });
@@ -121,7 +267,11 @@ export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResu
       }
       reader.push(next.value);
       if (opts.onProgress && ++chunks % 16 === 0) {
-        opts.onProgress({ bytesRead: source.readBytes(), totalBytes: source.sizeBytes, packets: reader.info.packets });
+        opts.onProgress({
+          bytesRead: (set?.doneBytes ?? 0) + source.readBytes(),
+          totalBytes: set?.totalBytes ?? source.sizeBytes,
+          packets: (set?.frameBase ?? 0) + reader.info.packets,
+        });
       }
     }
     if (complete && !signal?.aborted) reader.end();
@@ -129,7 +279,7 @@ export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResu
     signal?.removeEventListener("abort", stop);
     source.close();
   }
-  return analysis.finish(source.name, reader, signal?.aborted === true);
+  return signal?.aborted === true;
 }
 
 /** The packet sink: decodes, tracks flows, feeds sessions. */
@@ -171,6 +321,8 @@ class Analysis implements PacketSink {
   private udpIncomplete = 0;
   /** Data packets from memcached servers: none at all means a one-direction capture. */
   private serverDataPackets = 0;
+  private readonly packetLog = new PacketLog();
+  private readonly timeline = exchangeTimeline();
 
   constructor(readonly opts: AnalyzeOptions) {
     this.ports = new Set([11211, ...opts.ports]);
@@ -183,6 +335,8 @@ class Analysis implements PacketSink {
       showKeys: opts.showKeys,
       onExchange: opts.onExchange,
       slowMs: opts.slowMs ?? ANALYZE_DEFAULTS.slowMs,
+      packetsOf: (flow, first, last) => this.packetLog.collect(flow, first, last),
+      timeline: this.timeline,
     });
   }
 
@@ -219,9 +373,14 @@ class Analysis implements PacketSink {
       if ((conn.kind as number) === KIND_OTHER) return this.expire();
     }
     if (p.payloadLen > 0 && conn.kind === KIND_MEMCACHED && dir !== conn.clientDir) this.serverDataPackets++;
+    this.packetLog.record(conn.id, pk.frame, pk.tNs, dir === conn.clientDir, flags, p.seq, p.payloadLen);
     const consumer = conn.session ?? NOOP;
-    if ((flags & TCP_ACK) !== 0) conn.half(dir === 0 ? 1 : 0).onPeerAck(p.ack, consumer);
     const half = conn.half(dir);
+    if ((flags & TCP_ACK) !== 0) {
+      const other = conn.half(dir === 0 ? 1 : 0);
+      other.onPeerAck(p.ack, consumer);
+      if ((flags & (TCP_SYN | TCP_RST)) === 0) other.onPeerWindow(p.ack, p.window, half, pk.tNs);
+    }
     half.onSegment(p, pk.data, pk.frame, pk.tNs, consumer);
     if ((flags & TCP_RST) !== 0 || (half.finished && conn.half(dir === 0 ? 1 : 0).finished)) this.close(conn);
     this.expire();
@@ -427,9 +586,13 @@ class Analysis implements PacketSink {
     }
   }
 
-  finish(file: string, reader: CaptureReader, interrupted: boolean): AnalysisResult {
+  /** The latest packet time so far (ns on the capture's time line). */
+  get lastTNs(): number {
+    return this.maxTNs;
+  }
+
+  finish(file: string, info: CaptureInfo, interrupted: boolean): AnalysisResult {
     for (const conn of [...this.table.all()]) this.close(conn);
-    const info = reader.info;
     const a = this.agg;
     const warnings = [...info.warnings];
     const n = (k: number) => k.toLocaleString("en-US");
@@ -560,6 +723,7 @@ class Analysis implements PacketSink {
         causes,
       ),
       warnings,
+      timeline: this.timeline.finish(),
       histograms: encodedAnalysisHistograms(a.wire, a.stallLengths, a.endpointWire(), a.causeCosts()),
     };
     if (interrupted) result.interrupted = true;

@@ -23,6 +23,10 @@ export const RTX_KINDS: [number, string][] = [
   [RTX_PROBE, "zero-window probe"],
 ];
 
+/** How a receive window held a message back (bits of `zwKinds`). */
+export const ZW_ZERO = 1; // the receiver advertised a zero window
+export const ZW_FULL = 2; // the sender filled the window the receiver advertised, and waited for it to open
+
 /** A retransmission-shaped delay is at least this long: Linux's minimum RTO is 200 ms (TCP_RTO_MIN). */
 export const LOSS_DELAY_MIN_NS = 160e6;
 
@@ -37,6 +41,23 @@ export interface Attribution {
   zwReader: number;
   zwFrame: number;
   zwLastFrame: number;
+  /** ZW_* bits, and the persist (zero-window) probes sent while it waited. */
+  zwKinds: number;
+  zwProbes: number;
+}
+
+/** The Attribution fields, all clear: the base of the records that carry them through a session. */
+export class AttributionRecord implements Attribution {
+  rtxNs = 0;
+  rtxKinds = 0;
+  rtxFrame = 0;
+  rtxLastFrame = 0;
+  zwNs = 0;
+  zwReader = 0;
+  zwFrame = 0;
+  zwLastFrame = 0;
+  zwKinds = 0;
+  zwProbes = 0;
 }
 
 export function clearAttribution(a: Attribution): void {
@@ -48,6 +69,8 @@ export function clearAttribution(a: Attribution): void {
   a.zwReader = 0;
   a.zwFrame = 0;
   a.zwLastFrame = 0;
+  a.zwKinds = 0;
+  a.zwProbes = 0;
 }
 
 export function addRetransmission(a: Attribution, kind: number, ns: number, frame: number): void {
@@ -59,12 +82,14 @@ export function addRetransmission(a: Attribution, kind: number, ns: number, fram
 
 export function addZeroWindow(
   a: Attribution,
+  kind: number,
   reader: number,
   ns: number,
   sinceFrame: number,
   untilFrame: number,
 ): void {
   a.zwNs += ns > 0 ? ns : 0;
+  a.zwKinds |= kind;
   a.zwReader = reader;
   if (a.zwFrame === 0) a.zwFrame = sinceFrame;
   a.zwLastFrame = untilFrame;
@@ -80,10 +105,12 @@ export function mergeAttribution(a: Attribution, b: Attribution): void {
   }
   if (b.zwReader !== 0) {
     a.zwNs += b.zwNs;
+    a.zwKinds |= b.zwKinds;
     a.zwReader = b.zwReader;
     if (a.zwFrame === 0) a.zwFrame = b.zwFrame;
     a.zwLastFrame = b.zwLastFrame;
   }
+  a.zwProbes += b.zwProbes;
 }
 
 export function copyAttribution(a: Attribution, b: Attribution): void {

@@ -1,5 +1,5 @@
 import { McdiagError } from "../util/errors.js";
-import { PCAP_HEADER_BYTES, PcapReader, readPcapHeader } from "./pcap.js";
+import { PCAP_HEADER_BYTES, PcapParserReader, PcapReader, readPcapHeader } from "./pcap.js";
 import { PcapngReader } from "./pcapng.js";
 import { newCaptureInfo, type CaptureInfo, type PacketSink } from "./packet.js";
 
@@ -10,7 +10,8 @@ interface Reader {
 
 /**
  * Recognises the format from the first bytes and hands the stream to the
- * reader for it: classic pcap (µs or ns) or pcapng.
+ * reader for it: pcap-parser for classic microsecond pcap, mcdiag's own
+ * readers for nanosecond pcap and pcapng.
  */
 export class CaptureReader {
   readonly info: CaptureInfo = newCaptureInfo();
@@ -58,8 +59,11 @@ export class CaptureReader {
           file: this.file,
         });
       }
-      readPcapHeader(first, 0, this.file); // an unsupported version fails here, before any packet
-      return new PcapReader(this.sink, this.info, this.file);
+      // An unsupported version fails here, before any packet.
+      const h = readPcapHeader(first, 0, this.file);
+      return h.nano
+        ? new PcapReader(this.sink, this.info, this.file)
+        : new PcapParserReader(this.sink, this.info, this.file);
     }
     throw notCapture(this.file, first);
   }

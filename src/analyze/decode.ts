@@ -219,6 +219,24 @@ function decodeTcp(buf: Buffer, at: number, ipEnd: number, capEnd: number, out: 
   return Decoded.Tcp;
 }
 
+/** The window-scale shift a SYN's options carry (RFC 7323 option 3, at most 14), or -1 when it has none. */
+export function windowScaleOption(buf: Buffer, at: number, end: number): number {
+  while (at < end) {
+    const kind = buf[at]!;
+    if (kind === 0) return -1; // end of options
+    if (kind === 1) {
+      at++; // no-op padding
+      continue;
+    }
+    if (at + 1 >= end) return -1;
+    const len = buf[at + 1]!;
+    if (len < 2 || at + len > end) return -1;
+    if (kind === 3 && len === 3) return Math.min(buf[at + 2]!, 14);
+    at += len;
+  }
+  return -1;
+}
+
 function decodeUdp(buf: Buffer, at: number, ipEnd: number, capEnd: number, out: TcpPacket): Decoded {
   if (at + 8 > capEnd) return Decoded.Truncated;
   const udpLen = buf.readUInt16BE(at + 4);

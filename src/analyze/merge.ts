@@ -17,7 +17,7 @@ import {
 } from "./aggregate.js";
 import { advice, encodedAnalysisHistograms, stallTimerMs, timerNote } from "./analyzer.js";
 import type { Cause } from "./causes.js";
-import type { AnalysisResult, CauseSummary, EndpointSummary, WireSummaryUs } from "./result.js";
+import type { AnalysisResult, CauseSummary, EndpointSummary, EndpointTimeMs, WireSummaryUs } from "./result.js";
 
 /**
  * `analyze --json` results of captures taken apart (hosts, interfaces,
@@ -130,6 +130,21 @@ export function mergeAnalyses(inputs: readonly AnalysisInput[]): AnalysisResult 
       ),
       wireUs: wireSummary(h),
     });
+    // Where each server's wire time went: sums, when every part has them.
+    const times = parts.map((p) => p.e.timeMs);
+    if (times.every((t) => t !== undefined)) {
+      const sumOf = (k: keyof EndpointTimeMs) =>
+        round(
+          times.reduce((a, t) => a + t[k], 0),
+          3,
+        );
+      endpoints[endpoints.length - 1]!.timeMs = {
+        requestTransmit: sumOf("requestTransmit"),
+        server: sumOf("server"),
+        responseTransmit: sumOf("responseTransmit"),
+        stalled: sumOf("stalled"),
+      };
+    }
   }
 
   const causes: CauseSummary[] = [];

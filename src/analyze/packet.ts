@@ -38,6 +38,8 @@ export interface CaptureInfo {
   truncatedPackets: number;
   /** Epoch seconds of the first packet, for the report. */
   firstPacketEpochSec: number | undefined;
+  /** The same, exact in ns: where the files of a ring buffer are placed on one time line. */
+  firstPacketEpochNs: bigint | undefined;
   warnings: string[];
 }
 
@@ -49,6 +51,7 @@ export function newCaptureInfo(): CaptureInfo {
     packets: 0,
     truncatedPackets: 0,
     firstPacketEpochSec: undefined,
+    firstPacketEpochNs: undefined,
     warnings: [],
   };
 }

@@ -1,3 +1,5 @@
+import { EventEmitter } from "node:events";
+import pcapParser, { type PacketHeader } from "pcap-parser";
 import { CarryBuffer } from "../util/carry-buffer.js";
 import { McdiagError } from "../util/errors.js";
 import { u16, u32 } from "./byte-order.js";
@@ -63,7 +65,10 @@ function cutShort(info: CaptureInfo, file: string, offset: number): void {
   );
 }
 
-/** Hands classic-pcap records to the sink in one reused packet record, timed from the file's first record. */
+/**
+ * Hands classic-pcap records to the sink in one reused packet record, timed
+ * from the file's first record. Both classic readers emit through it.
+ */
 class RecordEmitter {
   readonly p = newCapturedPacket();
   private baseSec = 0;
@@ -80,6 +85,7 @@ class RecordEmitter {
       this.baseSec = sec;
       this.baseFracNs = fracNs;
       info.firstPacketEpochSec = sec + fracNs / 1e9;
+      info.firstPacketEpochNs = BigInt(sec) * 1_000_000_000n + BigInt(fracNs);
     }
     info.packets++;
     if (incl < orig) info.truncatedPackets++;
@@ -95,10 +101,11 @@ class RecordEmitter {
 }
 
 /**
- * Classic pcap, microsecond or nanosecond, either byte order. Records are
- * parsed in place from a carry-over buffer, with no object per packet; a
- * record is emitted only once complete, and a record length beyond the limit
- * stops the read (no allocation sized by a corrupt field).
+ * mcdiag's own reader for what pcap-parser does not read: nanosecond pcap
+ * (magic a1b23c4d), either byte order. Records are parsed in place from a
+ * carry-over buffer, with no object per packet; a record is emitted only once
+ * complete, and a record length beyond the limit stops the read (no
+ * allocation sized by a corrupt field).
  */
 export class PcapReader {
   private readonly input = new CarryBuffer(512 * 1024);
@@ -167,5 +174,85 @@ export class PcapReader {
       );
     }
     if (this.input.available > 0) cutShort(this.info, this.file, this.offset);
+  }
+}
+
+/** The stand-in stream pcap-parser reads from: chunks are emitted into it synchronously. */
+type Feed = EventEmitter & { pause(): void; resume(): void };
+
+/**
+ * Classic microsecond pcap, either byte order, through pcap-parser. It is fed
+ * chunks through a stand-in stream, so each chunk is parsed before push()
+ * returns and parsing stays in step with the pipeline. Its weak spot,
+ * buffering without bound while it awaits the body of a record that claims a
+ * huge length, is closed by checking each record header (its `packetHeader`
+ * event) before the body is awaited: a length beyond the limit stops the
+ * read. Only the two events needed are listened to; the header record the
+ * library makes is kept by reference until its body arrives.
+ */
+export class PcapParserReader {
+  private readonly feed: Feed;
+  private readonly out: RecordEmitter;
+  private stopped = false;
+  /** Bytes fed in, and bytes of complete records (and the global header) parsed out. */
+  private fed = 0;
+  private consumed = 0;
+  private limit = MAX_RECORD_BYTES;
+  private pending: PacketHeader | undefined;
+  private headerSeen = false;
+
+  constructor(
+    sink: PacketSink,
+    private readonly info: CaptureInfo,
+    private readonly file: string,
+  ) {
+    this.out = new RecordEmitter(sink, info);
+    this.feed = Object.assign(new EventEmitter(), { pause() {}, resume() {} });
+    const parser = pcapParser.parse(this.feed);
+    parser.on("globalHeader", (h) => {
+      this.headerSeen = true;
+      this.consumed = PCAP_HEADER_BYTES;
+      this.limit = recordLimit(h.snapshotLength);
+      const linkType = h.linkLayerType & 0xffff;
+      this.out.p.linkType = linkType;
+      info.format = "pcap";
+      info.timestampResolution = "us";
+      noteLinkType(info, linkType);
+    });
+    parser.on("packetHeader", (h) => {
+      if (this.stopped) return;
+      if (h.capturedLength > this.limit) {
+        damaged(info, file, this.consumed, h.capturedLength, this.limit);
+        this.stopped = true;
+        return;
+      }
+      this.pending = h;
+    });
+    parser.on("packetData", (data) => {
+      const h = this.pending;
+      if (this.stopped || h === undefined) return;
+      this.consumed += RECORD_HEADER_BYTES + data.length;
+      this.out.emit(h.timestampSeconds, h.timestampMicroseconds * 1000, data, 0, data.length, h.originalLength);
+    });
+    parser.on("error", (err) => {
+      this.stopped = true;
+      throw new McdiagError("BAD_INPUT", `${file}: ${err.message}`, { file });
+    });
+  }
+
+  push(chunk: Buffer): void {
+    if (this.stopped) return;
+    this.fed += chunk.length;
+    this.feed.emit("data", chunk);
+  }
+
+  end(): void {
+    if (this.stopped) return;
+    if (!this.headerSeen) {
+      throw new McdiagError("BAD_INPUT", `${this.file}: file ends inside the pcap header (${this.fed} bytes)`, {
+        file: this.file,
+      });
+    }
+    if (this.fed > this.consumed) cutShort(this.info, this.file, this.consumed);
   }
 }

@@ -238,6 +238,7 @@ export class PcapngReader {
     if (this.fileBaseNs === undefined) {
       this.fileBaseNs = absNs;
       this.info.firstPacketEpochSec = Number(absNs / 1000n) / 1e6;
+      this.info.firstPacketEpochNs = absNs;
     }
     iface.baseHigh = high;
     iface.baseLow = low;

@@ -1,4 +1,4 @@
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpPacket } from "./decode.js";
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, windowScaleOption, type TcpPacket } from "./decode.js";
 import { seqAdd, seqDiff, seqLess, seqLessEq } from "./seq.js";
 
 /** Receives one direction's bytes in order. */
@@ -19,6 +19,11 @@ export interface StreamConsumer {
   onResent?(dir: 0 | 1, seq: number, len: number, frame: number, tNs: number, spurious: boolean): void;
   /** Direction `dir` advertised a zero receive window from `sinceTNs` until `untilTNs` (frames of both ends). */
   onZeroWindow?(dir: 0 | 1, sinceTNs: number, untilTNs: number, sinceFrame: number, untilFrame: number): void;
+  /**
+   * Direction `dir` sent a persist probe (a segment one byte behind what it
+   * had sent, no data: how Linux probes a shut window without new bytes).
+   */
+  onProbe?(dir: 0 | 1, frame: number): void;
   /** The other side acknowledged direction `dir`'s bytes up to `ack` (called when it advances). */
   onAcked?(dir: 0 | 1, ack: number): void;
 }
@@ -91,6 +96,25 @@ export class HalfStream {
   /** Pure ACKs in a row acknowledging the same byte (fast retransmit follows 2 or 3). */
   dupAcks!: number;
   private lastAckNo!: number;
+  /** The window-scale shift this direction's SYN offered: -2 no SYN seen, -1 none offered. */
+  wscale!: number;
+  /**
+   * The right edge of the receive window the peer last advertised to this
+   * direction (its ACK plus its scaled window), when the scaling is known
+   * (both SYNs seen).
+   */
+  private peerEdge!: number;
+  private peerEdgeValid!: boolean;
+  /** A segment of this direction filled the peer's window at `fullTNs` (frame `fullFrame`), up to `fullEdge`. */
+  private full!: boolean;
+  private fullEdge!: number;
+  private fullTNs!: number;
+  private fullFrame!: number;
+  /** When the peer's window opened past `fullEdge` again (-1: not yet). */
+  private fullOpenTNs!: number;
+  /** How long the bytes delivered now waited for the peer's full window to open, and the frame that filled it; valid during onData. */
+  windowWaitNs!: number;
+  windowFullFrame!: number;
 
   constructor(dir: 0 | 1) {
     this.reset(dir);
@@ -129,6 +153,16 @@ export class HalfStream {
     this.zeroWindowEndTNs = -Infinity;
     this.dupAcks = 0;
     this.lastAckNo = -1;
+    this.wscale = -2;
+    this.peerEdge = 0;
+    this.peerEdgeValid = false;
+    this.full = false;
+    this.fullEdge = 0;
+    this.fullTNs = 0;
+    this.fullFrame = 0;
+    this.fullOpenTNs = -1;
+    this.windowWaitNs = 0;
+    this.windowFullFrame = 0;
   }
 
   /** A segment sent in this direction. `buf` holds the packet; `p` its decoded headers. */
@@ -136,7 +170,7 @@ export class HalfStream {
     const flags = p.flags;
     let seq = p.seq;
     const len = p.payloadLen;
-    this.evidence(p, frame, tNs, len, c);
+    this.evidence(p, buf, frame, tNs, len, c);
     if ((flags & TCP_SYN) !== 0) {
       this.sawSyn = true;
       this.synced = true;
@@ -150,6 +184,7 @@ export class HalfStream {
         this.pureAckFrame = frame;
         this.pureAckTNs = tNs;
         this.pureAckNo = p.ack;
+        if (this.synced && seq === seqAdd(this.nextSeq, -1)) c.onProbe?.(this.dir, frame);
       }
       if ((flags & (TCP_FIN | TCP_RST)) !== 0) this.finished = true;
       return;
@@ -177,8 +212,18 @@ export class HalfStream {
       // This segment fills a hole: the bytes held after it waited until now.
       const held = this.held;
       if (held !== undefined) this.lateNs = tNs - oldest(held);
+      if (this.full) this.windowOpened(seq);
       c.onData(this.dir, buf, p.payloadAt, p.payloadAt + len, frame, tNs, this.nextSeq);
       this.lateNs = 0;
+      this.windowWaitNs = 0;
+      if (this.peerEdgeValid && this.nextSeq === this.peerEdge) {
+        // Exactly up to the peer's window: nothing more may go until it opens.
+        this.full = true;
+        this.fullEdge = this.nextSeq;
+        this.fullTNs = tNs;
+        this.fullFrame = frame;
+        this.fullOpenTNs = -1;
+      }
       if (held !== undefined) this.drain(c, tNs);
       return;
     }
@@ -219,9 +264,10 @@ export class HalfStream {
    * packets missing before it by the IPv4 id (Linux numbers a socket's
    * packets one by one), a zero window opened or closed, a duplicate ACK.
    */
-  private evidence(p: TcpPacket, frame: number, tNs: number, len: number, c: StreamConsumer): void {
+  private evidence(p: TcpPacket, buf: Buffer, frame: number, tNs: number, len: number, c: StreamConsumer): void {
     const flags = p.flags;
     if ((flags & TCP_SYN) !== 0) {
+      this.wscale = windowScaleOption(buf, p.optAt, p.optEnd);
       if (this.synCount++ === 0) {
         this.firstSynTNs = tNs;
         this.firstSynFrame = frame;
@@ -258,6 +304,34 @@ export class HalfStream {
       else this.dupAcks = 0;
       this.lastAckNo = p.ack;
     }
+  }
+
+  /**
+   * The bytes now delivered start at `seq`, after this direction filled the
+   * peer's window: when they start at its edge and the window opened first,
+   * they waited from the filling segment until it opened.
+   */
+  private windowOpened(seq: number): void {
+    this.full = false;
+    if (seq !== this.fullEdge || this.fullOpenTNs < 0) return;
+    this.windowWaitNs = this.fullOpenTNs - this.fullTNs;
+    this.windowFullFrame = this.fullFrame;
+  }
+
+  /**
+   * The peer advertised `window` (as sent) with its ACK at `tNs`; `peer` is
+   * its half, whose SYN says how that window is scaled.
+   */
+  onPeerWindow(ack: number, window: number, peer: HalfStream, tNs: number): void {
+    // Scaling applies when both SYNs offered it; unknown (no SYNs seen): no window is judged.
+    if (this.wscale === -2 || peer.wscale === -2) return;
+    const shift = this.wscale >= 0 && peer.wscale >= 0 ? peer.wscale : 0;
+    // A zero window is the zero-window evidence's: the wait is charged there.
+    if (window === 0) this.full = false;
+    const edge = seqAdd(ack, window * 2 ** shift);
+    if (this.full && this.fullOpenTNs < 0 && seqLess(this.fullEdge, edge)) this.fullOpenTNs = tNs;
+    this.peerEdge = edge;
+    this.peerEdgeValid = true;
   }
 
   /** The other direction acknowledged `ack` (one of our sequence numbers). */

@@ -1,4 +1,5 @@
 /** What `analyze` found, as plain data: the JSON output and what reporters render. */
+import type { TimelineSeries } from "../metrics/timeline-series.js";
 import type { Cause } from "./causes.js";
 
 export type StallSide = "request" | "response";
@@ -61,6 +62,20 @@ export interface EndpointSummary {
   stalledRatio: number;
   stalledMs: number;
   wireUs: WireSummaryUs;
+  /** Where the wire time of its exchanges went, ms (summed over every answered exchange). */
+  timeMs?: EndpointTimeMs;
+}
+
+/** An endpoint's wire time (first request byte → last response byte), split, summed over its answered exchanges. */
+export interface EndpointTimeMs {
+  /** First → last request byte (a request's own delayed-ACK stall is here). */
+  requestTransmit: number;
+  /** Last request byte → first response byte. */
+  server: number;
+  /** First → last response byte. */
+  responseTransmit: number;
+  /** Inside delayed-ACK stalls, request or response side. */
+  stalled: number;
 }
 
 export interface TopExchange {
@@ -79,6 +94,26 @@ export interface TopExchange {
   responseFrames: [number, number];
   /** Its dominant cause when it was slow (wire time ≥ the slow threshold), else null. */
   cause: Cause | null;
+  /** Seconds since the first packet of the capture, at the request's first frame. */
+  atSec?: number;
+  /** Every packet of the connection from the request's first frame to the response's last (at most 64), for the waterfall. */
+  packets?: ExchangePacket[];
+  /** Packets of the exchange beyond the 64 listed, or lost from the bounded packet log. */
+  packetsOmitted?: number;
+}
+
+/** One packet of an exchange, as the HTML report's waterfall draws it. */
+export interface ExchangePacket {
+  frame: number;
+  /** ms since the exchange's first packet. */
+  tMs: number;
+  dir: "c2s" | "s2c";
+  /** TCP payload bytes. */
+  bytes: number;
+  /** TCP flags present: "SYN", "FIN", "RST", "PSH", "ACK". */
+  flags: string[];
+  /** Bytes this side had already sent (a retransmission, whole or partial). */
+  retransmission?: true;
 }
 
 /** One cause of slow exchanges: each slow exchange is counted once, under the cause that cost it most. */
@@ -100,6 +135,15 @@ export interface CauseSummary {
   /** `result`: in a merged result, the result file the flow and frames belong to. */
   examples: { flow: number; frames: number[]; ms: number; result?: string }[];
   advice: string;
+}
+
+/** Where one file's frames sit in a capture read from several files. */
+export interface CaptureFilePart {
+  file: string;
+  /** Its first frame's number in the result (frames number on across the files). */
+  firstFrame: number;
+  /** Frames (packet blocks) in the file. */
+  frames: number;
 }
 
 export interface AnalysisResult {
@@ -169,11 +213,18 @@ export interface AnalysisResult {
   warnings: string[];
   /** Present (true) when the analysis was stopped early: the figures cover the packets read until then. */
   interrupted?: boolean;
+  /** Every exchange's start, wire time and cause, for "latency over time" (bands above 100,000 exchanges). */
+  timeline?: TimelineSeries;
   /**
    * The histograms behind the percentiles, in HdrHistogram's compressed base64
    * encoding (µs, 1 µs … 1 h, 3 significant digits), so results merge exactly.
    */
   histograms: AnalysisHistograms;
+  /**
+   * Read from several files as one capture: each file and where its frames
+   * sit (frames number on across the files, in this order).
+   */
+  files?: CaptureFilePart[];
   /** A merged result: the results it was merged from, in order (`result` on flows, stalls, examples and exchanges names one). */
   mergedFrom?: string[];
 }

@@ -33,6 +33,9 @@ import {
   RTX_PROBE,
   RTX_SPURIOUS,
   RTX_TIMEOUT,
+  ZW_FULL,
+  ZW_ZERO,
+  AttributionRecord,
   addRetransmission,
   addZeroWindow,
   copyAttribution,
@@ -44,25 +47,34 @@ import type { HalfStream, StreamConsumer } from "./reassembly.js";
 import type { StallSide } from "./result.js";
 import { delayedAckStall, MessageTrack, type StallEvent, type StallRule } from "./stalls.js";
 
-/** A request waiting for its response, with what its transmission cost. */
-interface Pending extends Attribution {
-  verb: string;
-  bytes: number;
-  keyCount: number;
-  key: string | undefined;
-  reply: number;
-  opaque: number;
-  firstFrame: number;
-  firstTNs: number;
-  lastFrame: number;
+/**
+ * A request waiting for its response, with what its transmission cost.
+ * Records are reused (SessionScratch's pool): one is taken when a request
+ * is complete and given back once its exchange has been handed on.
+ */
+class Pending extends AttributionRecord {
+  verb = "";
+  bytes = 0;
+  keyCount = 0;
+  key: string | undefined = undefined;
+  reply = 0;
+  opaque = 0;
+  firstFrame = 0;
+  firstTNs = 0;
+  lastFrame = 0;
   /** The last time any of its bytes was sent. */
-  lastTNs: number;
-  segments: number;
-  stalls: StallEvent[] | undefined;
+  lastTNs = 0;
+  segments = 0;
+  stalls: StallEvent[] | undefined = undefined;
   /** Its bytes' sequence range (the segments that carried it), to match bytes sent again. */
-  startSeq: number;
-  lastSeqEnd: number;
+  startSeq = 0;
+  lastSeqEnd = 0;
 }
+
+/** Free Pending records kept for reuse (a connection with more outstanding makes new ones). */
+const MAX_POOLED_PENDING = 4096;
+/** Lists of outstanding requests longer than this are not kept for reuse. */
+const MAX_POOLED_LIST = 64;
 
 /** Requests awaiting answers per connection; beyond this (a capture missing the server side) the oldest are given up. */
 export const MAX_PENDING = 10_000;
@@ -94,6 +106,35 @@ export class SessionScratch {
   segSeqEnd = 0;
   private readonly buffers: CarryBuffer[] = [];
   private readonly parsers: ResponseParser[] = [];
+  private readonly pending: Pending[] = [];
+  private readonly pendingLists: Pending[][] = [];
+
+  takePending(): Pending {
+    return this.pending.pop() ?? new Pending();
+  }
+
+  /** A request whose exchange has been handed on: its record is free again (it keeps no key or stalls). */
+  givePending(p: Pending): void {
+    p.key = undefined;
+    p.stalls = undefined;
+    if (this.pending.length < MAX_POOLED_PENDING) this.pending.push(p);
+  }
+
+  /** An empty list for a connection's outstanding requests (one per connection while it has any). */
+  takePendingList(): Pending[] {
+    return this.pendingLists.pop() ?? [];
+  }
+
+  /**
+   * A connection's list, its requests handed on. Emptied by pop(), which
+   * keeps the list's storage (setting the length to 0 would drop it, and
+   * the next request would allocate it again); long lists are not kept.
+   */
+  givePendingList(list: Pending[]): void {
+    if (list.length > MAX_POOLED_LIST || this.pendingLists.length >= MAX_POOLED) return;
+    while (list.length > 0) list.pop();
+    this.pendingLists.push(list);
+  }
 
   takeBuffer(): CarryBuffer {
     return this.buffers.pop() ?? new CarryBuffer(256);
@@ -235,6 +276,16 @@ class SessionHalf extends MessageTrack {
     // not a delayed ACK (the time is charged to zero-window by onZeroWindow).
     const peer = this.peer;
     if (peer.zeroWindowOpen || peer.zeroWindowEndTNs >= this.lastTNs) return;
+    // This direction had filled the peer's window and waited for it to open: the peer was reading slowly.
+    if (own.windowWaitNs > 0)
+      return addZeroWindow(
+        this,
+        ZW_FULL,
+        this.side === "request" ? 2 : 1,
+        own.windowWaitNs,
+        own.windowFullFrame,
+        frame,
+      );
     if (own.lateNs > 0) return addRetransmission(this, RTX_HOLE, own.lateNs, frame);
     if (own.lostBefore > 0 && gap >= LOSS_DELAY_MIN_NS) return addRetransmission(this, RTX_ID_GAP, gap, frame);
     const s = delayedAckStall(this, this.side, frame, tNs, this.peer, rule);
@@ -301,12 +352,6 @@ class SessionHalf extends MessageTrack {
   }
 }
 
-/**
- * The memcached conversation on one TCP connection. Reassembled bytes of the
- * client side are framed into requests, the server side into responses;
- * responses pair with requests in order (binary: by opaque). Every segment
- * that continues a message is checked for the delayed-ACK stall.
- */
 /** binaryFrame(): the bytes are not a binary message of that kind (the half resynchronised). */
 const NOT_BINARY = -2;
 
@@ -324,6 +369,12 @@ function binaryFrame(h: SessionHalf, magic: number): number {
   return binaryFrameLength(c.buf, c.start, c.end);
 }
 
+/**
+ * The memcached conversation on one TCP connection. Reassembled bytes of the
+ * client side are framed into requests, the server side into responses;
+ * responses pair with requests in order (binary: by opaque). Every segment
+ * that continues a message is checked for the delayed-ACK stall.
+ */
 export class McSession implements StreamConsumer {
   private mode!: number;
   private clientDir!: 0 | 1;
@@ -449,11 +500,15 @@ export class McSession implements StreamConsumer {
         addRetransmission(x, kind, tNs - x.respLastTNs, frame);
         x.respLastTNs = tNs;
         x.respLastFrame = frame;
-      } else addRetransmission(x, kind, 0, frame);
+      } else {
+        if (kind === RTX_PROBE) x.zwProbes++;
+        addRetransmission(x, kind, 0, frame);
+      }
       return;
     }
     if (target === undefined) return;
     // Resent bytes the receiver had, or probes of a shut window, cost nothing of their own.
+    if (kind === RTX_PROBE) target.zwProbes++;
     if (kind === RTX_SPURIOUS || kind === RTX_PROBE) return addRetransmission(target, kind, 0, frame);
     addRetransmission(target, kind, tNs - target.lastTNs, frame);
     target.lastTNs = tNs;
@@ -470,7 +525,17 @@ export class McSession implements StreamConsumer {
       target = this.pending[this.pendingHead];
     if (target === undefined) return;
     const from = Math.max(sinceTNs, target.startTNs ?? target.firstTNs ?? sinceTNs);
-    addZeroWindow(target, readerIsClient ? 1 : 2, untilTNs - from, sinceFrame, untilFrame);
+    addZeroWindow(target, ZW_ZERO, readerIsClient ? 1 : 2, untilTNs - from, sinceFrame, untilFrame);
+  }
+
+  /** `dir` probed the peer's shut window: counted on the message that waits on it. */
+  onProbe(dir: 0 | 1, frame: number): void {
+    const h = dir === this.clientDir ? this.req : this.resp;
+    if (!h.peer.zeroWindowOpen) return; // a keep-alive, not a probe
+    const target = h.active ? h : dir === this.clientDir ? undefined : this.done ? this.doneRec : undefined;
+    if (target === undefined) return;
+    target.zwProbes++;
+    addRetransmission(target, RTX_PROBE, 0, frame);
   }
 
   /** The client acknowledged the server's bytes up to `ack`: a held exchange whose response it covers is final. */
@@ -580,31 +645,24 @@ export class McSession implements StreamConsumer {
       r.stalls = undefined;
       return;
     }
-    const pending = (this.pending ??= []);
-    pending.push({
-      verb,
-      bytes,
-      keyCount,
-      key,
-      reply,
-      opaque,
-      firstFrame: r.startFrame,
-      firstTNs: r.startTNs,
-      lastFrame: r.lastFrame,
-      lastTNs: r.lastTNs,
-      segments: r.segments,
-      stalls: r.stalls,
-      startSeq: r.startSeq,
-      lastSeqEnd: r.lastSeqEnd,
-      rtxNs: r.rtxNs,
-      rtxKinds: r.rtxKinds,
-      rtxFrame: r.rtxFrame,
-      rtxLastFrame: r.rtxLastFrame,
-      zwNs: r.zwNs,
-      zwReader: r.zwReader,
-      zwFrame: r.zwFrame,
-      zwLastFrame: r.zwLastFrame,
-    });
+    const pending = (this.pending ??= this.scratch.takePendingList());
+    const p = this.scratch.takePending();
+    p.verb = verb;
+    p.bytes = bytes;
+    p.keyCount = keyCount;
+    p.key = key;
+    p.reply = reply;
+    p.opaque = opaque;
+    p.firstFrame = r.startFrame;
+    p.firstTNs = r.startTNs;
+    p.lastFrame = r.lastFrame;
+    p.lastTNs = r.lastTNs;
+    p.segments = r.segments;
+    p.stalls = r.stalls;
+    p.startSeq = r.startSeq;
+    p.lastSeqEnd = r.lastSeqEnd;
+    copyAttribution(p, r);
+    pending.push(p);
     r.stalls = undefined;
     if (pending.length - this.pendingHead > MAX_PENDING) {
       // Too many outstanding: give the oldest up. Text replies come in order, so its reply
@@ -712,6 +770,7 @@ export class McSession implements StreamConsumer {
       this.doneError = error;
       this.doneRespStartSeq = r.startSeq;
       this.doneRespEndSeq = r.lastSeqEnd;
+      this.scratch.givePending(p);
     }
     // The next response, if any bytes remain, starts in this segment.
     this.resp.restart();
@@ -753,6 +812,7 @@ export class McSession implements StreamConsumer {
     );
     x.stalls = p.stalls;
     this.agg.exchange(this.flow, x, false, false);
+    this.scratch.givePending(p);
   }
 
   private shiftPending(): Pending | undefined {
@@ -761,8 +821,7 @@ export class McSession implements StreamConsumer {
     const p = pending[this.pendingHead++]!;
     if (this.pendingHead === pending.length) {
       // Nothing outstanding: an idle connection keeps no array.
-      this.pending = undefined;
-      this.pendingHead = 0;
+      this.releasePending();
     } else if (this.pendingHead > 64 && this.pendingHead * 2 > pending.length) {
       pending.splice(0, this.pendingHead);
       this.pendingHead = 0;
@@ -779,10 +838,7 @@ export class McSession implements StreamConsumer {
       for (let j = this.pendingHead; j < i; j++) this.unanswered(pending[j]!, pending[j]!.reply === REPLY_MAYBE);
       const p = pending[i]!;
       pending.splice(this.pendingHead, i - this.pendingHead + 1);
-      if (pending.length === this.pendingHead) {
-        this.pending = undefined;
-        this.pendingHead = 0;
-      }
+      if (pending.length === this.pendingHead) this.releasePending();
       return p;
     }
     return undefined;
@@ -796,6 +852,15 @@ export class McSession implements StreamConsumer {
     this.pending = undefined;
     this.pendingHead = 0;
     for (let i = head; i < pending.length; i++) this.unanswered(pending[i]!, pending[i]!.reply === REPLY_MAYBE);
+    this.scratch.givePendingList(pending);
+  }
+
+  /** Nothing is outstanding any more: the array goes back to the pool. */
+  private releasePending(): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    this.pendingHead = 0;
+    if (pending !== undefined) this.scratch.givePendingList(pending);
   }
 
   private releaseParser(): void {

@@ -1,4 +1,4 @@
-import { clearAttribution, type Attribution } from "./attribution.js";
+import { AttributionRecord, clearAttribution } from "./attribution.js";
 import type { HalfStream } from "./reassembly.js";
 import { seqLessEq } from "./seq.js";
 import type { StallSide } from "./result.js";
@@ -9,7 +9,7 @@ import type { StallSide } from "./result.js";
  * it so far, the stalls seen between them, and the time lost to
  * retransmission or a full window (its Attribution).
  */
-export class MessageTrack implements Attribution {
+export class MessageTrack extends AttributionRecord {
   startFrame = 0;
   startTNs = 0;
   segments = 0;
@@ -20,14 +20,6 @@ export class MessageTrack implements Attribution {
   startSeq = 0;
   lastSeqEnd = 0;
   stalls: StallEvent[] | undefined;
-  rtxNs = 0;
-  rtxKinds = 0;
-  rtxFrame = 0;
-  rtxLastFrame = 0;
-  zwNs = 0;
-  zwReader = 0;
-  zwFrame = 0;
-  zwLastFrame = 0;
   /** Of the time before its first segment, what loss explains (a response's first segment resent: not server time). */
   leadLossNs = 0;
 

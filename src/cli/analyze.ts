@@ -4,6 +4,7 @@ import { analysisJson, renderAnalysis } from "../report/analyze-report.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { collectList, durationOption, intOption, numberOption, portsOption, type RawOptions } from "./options.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 
 export function analyzeCommand(ctx: CliContext): Command {
@@ -11,7 +12,10 @@ export function analyzeCommand(ctx: CliContext): Command {
     .description(
       "find every Nagle/delayed-ACK stall of memcached traffic in a pcap or pcapng capture, and the cause of every slow request",
     )
-    .argument("<file>", "capture file (pcap, pcapng, optionally .gz), or - for stdin")
+    .argument(
+      "<file...>",
+      "capture file (pcap, pcapng, optionally .gz), - for stdin, or several files or a directory (a ring buffer): read as one capture in time order",
+    )
     .option(
       "--port <n>",
       "another memcached server port (repeat, or a comma list); 11211 is always included",
@@ -48,6 +52,7 @@ export function analyzeCommand(ctx: CliContext): Command {
     )
     .option("--fail-on-stall", "exit 1 when any stall is found (for CI)")
     .option("--json", "print JSON for machines instead of tables");
+  addHtmlOption(cmd);
   cmd.addHelpText(
     "after",
     `
@@ -56,22 +61,29 @@ Examples:
   mcdiag analyze prod.pcap.gz --port 5000 --port 22122 --top 20
   tcpdump -i any -w - 'tcp port 11211' | mcdiag analyze - --json
   mcdiag analyze ci.pcap --fail-on-stall
+  mcdiag analyze capture.pcapng --html analyze.html
+  mcdiag analyze ring/        the files of tcpdump -C -W or dumpcap -b, as one capture
 
 Capture with full packets (tcpdump -s 0, the default today) so payloads can be parsed.
 Exit codes: 0 analysed; 1 stalls found with --fail-on-stall; 2 unreadable input
 (missing file, not a capture, unsupported version); 70 internal error; 130
 interrupted (the report of the packets read so far is printed first). A file
-cut short or damaged (gzip included) is analysed up to the damage, with a warning.`,
+cut short or damaged (gzip included) is analysed up to the damage, with a warning.
+Several files are ordered by their first packet and read as one continuous
+capture: a connection spanning files is followed across them, and frame numbers
+run on from file to file (the report lists each file's first frame; frame N is
+frame N - first + 1 of its file, or frame N of mergecap -w all.pcapng FILES).`,
   );
-  cmd.action(async (file: string, raw: RawOptions & { port: string[] }) => {
+  cmd.action(async (files: string[], raw: RawOptions & { port: string[] }) => {
     const json = raw.json === true;
     const ports = portsOption(raw.port);
+    const html = htmlPath(raw);
     const progress = new Progress(json);
     const started = Date.now();
     let result;
     try {
       result = await analyzeCapture({
-        input: file,
+        input: files.length === 1 ? files[0]! : files,
         ports,
         stallThresholdMs: numberOption(
           raw.stallThreshold,
@@ -89,7 +101,7 @@ cut short or damaged (gzip included) is analysed up to the damage, with a warnin
         signal: ctx.signal,
         onProgress: (p) => {
           if (Date.now() - started < 1000) return; // small files finish before a bar is worth drawing
-          const label = `analysing ${file}: ${p.packets.toLocaleString("en-US")} packets`;
+          const label = `analysing ${files.join(", ")}: ${p.packets.toLocaleString("en-US")} packets`;
           if (p.totalBytes) progress.fraction(p.bytesRead / p.totalBytes, label);
           else progress.update(label);
         },
@@ -99,6 +111,7 @@ cut short or damaged (gzip included) is analysed up to the damage, with a warnin
     }
     if (json) printJson(ctx, analysisJson(result));
     else ctx.out(renderAnalysis(result, { showKeys: raw.showKeys === true }));
+    writeHtml(html, "analyze", analysisJson(result));
     if (raw.failOnStall === true && result.stalls.request + result.stalls.response > 0) ctx.exitCode = EXIT_FINDINGS;
   });
   return cmd;

@@ -10,9 +10,9 @@ import { mergeCommand } from "./merge.js";
 import { poolSizeCommand } from "./pool-size.js";
 import { probeCommand } from "./probe.js";
 import { serveCommand } from "./serve.js";
+import { reportCommand } from "./report.js";
 import { sweepCommand } from "./sweep.js";
-
-const VERSION = "0.1.0";
+import { VERSION } from "./version.js";
 
 /** Runs the CLI; resolves with the exit code. The only caller is bin/mcdiag.js. */
 export async function run(argv: string[]): Promise<number> {
@@ -102,6 +102,7 @@ function buildProgram(ctx: CliContext): Command {
     mergeCommand(ctx),
     poolSizeCommand(ctx),
     analyzeCommand(ctx),
+    reportCommand(ctx),
     checkCommand(ctx),
     demoCommand(ctx),
     serveCommand(ctx),
@@ -126,7 +127,9 @@ Examples:
   mcdiag check -- node client.js {endpoint}    fail CI when a client splits its commands
   mcdiag sweep 127.0.0.1:11211 --rates 1000,5000 --slo "p99<2ms"   find the knee
   mcdiag pool-size --rate 5000 --hold 45ms --pool 20               the pool arithmetic
-  mcdiag merge results/                        one fleet's results (probe --shard I/N --json) merged exactly`,
+  mcdiag merge results/                        one fleet's results (probe --shard I/N --json) merged exactly
+  mcdiag demo --html demo.html                 the demo as a page with charts (opens offline)
+  mcdiag report result.json --html page.html   draw the page later, from a saved --json result`,
   );
   return program;
 }

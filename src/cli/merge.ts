@@ -19,11 +19,18 @@ import { failIfAnyRunFailed, failIfNothingAnswered } from "./all-failed.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { percentOption, type RawOptions } from "./options.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { fmtRate } from "../report/format.js";
+
+/** How the merged result is written: tables or JSON on stdout, and the page with --html. */
+interface Output {
+  json: boolean;
+  html: string | undefined;
+}
 
 /** What `merge` does with each kind of result; a kind without an entry cannot be merged (yet). */
 const MERGERS: Partial<
-  Record<RecordKind, (ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, json: boolean) => void>
+  Record<RecordKind, (ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, out: Output) => void>
 > = {
   probe: mergeProbes,
   sweep: mergeSweeps,
@@ -40,6 +47,7 @@ export function mergeCommand(ctx: CliContext): Command {
     )
     .option("--min-success <percent>", "success floor for the merged result (default: the runs' own)")
     .option("--json", "print the merged result as JSON (itself mergeable) instead of tables");
+  addHtmlOption(cmd);
   cmd.addHelpText(
     "after",
     `
@@ -56,6 +64,7 @@ read whole: every file in it must be a result.
 Examples:
   mcdiag merge results/
   mcdiag merge w0.json w1.json w2.json --slo "p99<2ms,success>=99.9%"
+  mcdiag merge results/ --html fleet.html      the merged run's page, one row per worker
   mcdiag merge web1-analyze.json web2-analyze.json     captures of two hosts as one
   pdsh -R ssh -w 'web[1-4]' 'mcdiag probe cache:11211 --rate 40000 --shard %n/4 --start-at 1767225600000 --json' | dshbak -d results && mcdiag merge results
 
@@ -65,6 +74,7 @@ result, a histogram that does not decode, results of different runs or
 kinds); 3 every request failed.`,
   );
   cmd.action((paths: string[], raw: RawOptions) => {
+    const html = htmlPath(raw);
     const loaded = readResults(paths);
     const kinds = new Set(loaded.map((l) => l.kind));
     if (kinds.size > 1) {
@@ -87,7 +97,7 @@ kinds); 3 every request failed.`,
     const o: FleetOptions = {};
     if (typeof raw.slo === "string") o.slos = parseSlos(raw.slo);
     if (typeof raw.minSuccess === "string") o.minSuccessRatio = percentOption(raw.minSuccess, "--min-success", 0.99);
-    merger(ctx, loaded, o, raw.json === true);
+    merger(ctx, loaded, o, { json: raw.json === true, html });
   });
   return cmd;
 }
@@ -97,33 +107,36 @@ function article(kind: RecordKind): string {
 }
 
 /** Analyses of separate captures: counts summed, histograms merged; SLOs and the success floor do not apply. */
-function mergeAnalysisResults(ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, json: boolean): void {
+function mergeAnalysisResults(ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, out: Output): void {
   if (o.slos !== undefined || o.minSuccessRatio !== undefined) {
     throw new McdiagError("BAD_OPTION", "merge: --slo and --min-success judge probe and sweep results, not analyses");
   }
   const r = mergeAnalyses(loaded.map((l) => analysisInputOf(l.doc, l.file)));
-  if (json) printJson(ctx, analysisJson(r));
+  if (out.json) printJson(ctx, analysisJson(r));
   else ctx.out(renderAnalysis(r, { showKeys: r.stalls.items.some((i) => i.key !== undefined) }));
+  writeHtml(out.html, "analyze", analysisJson(r));
 }
 
-function mergeProbes(ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, json: boolean): void {
+function mergeProbes(ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, out: Output): void {
   const r = mergeProbeResults(
     loaded.map((l) => probeInputOf(l.doc, l.file, l.file)),
     o,
   );
-  if (json) printJson(ctx, probeJson(r));
+  if (out.json) printJson(ctx, probeJson(r));
   else ctx.out(isRateResult(r) ? renderRateProbe(r) : renderProbe(r));
+  writeHtml(out.html, "probe", probeJson(r));
   failIfNothingAnswered(r.endpoint, [r]);
   if (!r.healthy) ctx.exitCode = EXIT_FINDINGS;
 }
 
-function mergeSweeps(ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, json: boolean): void {
+function mergeSweeps(ctx: CliContext, loaded: LoadedResult[], o: FleetOptions, out: Output): void {
   const r = mergeSweepResults(
     loaded.map((l) => sweepInputOf(l.doc, l.file, l.file)),
     o,
   );
-  if (json) printJson(ctx, sweepJson(r));
+  if (out.json) printJson(ctx, sweepJson(r));
   else ctx.out(renderSweep(r, o.slos?.map((s) => s.text).join(",")));
+  writeHtml(out.html, "sweep", sweepJson(r));
   failIfAnyRunFailed(r.endpoint, r.runs, (run) => `the ${fmtRate(isRateResult(run) ? run.requestedRate : 0)} step`);
   if (r.steps.some((s) => !s.sloMet)) ctx.exitCode = EXIT_FINDINGS;
 }

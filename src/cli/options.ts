@@ -169,3 +169,19 @@ export function writeOption(raw: string | boolean | undefined): WriteStrategy {
 export function collectList(value: string, previous: string[]): string[] {
   return [...previous, ...value.split(",")];
 }
+
+/** `--capture [file]` and `--slow`, for a command that can record its own traffic and attribute its slow requests. */
+export function addCaptureOptions(cmd: Command, what: string): Command {
+  return cmd
+    .option("--capture [file]", `record ${what} with tcpdump (root) and give every slow request a cause`)
+    .option("--slow <ms>", "with --capture: a request this long on the wire is slow", "20");
+}
+
+/** Undefined without --capture; `keepFile` when --capture named a file to keep. */
+export function captureOptionsFrom(o: RawOptions): { keepFile: string | undefined; slowMs: number } | undefined {
+  if (o.capture === undefined) return undefined;
+  return {
+    keepFile: typeof o.capture === "string" && o.capture !== "" ? o.capture : undefined,
+    slowMs: numberOption(o.slow, "--slow", 0.001, 20),
+  };
+}

@@ -17,14 +17,16 @@ import { endpointArg, resolveEndpoint } from "./endpoint-arg.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
 import { parseSlos } from "../probes/slo.js";
 import {
+  addCaptureOptions,
   addLoadOptions,
+  captureOptionsFrom,
   loadOptionsFrom,
-  numberOption,
   rateOption,
   rejectOptions,
   writeOption,
   type RawOptions,
 } from "./options.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { Progress } from "./progress.js";
 import { checkSideFile, StreamedSideFile, writeSideFile } from "./side-files.js";
 import { HdrLogWriter, type IntervalSink } from "../results/hdr-log.js";
@@ -45,9 +47,9 @@ export function probeCommand(ctx: CliContext): Command {
     )
     .option("--hgrm <file>", "also write the latency histogram in HdrHistogram's percentile format (ms)")
     .option("--json-file <file>", "also write the JSON result to this file (for merge; e.g. on a shared volume)")
-    .option("--hdr-log <file>", "also write an HdrHistogram interval log: each histogram, each second, one tag each")
-    .option("--capture [file]", "record the probe's traffic with tcpdump (root) and give every slow request a cause")
-    .option("--slow <ms>", "with --capture: a request this long on the wire is slow", "20");
+    .option("--hdr-log <file>", "also write an HdrHistogram interval log: each histogram, each second, one tag each");
+  addCaptureOptions(cmd, "the probe's traffic");
+  addHtmlOption(cmd);
   addLoadOptions(cmd, "5s");
   addFleetOptions(cmd, true);
   cmd.addHelpText(
@@ -58,6 +60,7 @@ Examples:
   mcdiag probe [::1]:11211 --requests 10000 --json
   mcdiag probe --embedded --write split
   mcdiag probe 127.0.0.1:11211 --rate 5000 --duration 30s --pool 20 --hgrm latency.hgrm
+  mcdiag probe 127.0.0.1:11211 --write split --html probe.html
   mcdiag probe 127.0.0.1:11211 --rate 5000 --duration 1m --hdr-log run.hlog     per-second histograms
   mcdiag probe 127.0.0.1:11211 --rate 40000 --workers 2 --json > r.json     two threads, one merged result
   mcdiag probe cache:11211 --rate 40000 --shard 1/4 --start-at 2026-01-01T12:00:00Z --json > w1.json
@@ -92,7 +95,6 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
       ]);
     }
     const slos = typeof raw.slo === "string" ? parseSlos(raw.slo) : undefined;
-    const slowMs = numberOption(raw.slow, "--slow", 0.001, 20);
     const fleet = fleetSettingsFrom(raw, process.env);
     const common = { ...load, write, noDelay, slos, startAt: fleet.startAtMs };
     // Each worker's share must be possible (callers, keys, rate): refused now, not after the setup.
@@ -110,6 +112,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     const hgrm = typeof raw.hgrm === "string" ? checkSideFile(raw.hgrm, "--hgrm") : undefined;
     const jsonFile = typeof raw.jsonFile === "string" ? checkSideFile(raw.jsonFile, "--json-file") : undefined;
     const hdrLog = typeof raw.hdrLog === "string" ? new StreamedSideFile(raw.hdrLog, "--hdr-log") : undefined;
+    const html = htmlPath(raw);
     const target = await resolveEndpoint(arg, raw.embedded === true, "probe");
     const endpoint = {
       host: target.endpoint.host,
@@ -122,7 +125,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     };
     const progress = new Progress(json);
     let result: ProbeResult = undefined as unknown as ProbeResult;
-    const capture = raw.capture === undefined ? undefined : typeof raw.capture === "string" ? raw.capture : "";
+    const capture = captureOptionsFrom(raw);
     const measure = async () => {
       if (rate !== undefined) {
         const durationMs = load.durationMs ?? 5000;
@@ -153,11 +156,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     try {
       if (capture === undefined) await measure();
       else {
-        const c = await withCapture(endpoint.host, endpoint.port, measure, {
-          slowMs,
-          keepFile: capture || undefined,
-          signal: ctx.signal,
-        });
+        const c = await withCapture(endpoint.host, endpoint.port, measure, { ...capture, signal: ctx.signal });
         attribution = c.attribution;
       }
     } catch (err) {
@@ -180,6 +179,7 @@ Exit codes: 0 healthy; 1 not healthy (success floor, SLO, stray replies);
     if (hgrm !== undefined) writeSideFile(hgrm, hgrmText(latencyHistogramOf(result)), "--hgrm");
     if (jsonFile !== undefined) writeSideFile(jsonFile, jsonText(doc), "--json-file");
     hdrLog?.close();
+    writeHtml(html, "probe", doc);
     if (result.interrupted) return;
     failIfNothingAnswered(result.endpoint, [result]);
     if (!result.healthy) ctx.exitCode = EXIT_FINDINGS;

@@ -22,6 +22,7 @@ import {
   type RawOptions,
 } from "./options.js";
 import { failIfAnyRunFailed } from "./all-failed.js";
+import { addHtmlOption, htmlPath, writeHtml } from "./html-option.js";
 import { addFleetOptions, fleetSettingsFrom } from "./fleet-options.js";
 import { shardOptions } from "../probes/shard.js";
 import { Progress } from "./progress.js";
@@ -44,6 +45,7 @@ export function sweepCommand(ctx: CliContext): Command {
     .option("--nodelay", "set TCP_NODELAY")
     .option("--embedded", "sweep a built-in server on a free loopback port")
     .option("--json-file <file>", "also write the JSON result to this file (for merge; e.g. on a shared volume)");
+  addHtmlOption(cmd);
   addLoadOptions(cmd, "10s");
   addFleetOptions(cmd, false);
   cmd.addHelpText(
@@ -57,6 +59,7 @@ above it.
 Examples:
   mcdiag sweep 127.0.0.1:11211 --rates 1000,2000,5000,10000 --slo "p99<2ms,success>=99.9%"
   mcdiag sweep 127.0.0.1:5000 --from 200 --to 2500 --steps 8 --step-duration 30s --slo "p95<1s"
+  mcdiag sweep 127.0.0.1:11211 --rates 1000,5000,10000 --slo "p99<2ms" --html sweep.html
 
 Split across workers (--shard I/N, --shards N), each worker runs its share of
 every step's rate; with --start-at, step k of every worker starts at
@@ -97,6 +100,7 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
         ...fleet,
       });
     const jsonFile = typeof raw.jsonFile === "string" ? checkSideFile(raw.jsonFile, "--json-file") : undefined;
+    const html = htmlPath(raw);
     const target = await resolveEndpoint(arg, raw.embedded === true, "sweep");
     const progress = new Progress(json);
     try {
@@ -128,6 +132,7 @@ prints); 2 bad usage (a malformed SLO included) or endpoint unreachable;
       progress.done();
       if (json) printJson(ctx, sweepJson(result));
       else ctx.out(renderSweep(result, typeof raw.slo === "string" ? raw.slo : undefined));
+      writeHtml(html, "sweep", sweepJson(result));
       if (jsonFile !== undefined) writeSideFile(jsonFile, jsonText(sweepJson(result)), "--json-file");
       if (result.interrupted) return;
       failIfAnyRunFailed(

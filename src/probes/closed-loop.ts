@@ -4,6 +4,8 @@ import type { ErrorKind } from "../clients/errors.js";
 import { TimedCheckout, type HealthCheck, type Pool } from "../clients/pool.js";
 import type { KeySpace } from "../protocol/get-frame.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
+import { BusySampler } from "../metrics/busy-over-time.js";
+import { PROBE_CATEGORIES, Timeline } from "../metrics/timeline.js";
 import { formatEndpoint } from "../util/endpoint.js";
 import { probeKeys } from "./keys.js";
 import { watchEvidence, type EvidenceOptions } from "./evidence.js";
@@ -82,13 +84,23 @@ export const PROBE_DEFAULTS = {
 class Run {
   started = 0;
   stopping = false;
+  /** performance.now() when measuring started: the timeline's zero. */
+  t0 = 0;
+  readonly timeline: Timeline;
 
   constructor(
     readonly pool: Pool,
     readonly keys: KeySpace,
     readonly opts: ProbeOptions,
     readonly rec: Recorder,
-  ) {}
+  ) {
+    this.timeline = new Timeline(PROBE_CATEGORIES, opts.durationMs, opts.timeoutMs * 2);
+  }
+
+  /** A request asked for its connection at `askedMs` and ended at `endMs`, as the recorder last classed it. */
+  point(askedMs: number, endMs: number): void {
+    this.timeline.add(askedMs - this.t0, (endMs - askedMs) * 1000, this.rec.lastCategory);
+  }
 
   mayStart(): boolean {
     if (this.stopping || this.rec.aborted !== undefined) return false;
@@ -133,7 +145,9 @@ class Caller extends TimedCheckout {
   }
 
   onCheckoutError(kind: ErrorKind, message: string): void {
-    this.run.rec.checkoutFailed(this, kind, message, performance.now());
+    const now = performance.now();
+    this.run.rec.checkoutFailed(this, kind, message, now);
+    this.run.point(this.askedMs, now);
     this.start();
   }
 
@@ -141,12 +155,15 @@ class Caller extends TimedCheckout {
     const r = this.run;
     conn.freedMs = doneMs;
     r.pool.release(conn, r.rec.response(this, conn, res, doneMs));
+    r.point(this.askedMs, doneMs);
     this.start();
   }
 
   onFailure(conn: Connection, kind: ErrorKind, message: string): void {
     const r = this.run;
-    r.rec.requestFailed(this, kind, message, performance.now());
+    const now = performance.now();
+    r.rec.requestFailed(this, kind, message, now);
+    r.point(this.askedMs, now);
     r.pool.release(conn, false);
     this.start();
   }
@@ -187,6 +204,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   rec.intervals = intervals;
   let progressTimer: NodeJS.Timeout | undefined;
   let stopTimer: NodeJS.Timeout | undefined;
+  let busySampler: BusySampler | undefined;
   const onAbort = () => (run.stopping = true);
   try {
     await warmUp(
@@ -204,7 +222,10 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     for (let i = 0; i < opts.concurrency; i++) callers.push(new Caller(run, (i * 7) % keys.count));
     const start = opts.startAt === undefined ? {} : await waitForStart(opts.startAt, opts.signal, warnings);
     pool.resetAverages();
+    busySampler = new BusySampler(pool, opts.durationMs);
+    busySampler.start();
     const startMs = performance.now();
+    run.t0 = startMs;
     intervals?.start(startMs);
     if (opts.durationMs !== undefined) stopTimer = setTimeout(() => (run.stopping = true), opts.durationMs);
     if (opts.signal?.aborted) onAbort();
@@ -244,6 +265,8 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
       rec.totalOk,
     );
     if (interrupted) result.interrupted = true;
+    result.timeline = run.timeline.finish();
+    result.busyOverTime = busySampler.stop();
     if (evidence !== undefined && !interrupted) result.evidence = await evidence();
     await opts.beforeClose?.();
     return judgeRun(withLatencyHistogram(result, rec.total), opts);
@@ -251,6 +274,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     opts.signal?.removeEventListener("abort", onAbort);
     if (stopTimer) clearTimeout(stopTimer);
     if (progressTimer) clearInterval(progressTimer);
+    busySampler?.stop();
     intervals?.stop();
     pool.close();
   }

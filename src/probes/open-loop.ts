@@ -5,6 +5,8 @@ import { TimedCheckout, type Pool } from "../clients/pool.js";
 import type { KeySpace } from "../protocol/get-frame.js";
 import type { ParsedResponse } from "../protocol/response-parser.js";
 import { newHistogram, summarize, type Histogram, type LatencySummaryUs } from "../metrics/histogram.js";
+import { BusySampler } from "../metrics/busy-over-time.js";
+import { PROBE_CATEGORIES, Timeline } from "../metrics/timeline.js";
 import { encodeHistograms } from "../results/histogram-codec.js";
 import { formatEndpoint } from "../util/endpoint.js";
 import { INTERRUPT_GRACE_MS, type ProbeOptions, type ProbeProgress } from "./closed-loop.js";
@@ -157,13 +159,19 @@ class RateRun {
   /** performance.now() at the start of the event loop's last turn, while polling. */
   turnMs = 0;
   private onIdle: (() => void) | undefined;
+  /** The schedule's start: the timeline's zero. */
+  t0 = 0;
+  readonly timeline: Timeline;
 
   constructor(
     readonly pool: Pool,
     readonly rec: Recorder,
     readonly keys: KeySpace,
     readonly timeoutMs: number,
-  ) {}
+    plannedMs: number,
+  ) {
+    this.timeline = new Timeline(PROBE_CATEGORIES, plannedMs, timeoutMs * 2);
+  }
 
   issue(intendedMs: number, nowMs: number): void {
     const req = this.free.pop() ?? new ScheduledRequest(this);
@@ -182,6 +190,7 @@ class RateRun {
     const freeWaitMs = req.freedMs > 0 ? Math.max(0, req.gotMs - Math.max(req.askedMs, req.freedMs)) : 0;
     const selfMs = req.lagMs + freeWaitMs + responseDelayMs;
     this.rec.recordMs(this.latency, userMs);
+    this.timeline.add(req.intendedMs - this.t0, userMs * 1000, this.rec.lastCategory);
     if (ok) this.rec.recordMs(this.latencyOk, userMs);
     this.rec.recordMs(this.responseDelay, responseDelayMs);
     this.rec.recordMs(this.freeWait, freeWaitMs);
@@ -216,7 +225,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   await prepareEndpoint(opts, endpoint, keys, warnings);
   const rec = new Recorder(opts.stallThresholdMs, Math.max(4, opts.poolSize * 2));
   const pool = probePool(opts, rec);
-  const run = new RateRun(pool, rec, keys, opts.timeoutMs);
+  const run = new RateRun(pool, rec, keys, opts.timeoutMs, opts.durationMs);
   const intervals =
     opts.onInterval === undefined
       ? undefined
@@ -241,12 +250,15 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   let immediate: NodeJS.Immediate | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   let pumping = false;
+  let busySampler: BusySampler | undefined;
   try {
     // Warm every connection the rate is likely to need (the whole pool at most).
     await warmUp(pool, keys, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint, opts.signal);
     const evidence = await watchEvidence(opts, endpoint);
     const start = opts.startAt === undefined ? {} : await waitForStart(opts.startAt, opts.signal, warnings);
     pool.resetAverages();
+    busySampler = new BusySampler(pool, opts.durationMs);
+    busySampler.start();
     loopDelay.enable();
     const total = Math.max(1, Math.round((opts.ratePerSec * opts.durationMs) / 1000));
     const intervalMs = 1000 / opts.ratePerSec;
@@ -255,6 +267,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     const cpuBefore = process.cpuUsage();
     const t0 = performance.now() + (opts.scheduleOffsetMs ?? 0);
     intervals?.start(t0);
+    run.t0 = t0;
     let next = 0;
     let scheduleEndMs = 0;
     let scheduleDone = false;
@@ -361,6 +374,8 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     );
     const result = rateResultOf(base, parts, interrupted || rec.aborted !== undefined);
     if (interrupted) result.interrupted = true;
+    result.timeline = run.timeline.finish();
+    result.busyOverTime = busySampler.stop();
     if (evidence !== undefined && !interrupted) result.evidence = await evidence();
     await opts.beforeClose?.();
     return judgeRun(result, opts);
@@ -371,6 +386,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     if (progressTimer !== undefined) clearInterval(progressTimer);
     intervals?.stop();
     loopDelay.disable();
+    busySampler?.stop();
     pool.close();
   }
 }

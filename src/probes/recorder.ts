@@ -5,10 +5,11 @@ import type { ParsedResponse } from "../protocol/response-parser.js";
 import { newHistogram, recordClampedUs, summarize, type Histogram } from "../metrics/histogram.js";
 import { finiteSourceModel, poolModel } from "../metrics/erlang.js";
 import { littlesLaw } from "../metrics/littles-law.js";
+import { CATEGORY_ANSWERED, CATEGORY_FAILED, CATEGORY_STALLED } from "../metrics/timeline.js";
 import { encodeHistograms } from "../results/histogram-codec.js";
+import { round } from "../util/round.js";
 import type { IntervalRecorder } from "./interval-log.js";
 import type { PoolModelResult, ProbeParts, ProbeResult, RunInfo } from "./result.js";
-import { round } from "../util/round.js";
 
 /** The mean wait the pool model sizes for, as `pool-size --target-wait` does by default. */
 export const MODEL_TARGET_WAIT_MS = 1;
@@ -51,6 +52,8 @@ export class Recorder {
   strayReplySample: string | undefined;
   /** Durations outside the histograms' range (clamped, and said). */
   clamped = 0;
+  /** The category of the request that finished last (CATEGORY_*), for the timeline. */
+  lastCategory = CATEGORY_ANSWERED;
   private consecutiveConnFailures = 0;
   /** Set when every connection keeps failing; the run should stop. */
   aborted: string | undefined;
@@ -101,7 +104,9 @@ export class Recorder {
       const wireMs = doneMs - conn.writtenMs;
       this.recordMs(this.wire, wireMs);
       this.recordMs(this.totalOk, doneMs - w.askedMs);
-      if (wireMs >= this.stallThresholdMs) this.stalled++;
+      const stalled = wireMs >= this.stallThresholdMs;
+      if (stalled) this.stalled++;
+      this.lastCategory = stalled ? CATEGORY_STALLED : CATEGORY_ANSWERED;
       return true;
     }
     const kind: ErrorKind =
@@ -138,6 +143,7 @@ export class Recorder {
 
   private error(kind: ErrorKind, message: string): void {
     this.failed++;
+    this.lastCategory = CATEGORY_FAILED;
     this.errors[kind] = (this.errors[kind] ?? 0) + 1;
     if (this.errorSamples[kind] === undefined) this.errorSamples[kind] = message;
     if (isConnectionFailure(kind) && ++this.consecutiveConnFailures >= this.abortAfter && this.aborted === undefined) {

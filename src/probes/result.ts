@@ -3,6 +3,8 @@ import type { ErrorCounts, ErrorKind } from "../clients/errors.js";
 import type { HealthCheck } from "../clients/pool.js";
 import type { Histogram, LatencySummaryUs } from "../metrics/histogram.js";
 import type { LittlesLaw } from "../metrics/littles-law.js";
+import type { BusySeries } from "../metrics/busy-over-time.js";
+import type { TimelineSeries } from "../metrics/timeline.js";
 import type { Evidence } from "./evidence.js";
 import type { SloResult } from "./slo.js";
 
@@ -94,6 +96,10 @@ export interface ProbeResult {
   /** Present when SIGINT/SIGTERM stopped the run: the figures cover the time it ran. */
   interrupted?: true;
   warnings: string[];
+  /** Every request's start, latency (the users') and kind, for "latency over time" (bands above 100,000 requests). */
+  timeline?: TimelineSeries;
+  /** Busy connections and waiting callers over the run, time-averaged per interval. */
+  busyOverTime?: BusySeries;
   /** Where and when the run ran: what `merge` aligns and checks. */
   run: RunInfo;
   /** The raw, additive totals behind the rounded figures: what `merge` sums. */

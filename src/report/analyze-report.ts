@@ -1,6 +1,6 @@
-import { withEnvelope } from "../results/record.js";
 import type { CaptureAttribution } from "../analyze/capture-run.js";
-import type { AnalysisResult, CauseSummary } from "../analyze/result.js";
+import type { AnalysisResult, CaptureFilePart, CauseSummary } from "../analyze/result.js";
+import { withEnvelope } from "../results/record.js";
 import { fmtCount, fmtMs, fmtPct, fmtUs } from "./format.js";
 import { newTable } from "./table.js";
 
@@ -34,12 +34,28 @@ export function renderCauses(causes: CauseSummary[]): string {
   return "where the time went (each slow request counted once, under the cause that cost it most):\n" + t.toString();
 }
 
-/** Human report of a capture analysis. */
 /** The JSON document for `analyze --json` (and a merge of analyses): the result in its envelope. */
 export function analysisJson(r: AnalysisResult): object {
   return withEnvelope("analyze", r);
 }
 
+/** Files listed in full up to this many; beyond, the first and last few. */
+const FILES_LISTED = 12;
+
+/** Which frames each file of a ring holds: what a frame number means in Wireshark. */
+function filesLine(files: CaptureFilePart[]): string {
+  const part = (f: CaptureFilePart) => `${f.file} ${fmtCount(f.firstFrame)}–${fmtCount(f.firstFrame + f.frames - 1)}`;
+  const shown =
+    files.length <= FILES_LISTED
+      ? files.map(part)
+      : [...files.slice(0, FILES_LISTED / 2).map(part), "…", ...files.slice(-FILES_LISTED / 2).map(part)];
+  return (
+    `read as one capture from ${files.length} files, frames numbered on across them ` +
+    `(frame N is frame N − first + 1 of its file): ${shown.join(", ")}`
+  );
+}
+
+/** Human report of a capture analysis. */
 export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): string {
   const out: string[] = [];
   const links = r.linkTypes.map((l) => `${LINK_NAMES[l] ?? "link type"} (${l})`).join(", ");
@@ -52,6 +68,7 @@ export function renderAnalysis(r: AnalysisResult, opts: { showKeys: boolean }): 
       `merged from ${r.mergedFrom.length} results: ${r.mergedFrom.join(", ")} (flow and frame numbers are each capture's own; JSON rows name their result)`,
     );
   }
+  if (r.files !== undefined) out.push(filesLine(r.files));
   if (r.interrupted) out.push("interrupted: this report covers the packets read before the stop");
   const udp = r.udpFlows > 0 ? ` (${fmtCount(r.udpFlows)} over UDP: latency only, stalls do not apply)` : "";
   const evicted = r.flowsEvicted.idle + r.flowsEvicted.limit;
@@ -180,7 +197,17 @@ export function renderCaptureAttribution(a: CaptureAttribution): string {
     `capture${a.file ? ` ${a.file}` : ""}: ${fmtCount(a.packets)} packets, ${fmtCount(a.retransmissions)} retransmitted segments; ` +
       `slow requests (wire ≥ ${a.slowThresholdMs} ms): ${fmtCount(a.slowRequests)}`,
   ];
-  if (a.causes.length > 0) out.push(renderCauses(a.causes));
+  if (a.phases === undefined) {
+    if (a.causes.length > 0) out.push(renderCauses(a.causes));
+  } else {
+    for (const p of a.phases) {
+      out.push(
+        `${p.phase}: ${fmtCount(p.packets)} packets, ${fmtCount(p.retransmissions)} retransmitted; ` +
+          `slow requests: ${p.slowRequests === 0 ? "none" : fmtCount(p.slowRequests)}`,
+      );
+      if (p.causes.length > 0) out.push(renderCauses(p.causes));
+    }
+  }
   for (const c of a.causes) out.push(`advice (${c.cause}): ${c.advice}`);
   for (const w of a.warnings) out.push(`capture warning: ${w}`);
   return out.join("\n") + "\n";

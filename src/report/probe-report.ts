@@ -10,7 +10,7 @@ import type { ProbeResult, WorkerRow } from "../probes/result.js";
 import { fmtCount, fmtMs, fmtNum, fmtPattern, fmtPct, fmtRate, fmtUs } from "./format.js";
 
 /** The JSON document for `probe --json`: the result in its envelope. */
-export function probeJson(r: ProbeResult): object {
+export function probeJson<T extends ProbeResult>(r: T): object {
   return withEnvelope("probe", r);
 }
 
@@ -81,11 +81,17 @@ function workersNote(r: ProbeResult): string {
   return `, merged from ${r.workers.length} workers${hosts > 1 ? ` on ${hosts} hosts` : ""} (pool and concurrency are their totals)`;
 }
 
-/** One row per worker of a merged result, so the one that fell behind shows; then each worker's warnings. */
-export function workersTable(rows: readonly WorkerRow[]): string {
+/** A cell of the workers' table: the text as printed, and the number behind it where there is one. */
+export interface WorkerCell {
+  text: string;
+  value?: number;
+}
+
+/** The workers' table of a merged result, one row per worker: its head and cells (terminal and page share it). */
+export function workerRows(rows: readonly WorkerRow[]): { head: string[]; rows: WorkerCell[][] } {
   const rate = rows.some((w) => w.requestedRate !== undefined);
   const files = rows.some((w) => w.file !== undefined);
-  const t = newTable([
+  const head = [
     "worker",
     "host",
     ...(files ? ["result"] : []),
@@ -97,8 +103,9 @@ export function workersTable(rows: readonly WorkerRow[]): string {
     "throughput",
     "p99",
     "note",
-  ]);
-  for (const w of rows) {
+  ];
+  const n = (text: string, value: number): WorkerCell => ({ text, value });
+  const cells = rows.map((w) => {
     const note = w.interrupted
       ? "interrupted"
       : w.generatorWarning
@@ -106,22 +113,34 @@ export function workersTable(rows: readonly WorkerRow[]): string {
         : (w.startLateMs ?? 0) >= 10
           ? `started ${fmtMs(w.startLateMs ?? 0)} late`
           : "";
-    t.push([
-      `${w.worker.index}/${w.worker.count}`,
-      w.host,
-      ...(files ? [w.file ?? ""] : []),
-      `+${fmtMs(w.startOffsetMs)}`,
-      fmtMs(w.durationMs),
+    return [
+      { text: `${w.worker.index}/${w.worker.count}` },
+      { text: w.host },
+      ...(files ? [{ text: w.file ?? "" }] : []),
+      n(`+${fmtMs(w.startOffsetMs)}`, w.startOffsetMs),
+      n(fmtMs(w.durationMs), w.durationMs),
       ...(rate
-        ? [fmtRate(w.requestedRate ?? 0), fmtRate(w.achievedRate ?? 0), fmtUs(w.schedulerLagP99Us ?? 0)]
-        : [String(w.concurrency)]),
-      fmtCount(w.requests),
-      fmtCount(w.errors),
-      fmtRate(w.throughputPerSec),
-      fmtUs(w.latencyP99Us),
-      note,
-    ]);
-  }
+        ? [
+            n(fmtRate(w.requestedRate ?? 0), w.requestedRate ?? 0),
+            n(fmtRate(w.achievedRate ?? 0), w.achievedRate ?? 0),
+            n(fmtUs(w.schedulerLagP99Us ?? 0), w.schedulerLagP99Us ?? 0),
+          ]
+        : [n(String(w.concurrency), w.concurrency)]),
+      n(fmtCount(w.requests), w.requests),
+      n(fmtCount(w.errors), w.errors),
+      n(fmtRate(w.throughputPerSec), w.throughputPerSec),
+      n(fmtUs(w.latencyP99Us), w.latencyP99Us),
+      { text: note },
+    ];
+  });
+  return { head, rows: cells };
+}
+
+/** One row per worker of a merged result, so the one that fell behind shows; then each worker's warnings. */
+export function workersTable(rows: readonly WorkerRow[]): string {
+  const table = workerRows(rows);
+  const t = newTable(table.head);
+  for (const r of table.rows) t.push(r.map((c) => c.text));
   const lines = [t.toString()];
   for (const w of rows) {
     const who = `worker ${w.worker.index}/${w.worker.count} (${w.file ?? w.host})`;

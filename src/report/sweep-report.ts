@@ -9,6 +9,24 @@ export function renderSweepStepLine(s: SweepStep, i: number, of: number): string
   return `step ${i + 1}/${of}: ${fmtRate(s.requestedRate)} → p99 ${fmtUs(s.latencyUs.p99)}, success ${fmtPct(s.successRatio)}, ${verdict}\n`;
 }
 
+/** The columns of the sweep table, on the terminal and on the page. */
+export const SWEEP_TABLE_HEAD = [
+  "rate",
+  "achieved",
+  "throughput",
+  "success",
+  "p50",
+  "p90",
+  "p95",
+  "p99",
+  "max",
+  "pool wait p99",
+  "stalled",
+  "errors",
+  "drain",
+  "SLO",
+] as const;
+
 export function renderSweep(r: SweepResult, sloText: string | undefined): string {
   const out: string[] = [
     `mcdiag sweep ${r.endpoint}: ${r.steps.length} steps${sloText ? `, SLO ${sloText}` : ""} (latency from the intended start, every request)` +
@@ -19,22 +37,7 @@ export function renderSweep(r: SweepResult, sloText: string | undefined): string
       `cannot be trusted: every request failed at ${r.failedRates.map(fmtRate).join(", ")}; the latency there is time to failure`,
     );
   }
-  const t = newTable([
-    "rate",
-    "achieved",
-    "throughput",
-    "success",
-    "p50",
-    "p90",
-    "p95",
-    "p99",
-    "max",
-    "pool wait p99",
-    "stalled",
-    "errors",
-    "drain",
-    "SLO",
-  ]);
+  const t = newTable([...SWEEP_TABLE_HEAD]);
   for (const s of r.steps) {
     if (s.failed) {
       t.push([

@@ -42,15 +42,25 @@ export function readResults(paths: readonly string[]): LoadedResult[] {
   return files.map(readOne);
 }
 
+/** One result file, or stdin for `-` (what `report` reads). */
+export function readResult(file: string): LoadedResult {
+  return file === "-" ? parseResult("stdin", readStdinBounded()) : readOne(file);
+}
+
 function readOne(file: string): LoadedResult {
-  const text = readBounded(file);
+  return parseResult(file, readBounded(file));
+}
+
+function parseResult(file: string, text: string): LoadedResult {
   if (text.trim() === "") throw bad(file, "empty");
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
     // Node names the position; an error at the very end means the file stops mid-document.
-    const msg = (err as Error).message;
+    // V8 quotes the bytes it stopped at: control characters (a binary file's) would break the one line.
+    // eslint-disable-next-line no-control-regex -- control characters are what this replaces
+    const msg = (err as Error).message.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, "?");
     const at = /position (\d+)/.exec(msg);
     const atEnd = at !== null && Number(at[1]) >= text.trimEnd().length - 1;
     const cut = atEnd || /Unexpected end|Unterminated/i.test(msg) ? " (cut short?)" : "";
@@ -65,7 +75,11 @@ function readBounded(file: string): string {
   try {
     fd = openSync(file, "r");
   } catch (err) {
-    throw bad(file, (err as NodeJS.ErrnoException).code ?? String(err));
+    const code = (err as NodeJS.ErrnoException).code;
+    throw bad(
+      file,
+      code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (code ?? String(err)),
+    );
   }
   try {
     const size = statSync(file).size;
@@ -82,6 +96,30 @@ function readBounded(file: string): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/** stdin, refused once it passes the size a result may have. */
+function readStdinBounded(): string {
+  const chunks: Buffer[] = [];
+  const chunk = Buffer.alloc(1 << 16);
+  let total = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, chunk, 0, chunk.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN") continue;
+      if (code === "EOF") break;
+      throw bad("stdin", `cannot read it: ${code ?? String(err)}`);
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > MAX_RESULT_FILE_BYTES)
+      throw bad("stdin", `more than the ${MAX_RESULT_FILE_BYTES} bytes a result may have`);
+    chunks.push(Buffer.from(chunk.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function bad(file: string, why: string): McdiagError {

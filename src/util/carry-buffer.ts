@@ -35,29 +35,19 @@ export class CarryBuffer {
 
   /** Adds buf[from, to) after any carried bytes, without making a view of it. */
   appendRange(buf: Buffer, from: number, to: number): void {
-    if (this.end - this.start === 0) {
+    const carried = this.end - this.start;
+    if (carried === 0) {
       this.buf = buf;
       this.start = from;
       this.end = to;
       return;
     }
-    this.append(buf.subarray(from, to));
-  }
-
-  /** Adds a chunk after any carried bytes. */
-  append(chunk: Buffer): void {
-    const carried = this.end - this.start;
-    if (carried === 0) {
-      this.buf = chunk;
-      this.start = 0;
-      this.end = chunk.length;
-      return;
-    }
     // Carried bytes always live in owned storage (settle() put them there).
-    const need = carried + chunk.length;
-    if (this.owned.length - this.end >= chunk.length) {
-      chunk.copy(this.owned, this.end);
-      this.end += chunk.length;
+    const len = to - from;
+    const need = carried + len;
+    if (this.owned.length - this.end >= len) {
+      copyBytes(buf, from, to, this.owned, this.end);
+      this.end += len;
       return;
     }
     let target = this.owned;
@@ -66,12 +56,17 @@ export class CarryBuffer {
       while (size < need) size *= 2;
       target = Buffer.allocUnsafe(size);
     }
-    this.owned.copy(target, 0, this.start, this.end);
-    chunk.copy(target, carried);
+    copyBytes(this.owned, this.start, this.end, target, 0);
+    copyBytes(buf, from, to, target, carried);
     this.owned = target;
     this.buf = target;
     this.start = 0;
     this.end = need;
+  }
+
+  /** Adds a chunk after any carried bytes. */
+  append(chunk: Buffer): void {
+    this.appendRange(chunk, 0, chunk.length);
   }
 
   consume(n: number): void {
@@ -102,7 +97,7 @@ export class CarryBuffer {
       while (size < carried) size *= 2;
       this.owned = Buffer.allocUnsafe(size);
     }
-    this.buf.copy(this.owned, 0, this.start, this.end);
+    copyBytes(this.buf, this.start, this.end, this.owned, 0);
     this.buf = this.owned;
     this.start = 0;
     this.end = carried;
@@ -114,4 +109,16 @@ export class CarryBuffer {
     this.end = 0;
     this.buf = this.owned;
   }
+}
+
+/** Below this many bytes a loop copies: Buffer#copy of part of a buffer makes a view object per call. */
+const SMALL_COPY_BYTES = 64;
+
+/** src[from, to) → dst at `at`; within one buffer only towards its start (a forward copy, like memmove then). */
+function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, at: number): void {
+  if (to - from > SMALL_COPY_BYTES) {
+    src.copy(dst, at, from, to);
+    return;
+  }
+  for (let i = from; i < to; i++) dst[at++] = src[i]!;
 }

@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { BIN, mcdiag } from "../helpers/cli.js";
@@ -77,13 +79,22 @@ describe("mcdiag analyze (CLI)", () => {
     });
   }
 
-  it("exits 2 for a missing file and for a directory", async () => {
+  it("exits 2 for a missing file, an empty directory and a directory inside a capture directory", async () => {
     const missing = await mcdiag(["analyze", "/no/such/capture.pcap"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe("mcdiag: /no/such/capture.pcap: no such file\n");
-    const dir = await mcdiag(["analyze", "/tmp"]);
-    expect(dir.code).toBe(2);
-    expect(dir.stderr).toBe("mcdiag: /tmp: is a directory, not a capture file\n");
+    const top = mkdtempSync(join(tmpdir(), "mcdiag-dir-"));
+    try {
+      const empty = await mcdiag(["analyze", top]);
+      expect(empty.code).toBe(2);
+      expect(empty.stderr).toBe(`mcdiag: ${top}: the directory holds no capture files\n`);
+      mkdirSync(join(top, "older"));
+      const nested = await mcdiag(["analyze", top]);
+      expect(nested.code).toBe(2);
+      expect(nested.stderr).toBe(`mcdiag: ${join(top, "older")}: a directory inside ${top}, not a capture file\n`);
+    } finally {
+      rmSync(top, { recursive: true, force: true });
+    }
   });
 
   const damaged: [string, number, RegExp][] = [

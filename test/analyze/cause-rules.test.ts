@@ -4,6 +4,7 @@ import {
   RTX_FAST,
   RTX_PROBE,
   RTX_TIMEOUT,
+  ZW_ZERO,
   addRetransmission,
   addZeroWindow,
   clearAttribution,
@@ -79,13 +80,13 @@ describe("cause rules: what each charges and the frames it names", () => {
     addRetransmission(x, RTX_PROBE, 0, 11);
     expect(retransmissionRule.costNs(x, 0)).toBe(210 * MS);
     // …with one, the time is the window's.
-    addZeroWindow(x, 1, 300 * MS, 8, 12);
+    addZeroWindow(x, ZW_ZERO, 1, 300 * MS, 8, 12);
     expect(retransmissionRule.costNs(x, 0)).toBe(0);
     expect(zeroWindowRule.costNs(x, 0)).toBe(300 * MS);
     // A shut window without probes leaves the resends their own.
     const y = exchange();
     addRetransmission(y, RTX_TIMEOUT, 200 * MS, 7);
-    addZeroWindow(y, 2, 300 * MS, 8, 12);
+    addZeroWindow(y, ZW_ZERO, 2, 300 * MS, 8, 12);
     expect(retransmissionRule.costNs(y, 0)).toBe(200 * MS);
   });
 
@@ -93,7 +94,7 @@ describe("cause rules: what each charges and the frames it names", () => {
     const x = exchange();
     expect(zeroWindowRule.frames(x)).toEqual([]);
     expect(connectRule.frames(x)).toEqual([]);
-    addZeroWindow(x, 2, 300 * MS, 8, 12);
+    addZeroWindow(x, ZW_ZERO, 2, 300 * MS, 8, 12);
     expect(zeroWindowRule.frames(x)).toEqual([8, 12]);
     x.connectNs = 1000 * MS;
     x.connectFrame = 20;
@@ -158,7 +159,7 @@ describe("the dominant cause", () => {
     expect(dominantCause(x, 1, out)?.cause).toBe("connect");
     addRetransmission(x, RTX_TIMEOUT, 49 * MS, 7);
     expect(dominantCause(x, 1, out)?.cause).toBe("retransmission");
-    addZeroWindow(x, 1, 49 * MS, 8, 9);
+    addZeroWindow(x, ZW_ZERO, 1, 49 * MS, 8, 9);
     expect(dominantCause(x, 1, out)?.cause).toBe("zero-window");
   });
 });
@@ -169,8 +170,8 @@ describe("attribution bookkeeping", () => {
     addRetransmission(a, RTX_TIMEOUT, 5, 10);
     addRetransmission(a, RTX_FAST, -3, 12);
     expect(a).toMatchObject({ rtxNs: 5, rtxKinds: RTX_TIMEOUT | RTX_FAST, rtxFrame: 10, rtxLastFrame: 12 });
-    addZeroWindow(a, 1, 7, 20, 21);
-    addZeroWindow(a, 2, -1, 22, 23);
+    addZeroWindow(a, ZW_ZERO, 1, 7, 20, 21);
+    addZeroWindow(a, ZW_ZERO, 2, -1, 22, 23);
     expect(a).toMatchObject({ zwNs: 7, zwReader: 2, zwFrame: 20, zwLastFrame: 23 });
   });
 
@@ -178,12 +179,12 @@ describe("attribution bookkeeping", () => {
     const a = newExchangeRecord();
     const b = newExchangeRecord();
     addRetransmission(a, RTX_TIMEOUT, 5, 10);
-    addZeroWindow(a, 1, 7, 20, 21);
+    addZeroWindow(a, ZW_ZERO, 1, 7, 20, 21);
     mergeAttribution(a, b); // b saw nothing: a unchanged
     expect(a).toMatchObject({ rtxNs: 5, rtxFrame: 10, rtxLastFrame: 10, zwNs: 7, zwReader: 1, zwLastFrame: 21 });
     addRetransmission(b, RTX_FAST, 3, 30);
     addRetransmission(b, RTX_FAST, 0, 31);
-    addZeroWindow(b, 2, 4, 40, 41);
+    addZeroWindow(b, ZW_ZERO, 2, 4, 40, 41);
     mergeAttribution(a, b);
     expect(a).toMatchObject({ rtxNs: 8, rtxKinds: RTX_TIMEOUT | RTX_FAST, rtxFrame: 10, rtxLastFrame: 31 });
     expect(a).toMatchObject({ zwNs: 11, zwReader: 2, zwFrame: 20, zwLastFrame: 41 });

@@ -3,7 +3,7 @@ import { ANALYZE_DEFAULTS, analyzeCapture } from "../../src/analyze/analyzer.js"
 import type { AnalysisResult } from "../../src/analyze/result.js";
 import { SERVER_PORTS, capture } from "../helpers/fixtures.js";
 import { requireTool } from "../helpers/tools.js";
-import { tsharkLossTruth } from "../helpers/tshark-truth.js";
+import { tsharkLossTruth, tsharkWindowTruth } from "../helpers/tshark-truth.js";
 
 const analyze = (file: string) => analyzeCapture({ ...ANALYZE_DEFAULTS, input: capture(file), ports: SERVER_PORTS });
 const cause = (r: AnalysisResult, c: string) => r.causes.find((x) => x.cause === c);
@@ -38,8 +38,24 @@ describe("every slow request gets a cause (captures made under real faults)", ()
     const r = await analyze("zero-window.pcap");
     const z = cause(r, "zero-window")!;
     expect(z.requests).toBe(3);
-    expect(z.evidence).toEqual({ "the client was the slow reader": 3 });
+    expect(z.evidence).toEqual({
+      "the client was the slow reader": 3,
+      "a zero window was advertised": 3,
+      "the sender filled the advertised window": 3,
+      "persist probes sent": 1,
+    });
     expect(r.top.filter((t) => t.cause === "zero-window")).toHaveLength(3);
+    expect(cause(r, "delayed-ack")).toBeUndefined();
+  });
+
+  it("a client that reads slowly but steadily: the server filling its window is zero-window too, not a delayed ACK", async () => {
+    const r = await analyze("window-full.pcap");
+    const z = cause(r, "zero-window")!;
+    expect(z.requests).toBe(3);
+    expect(z.evidence["the client was the slow reader"]).toBe(3);
+    expect(z.evidence["the sender filled the advertised window"]).toBe(3);
+    expect(z.totalMs).toBeGreaterThan(2000);
+    expect(r.stalls.response).toBe(0);
     expect(cause(r, "delayed-ack")).toBeUndefined();
   });
 
@@ -66,8 +82,10 @@ describe("every slow request gets a cause (captures made under real faults)", ()
     }
   });
 
-  it("the controls get no retransmission, zero-window or connect cause", async () => {
+  it("the controls (coalesced, TCP_NODELAY, the npm clients memcached and memjs) get no retransmission, zero-window or connect cause", async () => {
     for (const f of [
+      "npm-memcached.pcap",
+      "npm-memjs.pcap",
       "coalesced.pcap",
       "split-nodelay.pcap",
       "text-commands.pcap",
@@ -99,6 +117,22 @@ describe("every slow request gets a cause (captures made under real faults)", ()
     expect(fast.top.every((t) => t.cause === null)).toBe(true);
   });
 });
+
+describe.runIf(requireTool("tshark", "the independent truth for window attribution"))(
+  "zero-window attribution agrees with tshark's zero-window and window-full flags",
+  () => {
+    for (const file of ["zero-window.pcap", "window-full.pcap"]) {
+      it(file, async () => {
+        const r = await analyze(file);
+        const truth = tsharkWindowTruth(capture(file), 11211);
+        expect(truth.clientSlowReader).toBeGreaterThan(0);
+        const z = cause(r, "zero-window")!;
+        expect(z.requests).toBe(truth.clientSlowReader);
+        expect(z.evidence["the client was the slow reader"]).toBe(truth.clientSlowReader);
+      });
+    }
+  },
+);
 
 describe.runIf(requireTool("tshark", "the independent truth for loss attribution"))(
   "loss attribution agrees with tshark's TCP analysis and the log of packets really dropped",

@@ -108,6 +108,8 @@ describe.runIf(runs)("probe --capture through a namespace with 2 % loss", () => 
     const rtx = c.causes.find((x: { cause: string }) => x.cause === "retransmission");
     expect(rtx.requests).toBeGreaterThanOrEqual(c.slowRequests - 2);
     expect(c.causes.map((x: { cause: string }) => x.cause)).not.toContain("zero-window");
-    expect(c.causes.map((x: { cause: string }) => x.cause)).not.toContain("connect");
+    // The drop also hits SYNs now and then: a connect cause is right only with a resent SYN as its evidence.
+    const connect = c.causes.find((x: { cause: string }) => x.cause === "connect");
+    if (connect !== undefined) expect(connect.evidence["SYN or SYN/ACK resent"]).toBeGreaterThanOrEqual(1);
   }, 90_000);
 });

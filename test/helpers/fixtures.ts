@@ -27,6 +27,7 @@ export const EXPECTED = JSON.parse(readFileSync(`${FIXTURES}expected.json`, "utf
     http: number;
     counter: number;
     udp: number;
+    npmClients: number;
   };
   files: Record<string, ExpectedCounts>;
 };
@@ -37,6 +38,7 @@ export const SERVER_PORTS = [
   EXPECTED.ports.splitReplyServer,
   EXPECTED.ports.counter,
   EXPECTED.ports.udp,
+  EXPECTED.ports.npmClients,
 ];
 
 export const capture = (name: string) => `${FIXTURES}captures/${name}`;

@@ -151,3 +151,55 @@ export function tsharkLossTruth(
   }
   return { slow, touchedByLoss: touched, drops: drops.length };
 }
+
+/**
+ * An independent count of the requests a receive window held back, from
+ * tshark's TCP analysis: a request (a segment to the server starting with a
+ * command verb) was held back when, before the next request, tshark flags a
+ * zero window, or a segment that filled the window ("Window Full", from
+ * which the stuck sender and so the slow reader follow), or a zero-window
+ * probe or keep-alive. Returns those requests and, per slow reader, how many.
+ */
+export function tsharkWindowTruth(file: string, serverPort: number) {
+  const out = execFileSync(
+    "tshark",
+    [
+      "-r",
+      file,
+      "-T",
+      "fields",
+      "-E",
+      "separator=;",
+      ...["tcp.srcport", "tcp.len", "tcp.analysis.zero_window", "tcp.analysis.window_full", "tcp.payload"].flatMap(
+        (x) => ["-e", x],
+      ),
+      `tcp.port==${serverPort}`,
+    ],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 1 << 28 },
+  );
+  let requests = 0;
+  let current: { client: boolean; server: boolean } | undefined;
+  const held: { client: boolean; server: boolean }[] = [];
+  for (const line of out.split("\n")) {
+    if (line === "") continue;
+    const [src, len, zero, full, payload] = line.split(";");
+    const fromServer = Number(src) === serverPort;
+    // get, set, delete, prepend, append, incr, decr (hex of their first bytes): a new request starts.
+    if (!fromServer && Number(len) > 0 && /^(676574|736574|64656c|707265|617070|696e63|646563)/.test(payload ?? "")) {
+      requests++;
+      current = { client: false, server: false };
+      held.push(current);
+      continue;
+    }
+    if (current === undefined) continue;
+    // A zero window advertised by the client, or the server filling the client's window: the client is slow.
+    if ((zero === "1" && !fromServer) || (full === "1" && fromServer)) current.client = true;
+    if ((zero === "1" && fromServer) || (full === "1" && !fromServer)) current.server = true;
+  }
+  return {
+    requests,
+    heldBack: held.filter((h) => h.client || h.server).length,
+    clientSlowReader: held.filter((h) => h.client).length,
+    serverSlowReader: held.filter((h) => h.server).length,
+  };
+}
