@@ -352,6 +352,11 @@ class SessionHalf extends MessageTrack {
   }
 }
 
+/** The exchange record of an outstanding request, as far as its request side goes. */
+function pendingRecord(into: ExchangeRecord, p: Pending): ExchangeRecord {
+  return requestRecord(into, p.verb, p.bytes, p.keyCount, p.key, p.firstFrame, p.firstTNs, p.lastFrame, p.segments);
+}
+
 /** binaryFrame(): the bytes are not a binary message of that kind (the half resynchronised). */
 const NOT_BINARY = -2;
 
@@ -744,17 +749,7 @@ export class McSession implements StreamConsumer {
       this.agg.unpairedResponses++;
       this.agg.orphanStalls(this.flow, r.stalls);
     } else {
-      const x = requestRecord(
-        (this.doneRec ??= newExchangeRecord()),
-        p.verb,
-        p.bytes,
-        p.keyCount,
-        p.key,
-        p.firstFrame,
-        p.firstTNs,
-        p.lastFrame,
-        p.segments,
-      );
+      const x = pendingRecord((this.doneRec ??= newExchangeRecord()), p);
       x.stalls = mergeStalls(p.stalls, r.stalls);
       x.reqLastTNs = p.lastTNs;
       x.respSegments = r.segments;
@@ -799,17 +794,7 @@ export class McSession implements StreamConsumer {
 
   /** The exchange of a request that got no reply (the caller counts why). */
   private recordUnanswered(p: Pending): void {
-    const x = requestRecord(
-      this.scratch.x,
-      p.verb,
-      p.bytes,
-      p.keyCount,
-      p.key,
-      p.firstFrame,
-      p.firstTNs,
-      p.lastFrame,
-      p.segments,
-    );
+    const x = pendingRecord(this.scratch.x, p);
     x.stalls = p.stalls;
     this.agg.exchange(this.flow, x, false, false);
     this.scratch.givePending(p);
