@@ -42,6 +42,8 @@ export { HEALTH_CHECKS, type HealthCheck } from "./clients/pool.js";
 export type { ErrorKind, ErrorCounts } from "./clients/errors.js";
 export type { LatencySummaryUs } from "./metrics/histogram.js";
 export type { LittlesLaw } from "./metrics/littles-law.js";
+export type { TimelineSeries, TimelineDots, TimelineBands } from "./metrics/timeline-series.js";
+export type { BusySeries } from "./metrics/busy-over-time.js";
 
 // Reading a capture.
 export {
