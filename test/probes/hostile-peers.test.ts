@@ -61,12 +61,14 @@ interface Run {
   errorSamples: Record<string, string>;
 }
 
-function expectCounted(kind: HostileKind, r: Run): void {
+/** `mustEach: false` (a sweep's steps): the kinds the peer must cause are checked over all runs by the caller. */
+function expectCounted(kind: HostileKind, r: Run, mustEach = true): void {
   const errors = Object.values(r.errors).reduce((a, b) => a + b, 0);
   expect(r.requests, "every request is a hit, a miss or an error of some kind").toBe(r.hits + r.misses + errors);
   expect(r.healthy).toBe(false);
   const { must, may } = EXPECTED[kind];
-  for (const k of must) expect(r.errors[k], `${k} counted among ${JSON.stringify(r.errors)}`).toBeGreaterThan(0);
+  if (mustEach)
+    for (const k of must) expect(r.errors[k], `${k} counted among ${JSON.stringify(r.errors)}`).toBeGreaterThan(0);
   if (must.length === 0) expect(errors).toBeGreaterThan(0);
   const allowed = [...must, ...may, "timeout", "acquire_timeout"];
   for (const k of Object.keys(r.errors)) expect(allowed, `unexpected ${k}: ${r.errorSamples[k]}`).toContain(k);
@@ -148,7 +150,13 @@ describe.concurrent.each(HOSTILE_KINDS)("against a server that %s", (kind) => {
         runs: Run[];
         failedRates: number[];
       };
-      for (const run of j.runs) expectCounted(kind, run);
+      // Every step is unhealthy and fully counted; the errors the peer must cause are counted in the sweep,
+      // though one short step on a loaded machine may count none of them.
+      for (const run of j.runs) expectCounted(kind, run, false);
+      for (const k of EXPECTED[kind].must) {
+        const counted = j.runs.reduce((n, run) => n + (run.errors[k] ?? 0), 0);
+        expect(counted, `${k} counted in the sweep`).toBeGreaterThan(0);
+      }
       for (const s of j.steps) expect(s.sloMet).toBe(false);
       if (r.code === 3) expect(j.failedRates.length).toBeGreaterThan(0);
     },
