@@ -62,8 +62,10 @@ export async function runSession(port: number, session: Session, host = "127.0.0
       const bytes = Buffer.isBuffer(step.send) ? step.send : Buffer.from(step.send, "latin1");
       sock.write(Buffer.concat([bytes, session.binary ? NOOP : Buffer.from("mn\r\n")]));
       const until = Date.now() + 3000;
+      // A step that is itself `mn` answers MN too: wait for its MN and the flush's, which may come in two reads.
+      const mnLines = session.binary ? 0 : (bytes.toString("latin1").match(/^mn\r$/gm)?.length ?? 0);
       for (;;) {
-        const end = flushPoint(acc, session.binary === true);
+        const end = flushPoint(acc, session.binary === true, mnLines + 1);
         if (end >= 0) {
           out.push(acc.subarray(0, end).toString("latin1"));
           acc = acc.subarray(end + (session.binary ? 24 : 4));
@@ -92,12 +94,13 @@ export async function runSession(port: number, session: Session, host = "127.0.0
 }
 
 /** Where the flush point's answer starts in `acc`, or -1. */
-function flushPoint(acc: Buffer, binary: boolean): number {
+function flushPoint(acc: Buffer, binary: boolean, mnNeeded = 1): number {
   if (!binary) {
     if (acc.length >= 4 && acc.subarray(acc.length - 4).toString("latin1") === "MN\r\n") {
       // The MN must start a line: either the whole reply, or after a CRLF.
       const at = acc.length - 4;
-      if (at === 0 || (acc[at - 2] === 0x0d && acc[at - 1] === 0x0a)) return at;
+      const mnSeen = acc.toString("latin1").match(/^MN\r$/gm)?.length ?? 0;
+      if ((at === 0 || (acc[at - 2] === 0x0d && acc[at - 1] === 0x0a)) && mnSeen >= mnNeeded) return at;
     }
     return -1;
   }
