@@ -7,38 +7,13 @@ import { ANALYZE_DEFAULTS, analyzeCapture } from "../../src/analyze/analyzer.js"
 import { McdiagError } from "../../src/util/errors.js";
 import { BIN, mcdiag } from "../helpers/cli.js";
 import { SERVER_PORTS, badFile, capture } from "../helpers/fixtures.js";
-import { ACK, PSH, ip4, pcapOf, type Segment } from "./pcap-writer.js";
+import { c2s, pcapOf, s2c, type Segment } from "./pcap-writer.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mcdiag-hostile-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ports = ["--port", SERVER_PORTS.join(",")];
 const analyze = (input: string, extra: Partial<Parameters<typeof analyzeCapture>[0]> = {}) =>
   analyzeCapture({ ...ANALYZE_DEFAULTS, input, ports: SERVER_PORTS, ...extra });
-
-const CLIENT = ip4(10, 0, 0, 2);
-const SERVER = ip4(10, 0, 0, 1);
-const c2s = (tUs: number, seq: number, payload: string): Segment => ({
-  tUs,
-  src: CLIENT,
-  sport: 40000,
-  dst: SERVER,
-  dport: 11211,
-  seq,
-  ack: 1,
-  flags: ACK | PSH,
-  payload,
-});
-const s2c = (tUs: number, seq: number, ack: number, payload: string): Segment => ({
-  tUs,
-  src: SERVER,
-  sport: 11211,
-  dst: CLIENT,
-  dport: 40000,
-  seq,
-  ack,
-  flags: ACK | PSH,
-  payload,
-});
 
 describe("analyze keeps its report on hostile captures", () => {
   it("clamps a get answered 2 h later into the 1 h histograms, counts it, and still reports", async () => {

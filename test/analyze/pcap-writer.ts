@@ -29,6 +29,32 @@ export const FIN = 0x01;
 
 export const ip4 = (a: number, b: number, c: number, d: number) => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 
+/** One client (10.0.0.2:40000) talking to one memcached (10.0.0.1:11211): segments each way. */
+export const CLIENT = ip4(10, 0, 0, 2);
+export const SERVER = ip4(10, 0, 0, 1);
+export const c2s = (tUs: number, seq: number, payload: string | Buffer, flags = ACK | PSH): Segment => ({
+  tUs,
+  src: CLIENT,
+  sport: 40000,
+  dst: SERVER,
+  dport: 11211,
+  seq,
+  ack: 1,
+  flags,
+  payload,
+});
+export const s2c = (tUs: number, seq: number, ack: number, payload: string | Buffer, flags = ACK | PSH): Segment => ({
+  tUs,
+  src: SERVER,
+  sport: 11211,
+  dst: CLIENT,
+  dport: 40000,
+  seq,
+  ack,
+  flags,
+  payload,
+});
+
 export function pcapHeader(): Buffer {
   const h = Buffer.alloc(24);
   h.writeUInt32LE(0xa1b2c3d4, 0);

@@ -4,35 +4,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ExchangeRecord } from "../../src/analyze/aggregate.js";
 import { ANALYZE_DEFAULTS, analyzeCapture } from "../../src/analyze/analyzer.js";
-import { ACK, PSH, SYN, ip4, pcapOf, type Segment } from "./pcap-writer.js";
+import { ACK, SYN, c2s, pcapOf, s2c, type Segment } from "./pcap-writer.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mcdiag-pairing-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const CLIENT = ip4(10, 0, 0, 2);
-const SERVER = ip4(10, 0, 0, 1);
-const c2s = (tUs: number, seq: number, payload: string | Buffer, flags = ACK | PSH): Segment => ({
-  tUs,
-  src: CLIENT,
-  sport: 40000,
-  dst: SERVER,
-  dport: 11211,
-  seq,
-  ack: 1,
-  flags,
-  payload,
-});
-const s2c = (tUs: number, seq: number, ack: number, payload: string | Buffer, flags = ACK | PSH): Segment => ({
-  tUs,
-  src: SERVER,
-  sport: 11211,
-  dst: CLIENT,
-  dport: 40000,
-  seq,
-  ack,
-  flags,
-  payload,
-});
 
 interface Seen {
   verb: string;
