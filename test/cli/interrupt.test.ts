@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startMemcached, watchStat, type Daemon, type StatWatch } from "../helpers/daemons.js";
 import { mcdiagInterrupted } from "../helpers/interrupt.js";
 import { expectRateClaimMatches } from "../helpers/rate.js";
 
@@ -7,16 +8,37 @@ import { expectRateClaimMatches } from "../helpers/rate.js";
 // 130 with nothing left keeping the process alive.
 const WITHIN_MS = 2500;
 
+// The signal goes once the run has reached the point under test, as seen by a
+// real memcached's own counters: a fixed delay would race the process's start
+// on a loaded machine.
+let mc: Daemon;
+let gets: StatWatch;
+beforeAll(async () => {
+  mc = await startMemcached();
+  gets = watchStat(mc, "cmd_get");
+});
+afterAll(async () => {
+  gets.stop();
+  await mc.stop();
+});
+const endpoint = () => `${mc.host}:${mc.port}`;
+/** True once the server has answered `n` more gets than when this was called. */
+function getsFromNow(n: number): () => boolean {
+  const from = gets.value();
+  return () => gets.value() >= from + n;
+}
+
 describe("interruption (SIGINT/SIGTERM)", () => {
   it("probe --rate: partial JSON marked interrupted, rate over the time it ran, no generator warning", async () => {
-    const r = await mcdiagInterrupted(["probe", "--embedded", "--rate", "1000", "--duration", "20s", "--json"], {
-      afterMs: 2000,
+    const r = await mcdiagInterrupted(["probe", endpoint(), "--rate", "1000", "--duration", "20s", "--json"], {
+      afterMs: 500,
+      until: getsFromNow(1500),
     });
     expect(r.code).toBe(130);
     expect(r.msAfterSignal).toBeLessThan(WITHIN_MS);
     const j = JSON.parse(r.stdout);
     expect(j.interrupted).toBe(true);
-    // The rate is over the time it ran (about 2 s of the 20 planned), not over the plan: a
+    // The rate is over the time it ran (about 1.5 s of the 20 planned), not over the plan: a
     // generator that kept up is not reported short of it (a loaded machine's shortfall is
     // reported, and must match the figures).
     expect(j.achievedRate).toBeGreaterThan(500);
@@ -27,8 +49,9 @@ describe("interruption (SIGINT/SIGTERM)", () => {
   });
 
   it("probe (closed loop) on SIGTERM: partial JSON marked interrupted", async () => {
-    const r = await mcdiagInterrupted(["probe", "--embedded", "--duration", "20s", "--json"], {
-      afterMs: 1500,
+    const r = await mcdiagInterrupted(["probe", endpoint(), "--duration", "20s", "--json"], {
+      afterMs: 500,
+      until: getsFromNow(1000),
       signal: "SIGTERM",
     });
     expect(r.code).toBe(130);
@@ -40,7 +63,11 @@ describe("interruption (SIGINT/SIGTERM)", () => {
   });
 
   it("compare: the patterns run so far, marked interrupted", async () => {
-    const r = await mcdiagInterrupted(["compare", "--embedded", "--duration", "10s", "--json"], { afterMs: 1500 });
+    // The first pattern writes split commands with Nagle on: about 20 answers a second per caller.
+    const r = await mcdiagInterrupted(["compare", endpoint(), "--duration", "20s", "--json"], {
+      afterMs: 500,
+      until: getsFromNow(100),
+    });
     expect(r.code).toBe(130);
     expect(r.msAfterSignal).toBeLessThan(WITHIN_MS);
     const j = JSON.parse(r.stdout);
@@ -50,9 +77,11 @@ describe("interruption (SIGINT/SIGTERM)", () => {
   });
 
   it("sweep: the partial table, marked interrupted, and no claim that every step met the SLOs", async () => {
+    // In the pause after the first step: its 100 gets done, then no get for half a second.
+    const from = gets.value();
     const r = await mcdiagInterrupted(
-      ["sweep", "--embedded", "--rates", "100,200,300", "--step-duration", "1s", "--pause", "10s", "--slo", "p99<1s"],
-      { afterMs: 2500 },
+      ["sweep", endpoint(), "--rates", "100,200,300", "--step-duration", "1s", "--pause", "10s", "--slo", "p99<1s"],
+      { afterMs: 500, until: () => gets.value() >= from + 100 && Date.now() - gets.changedAt() > 500 },
     );
     expect(r.code).toBe(130);
     expect(r.msAfterSignal).toBeLessThan(WITHIN_MS);

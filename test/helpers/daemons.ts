@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, waitForPort } from "./ports.js";
@@ -58,4 +59,45 @@ export async function startNutcracker(backend: Daemon): Promise<Daemon> {
   );
   await waitForPort(port);
   return { host: "127.0.0.1", port, stop: stopper(child) };
+}
+
+/** A memcached counter (`stats`' cmd_get, cmd_set…) read every 50 ms, for tests that act once a run has reached a point. */
+export interface StatWatch {
+  /** The latest value read (0 before the first). */
+  value(): number;
+  /** The time (Date.now()) the value last changed. */
+  changedAt(): number;
+  stop(): void;
+}
+
+export function watchStat(d: Daemon, stat: string): StatWatch {
+  let value = 0;
+  let changedAt = Date.now();
+  let stopped = false;
+  let buf = "";
+  const sock = connect(d.port, d.host);
+  sock.setEncoding("utf8");
+  sock.on("error", () => undefined);
+  sock.on("data", (chunk: string) => {
+    buf += chunk;
+    const end = buf.indexOf("END\r\n");
+    if (end < 0) return;
+    const m = new RegExp(`^STAT ${stat} (\\d+)\\r$`, "m").exec(buf.slice(0, end));
+    buf = buf.slice(end + 5);
+    const v = m ? Number(m[1]) : 0;
+    if (v !== value) changedAt = Date.now();
+    value = v;
+  });
+  const timer = setInterval(() => {
+    if (!stopped && sock.writable) sock.write("stats\r\n");
+  }, 50);
+  return {
+    value: () => value,
+    changedAt: () => changedAt,
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+      sock.destroy();
+    },
+  };
 }
