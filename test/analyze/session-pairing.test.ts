@@ -244,11 +244,34 @@ describe("session pairing", () => {
     expect(r.responses).toMatchObject({ total: 4, unpaired: 0, errors: 3 });
   });
 
-  it("gives up what waits when the server sends bytes that are not replies: quiet commands are not unanswered", async () => {
+  const JUNK = "\x01\x02 not a reply\r\n"; // 16 bytes no memcached server sends
+
+  it("gives up what waits when the server sends bytes that are not replies, and counts them as unparsed", async () => {
     const { r } = await analyse("text-junk", [
-      c2s(0, 1, "mg a v q\r\nget b\r\nget c\r\n"), // 1
-      s2c(100, 1, 28, "\x01\x02 not a reply\r\n"), // 2
+      ...open(),
+      c2s(10, 1, "mg a v q\r\nget b\r\nget c\r\n"), // 4
+      s2c(100, 1, 25, JUNK), // 5
+      s2c(200, 17, 25, "END\r\n"), // 6: the reply it resynchronises on answers nothing that waits any more
     ]);
+    // Quiet commands are not unanswered; the gets are.
     expect(r.requests).toMatchObject({ total: 3, unanswered: 2 });
+    expect(r.responses).toMatchObject({ total: 0, unpaired: 1 });
+    expect(r.unparsedBytes).toEqual({ client: 0, server: 16 });
+  });
+
+  it("in a capture that starts mid-connection, skips server bytes before the first reply line uncounted", async () => {
+    // No handshake: those bytes may be the end of a reply that began before the capture, so they are not
+    // "unparsed"; the first reply line then answers the first request seen.
+    const { r, seen } = await analyse("text-midstream-tail", [
+      c2s(0, 1, "get b\r\nget c\r\n"), // 1
+      s2c(100, 1, 15, JUNK), // 2
+      s2c(200, 17, 15, "END\r\n"), // 3
+    ]);
+    expect(byRequest(seen)).toEqual([
+      ["get", 1, 3],
+      ["get", 1, 0],
+    ]);
+    expect(r.requests).toMatchObject({ total: 2, unanswered: 1 });
+    expect(r.unparsedBytes).toEqual({ client: 0, server: 0 });
   });
 });
