@@ -259,6 +259,34 @@ describe("session pairing", () => {
     expect(r.unparsedBytes).toEqual({ client: 0, server: 16 });
   });
 
+  it("counts as unparsed the junk alone, not the reply before it in the same segment, and what is skipped after it", async () => {
+    const { r, seen } = await analyse("text-junk-after-reply", [
+      ...open(),
+      c2s(10, 1, "get a\r\n"), // 4
+      c2s(20, 8, "get b\r\n"), // 5
+      s2c(100, 1, 15, "END\r\n" + JUNK), // 6
+      s2c(200, 22, 15, "more junk\r\n"), // 7: 11 bytes skipped while looking for a reply line
+      s2c(300, 33, 15, "END\r\n"), // 8
+    ]);
+    expect(byRequest(seen)).toEqual([
+      ["get", 4, 6],
+      ["get", 5, 0],
+    ]);
+    expect(r.responses).toMatchObject({ total: 1, unpaired: 1 });
+    expect(r.unparsedBytes).toEqual({ client: 0, server: 16 + 11 });
+  });
+
+  it("counts junk split over two segments whole", async () => {
+    const { r } = await analyse("text-junk-split", [
+      ...open(),
+      c2s(10, 1, "get b\r\n"), // 4
+      s2c(100, 1, 8, JUNK.slice(0, 6)), // 5: no line end yet, held for the next segment
+      s2c(200, 7, 8, JUNK.slice(6)), // 6
+    ]);
+    expect(r.requests).toMatchObject({ total: 1, unanswered: 1 });
+    expect(r.unparsedBytes).toEqual({ client: 0, server: 16 });
+  });
+
   it("in a capture that starts mid-connection, skips server bytes before the first reply line uncounted", async () => {
     // No handshake: those bytes may be the end of a reply that began before the capture, so they are not
     // "unparsed"; the first reply line then answers the first request seen.
