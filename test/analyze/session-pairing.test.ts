@@ -345,14 +345,14 @@ describe("session pairing", () => {
 describe("session pairing at the limit of requests awaiting an answer", () => {
   const BATCH = 1000;
 
-  /** `count` messages made by `make(i)`, `BATCH` to a segment, from sequence number 1; `seg(b, seq, bytes)` builds segment b. */
+  /** `count` messages made by `make(i)`, `BATCH` to a segment, from sequence number `seq`; `seg(b, seq, bytes)` builds segment b. */
   function batched(
     count: number,
     make: (i: number) => Buffer,
     seg: (b: number, seq: number, bytes: Buffer) => Segment,
+    seq = 1,
   ) {
     const segs: Segment[] = [];
-    let seq = 1;
     for (let b = 0; b * BATCH < count; b++) {
       const bytes = Buffer.concat(
         Array.from({ length: Math.min(BATCH, count - b * BATCH) }, (_, k) => make(b * BATCH + k)),
@@ -401,13 +401,14 @@ describe("session pairing at the limit of requests awaiting an answer", () => {
     const rest = batched(
       n - 10,
       () => GET,
-      (b, seq, bytes) => c2s(200 + b * 10, 1 + firstTen.length + seq - 1, bytes),
+      (b, seq, bytes) => c2s(200 + b * 10, seq, bytes),
+      1 + firstTen.length,
     );
-    const end = 1 + firstTen.length + (rest.end - 1);
     const resps = batched(
       n - 5,
       () => END,
-      (b, seq, bytes) => s2c(1_000_000 + b * 10, fiveEnds.length + seq, end, bytes),
+      (b, seq, bytes) => s2c(1_000_000 + b * 10, seq, rest.end, bytes),
+      1 + fiveEnds.length,
     );
     const { r } = await analyse("limit-exact", [
       ...open(),
