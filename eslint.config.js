@@ -1,6 +1,6 @@
 // Lint: typescript-eslint with type information for src/ (floating promises,
 // unused code, explicit any); plain recommended rules for the JavaScript of
-// bench/, fixtures/ and examples/. Formatting is Prettier's job, not ESLint's.
+// bench/, fuzz/, tools/, fixtures/ and examples/. Formatting is Prettier's job, not ESLint's.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import globals from "globals";
@@ -17,7 +17,8 @@ export default tseslint.config(
     extends: [tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["vitest.config.ts", "vitest.mutate.config.ts"] },
+        // tools/ holds plain JavaScript for bench/ and fuzz/; its declaration files let the tests import it.
+        projectService: { allowDefaultProject: ["vitest.config.ts", "vitest.mutate.config.ts", "tools/*.d.ts"] },
         tsconfigRootDir: import.meta.dirname,
       },
       globals: { ...globals.node },

@@ -5,6 +5,7 @@
 // exact to a clock tick while one child runs at a time.
 import { spawn } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
+import { watchPeakRss } from "../tools/peak-rss.js";
 
 /** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
 const TICKS_PER_SEC = 100;
@@ -24,23 +25,15 @@ export function measure(cmd, args, { stdout = "/dev/null", timeoutMs = 900_000 }
     const child = spawn(cmd, args, { stdio: ["ignore", out, "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
-    let peakKb = 0;
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
-        if (m) peakKb = Math.max(peakKb, Number(m[1]));
-      } catch {
-        // the process just exited
-      }
-    }, 20);
+    const rss = watchPeakRss(child.pid, 20);
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("exit", (code) => {
-      clearInterval(poll);
+      const peakRssMb = rss.stop();
       clearTimeout(timer);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const cpuSeconds = childrenCpuSeconds() - cpuBefore;
       if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${stderr.slice(0, 300)}`));
-      else resolve({ seconds, cpuSeconds, peakRssMb: Math.round(peakKb / 1024) });
+      else resolve({ seconds, cpuSeconds, peakRssMb });
     });
   });
 }

@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { watchPeakRss } from "../tools/peak-rss.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(ROOT, "bin/mcdiag.js");
@@ -100,24 +101,15 @@ function check(file) {
     const child = spawn(process.execPath, [BIN, "analyze", file, "--json"], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
-    let peakKb = 0;
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
-        if (m) peakKb = Math.max(peakKb, Number(m[1]));
-      } catch {
-        // exited
-      }
-    }, 25);
+    const rss = watchPeakRss(child.pid, 25);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill("SIGKILL");
     }, LIMIT_MS);
     child.on("exit", (code) => {
-      clearInterval(poll);
+      const rssMb = rss.stop();
       clearTimeout(timer);
-      const rssMb = Math.round(peakKb / 1024);
       if (timedOut) return resolve(`ran over ${LIMIT_MS / 1000} s`);
       if (/\n\s+at .+:\d+:\d+/.test(stderr)) return resolve(`stack trace: ${stderr.slice(0, 400)}`);
       if (code !== 0 && code !== 2) return resolve(`exit ${code}: ${stderr.trim().slice(0, 400)}`);

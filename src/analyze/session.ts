@@ -688,7 +688,7 @@ export class McSession implements StreamConsumer {
     p.pushRange(buf, from, to);
     if (p.failed) {
       // Bytes that are not memcached responses: resynchronise at the next response line.
-      h.unparsedBytes += to - from;
+      h.unparsedBytes += p.failedBytes;
       this.releaseParser();
       h.resynchronise(true);
       this.dropPending();

@@ -94,6 +94,8 @@ export class ResponseParser {
   private pendingFlags = 0;
   private pendingCas: string | undefined;
   private broken = false;
+  /** Bytes dropped by the protocol error, from the failed response's first byte to the last pushed. */
+  private dropped = 0;
   /** Stream offset of input.start: every byte consumed or dropped so far. */
   private consumed = 0;
   /** Stream offset where the response being read began; -1 between responses. */
@@ -114,6 +116,15 @@ export class ResponseParser {
   /** True after a protocol error, until reset(). */
   get failed(): boolean {
     return this.broken;
+  }
+
+  /**
+   * After a protocol error: the bytes it could not parse, from the first byte
+   * of the response that failed (perhaps pushed in an earlier chunk) to the
+   * last byte pushed. The responses reported before it are not included.
+   */
+  get failedBytes(): number {
+    return this.dropped;
   }
 
   /** Bytes held over for the next push (a partial line or data block); bounded by the limits. */
@@ -143,6 +154,7 @@ export class ResponseParser {
     this.dataNeeded = -1;
     this.metaValue = false;
     this.broken = false;
+    this.dropped = 0;
     this.clearResponse();
   }
 
@@ -345,6 +357,7 @@ export class ResponseParser {
     this.broken = true;
     this.res.startOffset = this.responseStart < 0 ? this.consumed : this.responseStart;
     this.consumed += this.input.available;
+    this.dropped = this.consumed - this.res.startOffset;
     this.input.clear();
     this.dataNeeded = -1;
     this.res.message = message;

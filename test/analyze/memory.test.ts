@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { watchPeakRss } from "../../tools/peak-rss.js";
 import { BIN } from "../helpers/cli.js";
 import { ACK, PSH, SYN, ip4, writePcapFile } from "./pcap-writer.js";
 
@@ -15,18 +16,9 @@ function analyzeRss(file: string): Promise<{ code: number | null; peakMb: number
     const child = spawn(process.execPath, [BIN, "analyze", file, "--json"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
-    let peakKb = 0;
-    const poll = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
-        if (m) peakKb = Math.max(peakKb, Number(m[1]));
-      } catch {
-        // exited between polls
-      }
-    }, 10);
+    const rss = watchPeakRss(child.pid, 10);
     child.on("exit", (code) => {
-      clearInterval(poll);
-      resolve({ code, peakMb: Math.round(peakKb / 1024), json: JSON.parse(out || "{}") as Record<string, unknown> });
+      resolve({ code, peakMb: rss.stop(), json: JSON.parse(out || "{}") as Record<string, unknown> });
     });
   });
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ExchangeRecord } from "../../src/analyze/aggregate.js";
 import { ANALYZE_DEFAULTS, analyzeCapture } from "../../src/analyze/analyzer.js";
+import { MAX_PENDING } from "../../src/analyze/session.js";
 import { ACK, SYN, c2s, pcapOf, s2c, type Segment } from "./pcap-writer.js";
 
 const dir = mkdtempSync(join(tmpdir(), "mcdiag-pairing-"));
@@ -14,6 +15,8 @@ interface Seen {
   key: string | undefined;
   reqFrame: number;
   respFrame: number;
+  /** From the request's first byte to the reply's last (0: no reply). */
+  wireUs: number;
   connectNs: number;
   connect: number[];
 }
@@ -33,6 +36,7 @@ async function analyse(name: string, segs: Segment[]) {
       key: x.key,
       reqFrame: x.reqFirstFrame,
       respFrame: x.respFirstFrame,
+      wireUs: x.respFirstFrame > 0 ? (x.respLastTNs - x.reqFirstTNs) / 1000 : 0,
       connectNs: x.connectNs,
       connect: [x.connectFrame, x.connectRetryFrame, x.connectDoneFrame],
     });
@@ -192,12 +196,15 @@ describe("session pairing", () => {
     ]);
   });
 
-  it("charges no connect time when the capture missed the client's SYN", async () => {
+  it("charges no connect time when the capture missed the client's SYN, and names no frames", async () => {
     const { seen } = await analyse(
       "syn-missed",
       handshake(false, true).filter((x) => x.flags !== SYN),
     );
-    expect(seen.map((x) => x.connectNs)).toEqual([0, 0]);
+    expect(seen.map((x) => [x.connectNs, ...x.connect])).toEqual([
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+    ]);
   });
 
   it("charges the connect time after a resent SYN/ACK too, naming it as the retry", async () => {
@@ -244,11 +251,195 @@ describe("session pairing", () => {
     expect(r.responses).toMatchObject({ total: 4, unpaired: 0, errors: 3 });
   });
 
-  it("gives up what waits when the server sends bytes that are not replies: quiet commands are not unanswered", async () => {
+  const JUNK = "\x01\x02 not a reply\r\n"; // 16 bytes no memcached server sends
+
+  it("gives up what waits when the server sends bytes that are not replies, and counts them as unparsed", async () => {
     const { r } = await analyse("text-junk", [
-      c2s(0, 1, "mg a v q\r\nget b\r\nget c\r\n"), // 1
-      s2c(100, 1, 28, "\x01\x02 not a reply\r\n"), // 2
+      ...open(),
+      c2s(10, 1, "mg a v q\r\nget b\r\nget c\r\n"), // 4
+      s2c(100, 1, 25, JUNK), // 5
+      s2c(200, 17, 25, "END\r\n"), // 6: the reply it resynchronises on answers nothing that waits any more
     ]);
+    // Quiet commands are not unanswered; the gets are.
     expect(r.requests).toMatchObject({ total: 3, unanswered: 2 });
+    expect(r.responses).toMatchObject({ total: 0, unpaired: 1 });
+    expect(r.unparsedBytes).toEqual({ client: 0, server: 16 });
+  });
+
+  it("counts as unparsed the junk alone, not the reply before it in the same segment, and what is skipped after it", async () => {
+    const { r, seen } = await analyse("text-junk-after-reply", [
+      ...open(),
+      c2s(10, 1, "get a\r\n"), // 4
+      c2s(20, 8, "get b\r\n"), // 5
+      s2c(100, 1, 15, "END\r\n" + JUNK), // 6
+      s2c(200, 22, 15, "more junk\r\n"), // 7: 11 bytes skipped while looking for a reply line
+      s2c(300, 33, 15, "END\r\n"), // 8
+    ]);
+    expect(byRequest(seen)).toEqual([
+      ["get", 4, 6],
+      ["get", 5, 0],
+    ]);
+    expect(r.responses).toMatchObject({ total: 1, unpaired: 1 });
+    expect(r.unparsedBytes).toEqual({ client: 0, server: 16 + 11 });
+  });
+
+  it("counts junk split over two segments whole", async () => {
+    const { r } = await analyse("text-junk-split", [
+      ...open(),
+      c2s(10, 1, "get b\r\n"), // 4
+      s2c(100, 1, 8, JUNK.slice(0, 6)), // 5: no line end yet, held for the next segment
+      s2c(200, 7, 8, JUNK.slice(6)), // 6
+    ]);
+    expect(r.requests).toMatchObject({ total: 1, unanswered: 1 });
+    expect(r.unparsedBytes).toEqual({ client: 0, server: 16 });
+  });
+
+  it("in a capture that starts mid-connection, skips server bytes before the first reply line uncounted", async () => {
+    // No handshake: those bytes may be the end of a reply that began before the capture, so they are not
+    // "unparsed"; the first reply line then answers the first request seen.
+    const { r, seen } = await analyse("text-midstream-tail", [
+      c2s(0, 1, "get b\r\nget c\r\n"), // 1
+      s2c(100, 1, 15, JUNK), // 2
+      s2c(200, 17, 15, "END\r\n"), // 3
+    ]);
+    expect(byRequest(seen)).toEqual([
+      ["get", 1, 3],
+      ["get", 1, 0],
+    ]);
+    expect(r.requests).toMatchObject({ total: 2, unanswered: 1 });
+    expect(r.unparsedBytes).toEqual({ client: 0, server: 0 });
+  });
+
+  it("gives up what waits when a binary server sends bytes that are not a reply: a later reply pairs with nothing", async () => {
+    const junk = Buffer.from("\x00\x01 not a binary reply"); // 22 bytes, no response magic
+    const get1 = bin(0x80, 0x00, 1, "a");
+    const get2 = bin(0x80, 0x00, 2, "b");
+    const end = 1 + get1.length + get2.length;
+    const { r } = await analyse("binary-junk", [
+      ...open(),
+      c2s(10, 1, get1), // 4
+      c2s(20, 1 + get1.length, get2), // 5
+      s2c(100, 1, end, junk), // 6
+      s2c(200, 1 + junk.length, end, bin(0x81, 0x00, 2)), // 7: get2's opaque, but nothing waits any more
+      s2c(300, 1 + junk.length + 24, end, bin(0x81, 0x00, 2)), // 8: again, with nothing pending at all
+    ]);
+    expect(r.requests).toMatchObject({ total: 2, unanswered: 2 });
+    expect(r.responses).toMatchObject({ total: 0, unpaired: 2 });
+    expect(r.unparsedBytes).toEqual({ client: 0, server: junk.length });
+  });
+
+  it("pairs a binary reply that arrives in two segments once it is whole, timed to its last byte", async () => {
+    const get = bin(0x80, 0x00, 7, "k");
+    const reply = bin(0x81, 0x00, 7, "", "x".repeat(100));
+    const { r, seen } = await analyse("binary-split-reply", [
+      ...open(),
+      c2s(10, 1, get), // 4
+      s2c(100, 1, 1 + get.length, reply.subarray(0, 40)), // 5
+      s2c(300, 41, 1 + get.length, reply.subarray(40)), // 6
+    ]);
+    expect(seen.map((x) => [x.verb, x.reqFrame, x.respFrame, x.wireUs])).toEqual([["bin:Get", 4, 5, 290]]);
+    expect(r.responses).toMatchObject({ total: 1, unpaired: 0 });
+  });
+});
+
+describe("session pairing at the limit of requests awaiting an answer", () => {
+  const BATCH = 1000;
+
+  /** `count` messages made by `make(i)`, `BATCH` to a segment, from sequence number `seq`; `seg(b, seq, bytes)` builds segment b. */
+  function batched(
+    count: number,
+    make: (i: number) => Buffer,
+    seg: (b: number, seq: number, bytes: Buffer) => Segment,
+    seq = 1,
+  ) {
+    const segs: Segment[] = [];
+    for (let b = 0; b * BATCH < count; b++) {
+      const bytes = Buffer.concat(
+        Array.from({ length: Math.min(BATCH, count - b * BATCH) }, (_, k) => make(b * BATCH + k)),
+      );
+      segs.push(seg(b, seq, bytes));
+      seq += bytes.length;
+    }
+    return { segs, end: seq };
+  }
+
+  const GET = Buffer.from("get k\r\n");
+  const END = Buffer.from("END\r\n");
+
+  it("gives the oldest text requests up beyond the limit, skips their replies, and pairs every later reply with its own request", async () => {
+    const n = MAX_PENDING + 2;
+    // Requests BATCH to a segment, 10 µs apart; each batch's replies 1 s after it, so every right pair takes 1 s.
+    const reqs = batched(
+      n,
+      () => GET,
+      (b, seq, bytes) => c2s(10 + b * 10, seq, bytes),
+    ); // frames 4-14
+    const resps = batched(
+      n,
+      () => END,
+      (b, seq, bytes) => s2c(1_000_010 + b * 10, seq, reqs.end, bytes),
+    );
+    // The second skipped reply is cut in two: the third reply begins in the segment that ends it (frame 16).
+    const first = resps.segs[0]!;
+    const cut = END.length + 2;
+    const head = { ...first, payload: (first.payload as Buffer).subarray(0, cut) }; // frame 15
+    const tail = { ...first, seq: 1 + cut, payload: (first.payload as Buffer).subarray(cut) }; // frame 16
+    const { r, seen } = await analyse("limit-text", [...open(), ...reqs.segs, head, tail, ...resps.segs.slice(1)]);
+    expect(r.requests).toMatchObject({ total: n, unanswered: 0 });
+    expect(r.responses).toMatchObject({ total: MAX_PENDING, untimed: 2, unpaired: 0 });
+    expect(r.warnings.join("\n")).toMatch(/2 requests on 1 connections were beyond the limit of 10,000 awaiting/);
+    const answered = seen.filter((x) => x.respFrame > 0);
+    expect(new Set(answered.map((x) => x.wireUs))).toEqual(new Set([1_000_000]));
+    expect(Math.min(...answered.map((x) => x.respFrame))).toBe(16);
+  });
+
+  it("counts what awaits an answer, not what was sent: exactly the limit outstanding gives nothing up", async () => {
+    // 10 requests, 5 answered, then more until exactly MAX_PENDING await an answer; then all are answered.
+    const n = MAX_PENDING + 5;
+    const firstTen = Buffer.concat(Array.from({ length: 10 }, () => GET));
+    const fiveEnds = Buffer.concat(Array.from({ length: 5 }, () => END));
+    const rest = batched(
+      n - 10,
+      () => GET,
+      (b, seq, bytes) => c2s(200 + b * 10, seq, bytes),
+      1 + firstTen.length,
+    );
+    const resps = batched(
+      n - 5,
+      () => END,
+      (b, seq, bytes) => s2c(1_000_000 + b * 10, seq, rest.end, bytes),
+      1 + fiveEnds.length,
+    );
+    const { r } = await analyse("limit-exact", [
+      ...open(),
+      c2s(10, 1, firstTen),
+      s2c(100, 1, 1 + firstTen.length, fiveEnds),
+      ...rest.segs,
+      ...resps.segs,
+    ]);
+    expect(r.requests).toMatchObject({ total: n, unanswered: 0 });
+    expect(r.responses).toMatchObject({ total: n, untimed: 0, unpaired: 0 });
+    expect(r.warnings.join("\n")).not.toMatch(/beyond the limit/);
+  });
+
+  it("gives the oldest binary requests up beyond the limit: their replies are unpaired, every later one pairs by opaque", async () => {
+    const n = MAX_PENDING + 2;
+    const reqs = batched(
+      n,
+      (i) => bin(0x80, 0x00, i, "k"),
+      (b, seq, bytes) => c2s(10 + b * 10, seq, bytes),
+    );
+    const resps = batched(
+      n,
+      (i) => bin(0x81, 0x00, i),
+      (b, seq, bytes) => s2c(1_000_010 + b * 10, seq, reqs.end, bytes),
+    );
+    const { r, seen } = await analyse("limit-binary", [...open(), ...reqs.segs, ...resps.segs]);
+    expect(r.requests).toMatchObject({ total: n, unanswered: 0 });
+    expect(r.responses).toMatchObject({ total: MAX_PENDING, untimed: 0, unpaired: 2 });
+    expect(r.warnings.join("\n")).toMatch(/2 requests on 1 connections were beyond the limit of 10,000 awaiting/);
+    const answered = seen.filter((x) => x.respFrame > 0);
+    expect(answered).toHaveLength(MAX_PENDING);
+    expect(new Set(answered.map((x) => x.wireUs))).toEqual(new Set([1_000_000]));
   });
 });

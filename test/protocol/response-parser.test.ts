@@ -344,6 +344,19 @@ describe("ResponseParser: state between responses", () => {
     p.push(Buffer.from("END\r\nVALUE a 0 1\r\nxyz"));
     expect(seen).toEqual(["values@0", "protocol_error@5"]);
   });
+
+  it("says how many bytes a protocol error dropped: the failed response from its first byte, over chunks", () => {
+    const p = new ResponseParser(() => {});
+    p.push(Buffer.from("STORED\r\nVALUE a 0 1\r\n")); // STORED is reported; the VALUE block is not complete
+    p.push(Buffer.from("xyz\r\nEND\r\n"));
+    expect(p.failed).toBe(true);
+    expect(p.failedBytes).toBe("VALUE a 0 1\r\nxyz\r\nEND\r\n".length);
+    p.reset();
+    expect(p.failedBytes).toBe(0);
+    p.push(Buffer.from("\x01 junk"));
+    p.push(Buffer.from(" line\r\nEND\r\n"));
+    expect(p.failedBytes).toBe("\x01 junk line\r\nEND\r\n".length);
+  });
 });
 
 describe("ResponseParser: what it keeps", () => {
