@@ -20,7 +20,6 @@ import { runInfoOf } from "./run-info.js";
 import { IntervalRecorder } from "./interval-log.js";
 import { waitForStart } from "./start-at.js";
 import { round } from "../util/round.js";
-import { ShortSleeper } from "./short-sleep.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
   /** Requests per second, issued on a fixed schedule whatever the responses do. */
@@ -76,9 +75,13 @@ const LOOP_SAMPLE_MS = 10;
  * to a millisecond late, in bursts. Polling lets the loop handle socket
  * events between two checks, so responses are read as promptly as requests
  * are sent. Longer idle gaps sleep in a timer; short ones with nothing in
- * flight sleep (ShortSleeper) until a learned margin before the due time.
+ * flight sleep in Atomics.wait, which has sub-millisecond resolution.
  */
 const SPIN_WINDOW_MS = 2;
+/** A short sleep wakes up to this late (timer slack); the rest of the wait is polled. */
+const SLEEP_SLACK_MS = 0.15;
+/** What the short sleeps wait on: nothing ever notifies it, so they always time out. */
+const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
 /** Requests issued in one turn at most: a late turn catches up without stalling the loop. */
 const MAX_BATCH = 1000;
 /** Requests in flight (queued for the pool included) at most: beyond it the schedule waits, and says so. */
@@ -269,7 +272,6 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     let scheduleEndMs = 0;
     let scheduleDone = false;
     let stoppedEarly = false;
-    const sleeper = new ShortSleeper();
     let resolveSchedule!: () => void;
     const schedule = new Promise<void>((r) => (resolveSchedule = r));
 
@@ -311,7 +313,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
         // Nothing in flight, so no response can be kept waiting: sleep (not
         // poll) until just before the due time. The CPU is left to others,
         // and a process that sleeps is scheduled promptly when it wakes.
-        sleeper.sleepUntil(t0 + next * intervalMs);
+        if (waitMs > SLEEP_SLACK_MS) Atomics.wait(SLEEP_CELL, 0, 0, waitMs - SLEEP_SLACK_MS);
       }
       immediate = setImmediate(pump);
     };
