@@ -1,4 +1,5 @@
 import { formatAddress } from "./address.js";
+import { be32 } from "./byte-order.js";
 import type { TcpPacket } from "./decode.js";
 import { HalfStream } from "./reassembly.js";
 import type { McSession } from "./session.js";
@@ -174,8 +175,8 @@ export class FlowTable {
     const words = p.addrLen / 4;
     const s = this.scratch;
     for (let i = 0; i < words; i++) {
-      s[i] = buf.readUInt32BE(p.srcAt + i * 4);
-      s[4 + i] = buf.readUInt32BE(p.dstAt + i * 4);
+      s[i] = be32(buf, p.srcAt + i * 4);
+      s[4 + i] = be32(buf, p.dstAt + i * 4);
     }
     // Which endpoint is lower: compare addresses, then ports.
     let cmp = 0;
