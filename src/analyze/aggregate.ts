@@ -31,30 +31,31 @@ export const FLOW_SAMPLES = 128;
  * streams; its percentiles come from a bounded uniform sample (reservoir) of
  * its wire times, exact up to FLOW_SAMPLES requests. Cost per flow stays
  * small whatever the number of flows; the totals and per-server figures come
- * from exact histograms.
+ * from exact histograms. Fields are made by reset() (`declare`d, as in
+ * HalfStream: a number field never starts undefined).
  */
 export class FlowStats {
-  flow!: number;
+  declare flow: number;
   /** Names the two ends when a report needs them (made then, not kept per flow before). */
-  private names!: FlowNames;
-  clientEnd!: 0 | 1;
-  endpoint!: EndpointStats;
-  transport!: "tcp" | "udp";
-  requests!: number;
-  multiSegmentRequests!: number;
-  multiSegmentResponses!: number;
-  stalledRequests!: number;
-  stalledResponses!: number;
-  stalledNs!: number;
-  retransmissions!: number;
-  gaps!: number;
-  midStream!: boolean;
-  wireCount!: number;
-  wireMaxUs!: number;
+  declare private names: FlowNames;
+  declare clientEnd: 0 | 1;
+  declare endpoint: EndpointStats;
+  declare transport: "tcp" | "udp";
+  declare requests: number;
+  declare multiSegmentRequests: number;
+  declare multiSegmentResponses: number;
+  declare stalledRequests: number;
+  declare stalledResponses: number;
+  declare stalledNs: number;
+  declare retransmissions: number;
+  declare gaps: number;
+  declare midStream: boolean;
+  declare wireCount: number;
+  declare wireMaxUs: number;
   /** Up to FLOW_SAMPLES wire times (µs), made at the first answer. */
   samples: number[] | undefined;
-  private clientName!: string | undefined;
-  private serverName!: string | undefined;
+  declare private clientName: string | undefined;
+  declare private serverName: string | undefined;
 
   constructor(flow: number, names: FlowNames, clientEnd: 0 | 1, endpoint: EndpointStats, transport: "tcp" | "udp") {
     this.reset(flow, names, clientEnd, endpoint, transport);

@@ -5,6 +5,8 @@
  * is an offset range, valid only during the packet's callback.
  */
 
+import { be16, be32 } from "./byte-order.js";
+
 const LINKTYPE_NULL = 0;
 const LINKTYPE_ETHERNET = 1;
 const LINKTYPE_RAW = 101;
@@ -92,12 +94,12 @@ export function decodePacket(linkType: number, buf: Buffer, at: number, capLen: 
   switch (linkType) {
     case LINKTYPE_ETHERNET: {
       if (capLen < 14) return Decoded.Truncated;
-      ethertype = buf.readUInt16BE(at + 12);
+      ethertype = be16(buf, at + 12);
       net = at + 14;
       // 802.1Q, 802.1ad (QinQ) and the old 0x9100 tag: 4 bytes each.
       while (ethertype === 0x8100 || ethertype === 0x88a8 || ethertype === 0x9100) {
         if (net + 4 > end) return Decoded.Truncated;
-        ethertype = buf.readUInt16BE(net + 2);
+        ethertype = be16(buf, net + 2);
         net += 4;
       }
       break;
@@ -106,8 +108,8 @@ export function decodePacket(linkType: number, buf: Buffer, at: number, capLen: 
     case LINKTYPE_LOOP: {
       if (capLen < 4) return Decoded.Truncated;
       // NULL: the address family in the capturing host's byte order; LOOP: network order.
-      let af = linkType === LINKTYPE_LOOP ? buf.readUInt32BE(at) : buf.readUInt32LE(at);
-      if (linkType === LINKTYPE_NULL && af > 0xffff) af = buf.readUInt32BE(at);
+      let af = linkType === LINKTYPE_LOOP ? be32(buf, at) : buf.readUInt32LE(at);
+      if (linkType === LINKTYPE_NULL && af > 0xffff) af = be32(buf, at);
       // AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD/OpenBSD), 28 (FreeBSD), 30 (macOS).
       ethertype = af === 2 ? ETH_IPV4 : af === 10 || af === 24 || af === 28 || af === 30 ? ETH_IPV6 : 0;
       net = at + 4;
@@ -123,13 +125,13 @@ export function decodePacket(linkType: number, buf: Buffer, at: number, capLen: 
     }
     case LINKTYPE_LINUX_SLL: {
       if (capLen < 16) return Decoded.Truncated;
-      ethertype = buf.readUInt16BE(at + 14);
+      ethertype = be16(buf, at + 14);
       net = at + 16;
       break;
     }
     case LINKTYPE_LINUX_SLL2: {
       if (capLen < 20) return Decoded.Truncated;
-      ethertype = buf.readUInt16BE(at);
+      ethertype = be16(buf, at);
       net = at + 20;
       break;
     }
@@ -148,16 +150,16 @@ function decodeIpv4(buf: Buffer, at: number, end: number, out: TcpPacket): Decod
   const ihl = (vihl & 0x0f) * 4;
   if (ihl < 20) return Decoded.Malformed;
   if (at + ihl > end) return Decoded.Truncated;
-  let totalLen = buf.readUInt16BE(at + 2);
+  let totalLen = be16(buf, at + 2);
   // 0: a segmentation-offloaded packet captured on the sending host before the NIC filled it in.
   if (totalLen === 0) totalLen = end - at;
   if (totalLen < ihl) return Decoded.Malformed;
-  const frag = buf.readUInt16BE(at + 6);
+  const frag = be16(buf, at + 6);
   if ((frag & 0x2000) !== 0 || (frag & 0x1fff) !== 0) return Decoded.IpFragment;
   const proto = buf[at + 9];
   if (proto !== 6 && proto !== 17) return Decoded.NotTcp;
   out.ipVersion = 4;
-  out.ipId = buf.readUInt16BE(at + 4);
+  out.ipId = be16(buf, at + 4);
   out.addrLen = 4;
   out.srcAt = at + 12;
   out.dstAt = at + 16;
@@ -170,7 +172,7 @@ function decodeIpv4(buf: Buffer, at: number, end: number, out: TcpPacket): Decod
 function decodeIpv6(buf: Buffer, at: number, end: number, out: TcpPacket): Decoded {
   if (at + 40 > end) return Decoded.Truncated;
   if (buf[at]! >> 4 !== 6) return Decoded.Malformed;
-  const payloadLen = buf.readUInt16BE(at + 4);
+  const payloadLen = be16(buf, at + 4);
   let next = buf[at + 6]!;
   let h = at + 40;
   const ipEnd = payloadLen === 0 ? end : at + 40 + payloadLen; // 0: jumbogram, take what was captured
@@ -204,12 +206,12 @@ function decodeTcp(buf: Buffer, at: number, ipEnd: number, capEnd: number, out: 
   const hlen = (buf[at + 12]! >> 4) * 4;
   if (hlen < 20 || at + hlen > ipEnd) return Decoded.Malformed;
   if (at + hlen > capEnd) return Decoded.Truncated;
-  out.srcPort = buf.readUInt16BE(at);
-  out.dstPort = buf.readUInt16BE(at + 2);
-  out.seq = buf.readUInt32BE(at + 4);
-  out.ack = buf.readUInt32BE(at + 8);
+  out.srcPort = be16(buf, at);
+  out.dstPort = be16(buf, at + 2);
+  out.seq = be32(buf, at + 4);
+  out.ack = be32(buf, at + 8);
   out.flags = buf[at + 13]!;
-  out.window = buf.readUInt16BE(at + 14);
+  out.window = be16(buf, at + 14);
   out.optAt = at + 20;
   out.optEnd = at + hlen;
   out.payloadAt = at + hlen;
@@ -239,12 +241,12 @@ export function windowScaleOption(buf: Buffer, at: number, end: number): number 
 
 function decodeUdp(buf: Buffer, at: number, ipEnd: number, capEnd: number, out: TcpPacket): Decoded {
   if (at + 8 > capEnd) return Decoded.Truncated;
-  const udpLen = buf.readUInt16BE(at + 4);
+  const udpLen = be16(buf, at + 4);
   // The UDP length wins when it is consistent; 0 (jumbograms) or nonsense falls back to the IP length.
   const end = udpLen >= 8 && at + udpLen <= ipEnd ? at + udpLen : ipEnd;
   if (end < at + 8) return Decoded.Malformed;
-  out.srcPort = buf.readUInt16BE(at);
-  out.dstPort = buf.readUInt16BE(at + 2);
+  out.srcPort = be16(buf, at);
+  out.dstPort = be16(buf, at + 2);
   out.seq = 0;
   out.ack = 0;
   out.flags = 0;

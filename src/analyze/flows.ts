@@ -1,4 +1,5 @@
 import { formatAddress } from "./address.js";
+import { be32 } from "./byte-order.js";
 import type { TcpPacket } from "./decode.js";
 import { HalfStream } from "./reassembly.js";
 import type { McSession } from "./session.js";
@@ -23,35 +24,36 @@ export const PROTO_UDP = 17;
  * Memory: a flow costs this object and, once it carries data, one
  * HalfStream per direction; memcached flows add their session and counts.
  * Addresses are kept as numbers (IPv6's last three words of each side in
- * `v6`), and names are made only when a report asks.
+ * `v6`), and names are made only when a report asks. Fields are made by
+ * reset() (`declare`d, as in HalfStream: a number field never starts undefined).
  */
 export class Conn {
-  id!: number;
-  hash!: number;
-  proto!: number;
+  declare id: number;
+  declare hash: number;
+  declare proto: number;
   /** IPv4 address of A and B, or the first word of each IPv6 address (as int32: small integers cost no memory of their own). */
-  a!: number;
-  b!: number;
+  declare a: number;
+  declare b: number;
   /** IPv6 only: words 1–3 of A, then of B. */
-  v6!: Uint32Array | undefined;
-  portA!: number;
-  portB!: number;
-  kind!: number;
+  declare v6: Uint32Array | undefined;
+  declare portA: number;
+  declare portB: number;
+  declare kind: number;
   /** Direction the client sends in, once known. */
-  clientDir!: 0 | 1 | -1;
+  declare clientDir: 0 | 1 | -1;
   private h0: HalfStream | undefined;
   private h1: HalfStream | undefined;
-  session!: McSession | undefined;
-  udp!: UdpSession | undefined;
-  stats!: FlowStats | undefined;
+  declare session: McSession | undefined;
+  declare udp: UdpSession | undefined;
+  declare stats: FlowStats | undefined;
   /** A session and counts from an earlier use of this record, kept for reuse (see FlowTable's recycling). */
   spareSession: McSession | undefined;
   spareStats: FlowStats | undefined;
   /** Payload packets seen while the kind was still unknown (no handshake, no known port, no telling content). */
-  classifyTries!: number;
+  declare classifyTries: number;
   /** When the flow was last active, on the analysis' eviction clock (which never runs back). */
-  lastTNs!: number;
-  closed!: boolean;
+  declare lastTNs: number;
+  declare closed: boolean;
   /** Activity order in the table: the least recently active flow is evicted first. */
   older: Conn | undefined;
   newer: Conn | undefined;
@@ -173,8 +175,8 @@ export class FlowTable {
     const words = p.addrLen / 4;
     const s = this.scratch;
     for (let i = 0; i < words; i++) {
-      s[i] = buf.readUInt32BE(p.srcAt + i * 4);
-      s[4 + i] = buf.readUInt32BE(p.dstAt + i * 4);
+      s[i] = be32(buf, p.srcAt + i * 4);
+      s[4 + i] = be32(buf, p.dstAt + i * 4);
     }
     // Which endpoint is lower: compare addresses, then ports.
     let cmp = 0;

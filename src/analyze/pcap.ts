@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import pcapParser, { type PacketHeader } from "pcap-parser";
+import pcapParser, { type GlobalHeader, type PacketHeader } from "pcap-parser";
 import { CarryBuffer } from "../util/carry-buffer.js";
 import { McdiagError } from "../util/errors.js";
 import { u16, u32 } from "./byte-order.js";
@@ -187,8 +187,13 @@ type Feed = EventEmitter & { pause(): void; resume(): void };
  * buffering without bound while it awaits the body of a record that claims a
  * huge length, is closed by checking each record header (its `packetHeader`
  * event) before the body is awaited: a length beyond the limit stops the
- * read. Only the two events needed are listened to; the header record the
- * library makes is kept by reference until its body arrives.
+ * read. The header record the library makes is kept by reference until its
+ * body arrives.
+ *
+ * Its events are taken by a dispatch of our own put in place of the parser's
+ * `emit`: EventEmitter's emit gathers its arguments into an array and looks
+ * the listeners up, for each of the three events of every packet (the third,
+ * `packet`, has nothing to do here and is dropped at once).
  */
 export class PcapParserReader {
   private readonly feed: Feed;
@@ -209,35 +214,46 @@ export class PcapParserReader {
     this.out = new RecordEmitter(sink, info);
     this.feed = Object.assign(new EventEmitter(), { pause() {}, resume() {} });
     const parser = pcapParser.parse(this.feed);
-    parser.on("globalHeader", (h) => {
-      this.headerSeen = true;
-      this.consumed = PCAP_HEADER_BYTES;
-      this.limit = recordLimit(h.snapshotLength);
-      const linkType = h.linkLayerType & 0xffff;
-      this.out.p.linkType = linkType;
-      info.format = "pcap";
-      info.timestampResolution = "us";
-      noteLinkType(info, linkType);
-    });
-    parser.on("packetHeader", (h) => {
-      if (this.stopped) return;
-      if (h.capturedLength > this.limit) {
-        damaged(info, file, this.consumed, h.capturedLength, this.limit);
-        this.stopped = true;
-        return;
-      }
-      this.pending = h;
-    });
-    parser.on("packetData", (data) => {
-      const h = this.pending;
-      if (this.stopped || h === undefined) return;
-      this.consumed += RECORD_HEADER_BYTES + data.length;
-      this.out.emit(h.timestampSeconds, h.timestampMicroseconds * 1000, data, 0, data.length, h.originalLength);
-    });
-    parser.on("error", (err) => {
+    parser.emit = (event: string | symbol, arg?: unknown): boolean => {
+      if (event === "packetData") this.onData(arg as Buffer);
+      else if (event === "packetHeader") this.onHeader(arg as PacketHeader);
+      else if (event === "globalHeader") this.onGlobalHeader(arg as GlobalHeader);
+      else if (event === "error") this.onError(arg as Error);
+      return true;
+    };
+  }
+
+  private onGlobalHeader(h: GlobalHeader): void {
+    this.headerSeen = true;
+    this.consumed = PCAP_HEADER_BYTES;
+    this.limit = recordLimit(h.snapshotLength);
+    const linkType = h.linkLayerType & 0xffff;
+    this.out.p.linkType = linkType;
+    this.info.format = "pcap";
+    this.info.timestampResolution = "us";
+    noteLinkType(this.info, linkType);
+  }
+
+  private onHeader(h: PacketHeader): void {
+    if (this.stopped) return;
+    if (h.capturedLength > this.limit) {
+      damaged(this.info, this.file, this.consumed, h.capturedLength, this.limit);
       this.stopped = true;
-      throw new McdiagError("BAD_INPUT", `${file}: ${err.message}`, { file });
-    });
+      return;
+    }
+    this.pending = h;
+  }
+
+  private onData(data: Buffer): void {
+    const h = this.pending;
+    if (this.stopped || h === undefined) return;
+    this.consumed += RECORD_HEADER_BYTES + data.length;
+    this.out.emit(h.timestampSeconds, h.timestampMicroseconds * 1000, data, 0, data.length, h.originalLength);
+  }
+
+  private onError(err: Error): void {
+    this.stopped = true;
+    throw new McdiagError("BAD_INPUT", `${this.file}: ${err.message}`, { file: this.file });
   }
 
   push(chunk: Buffer): void {

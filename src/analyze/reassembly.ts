@@ -50,71 +50,75 @@ const MAX_HELD_BYTES = 1024 * 1024;
  * and declares a gap when bytes are missing for good: the peer acknowledged
  * them (so they were sent and lost from the capture), the hold is full, or
  * the capture ended.
+ *
+ * Its fields are `declare`d and made by reset(), each with its first value: a
+ * field made undefined first stays untyped to V8, which then boxes every
+ * non-integer number stored in it anew (times and sequence numbers, per packet).
  */
 export class HalfStream {
-  dir!: 0 | 1;
-  synced!: boolean;
-  nextSeq!: number;
+  declare dir: 0 | 1;
+  declare synced: boolean;
+  declare nextSeq: number;
   /** The capture saw this direction's SYN (so the connection started inside the capture). */
-  sawSyn!: boolean;
-  finished!: boolean;
-  retransmissions!: number;
-  gaps!: number;
-  truncatedSegments!: number;
+  declare sawSyn: boolean;
+  declare finished: boolean;
+  declare retransmissions: number;
+  declare gaps: number;
+  declare truncatedSegments: number;
   /** The last pure ACK this direction sent (no data, no SYN/FIN/RST). */
-  pureAckFrame!: number;
-  pureAckTNs!: number;
-  pureAckNo!: number;
+  declare pureAckFrame: number;
+  declare pureAckTNs: number;
+  declare pureAckNo: number;
   /** Highest ACK the other direction sent for our bytes. */
-  peerAcked!: number;
-  peerAckedValid!: boolean;
+  declare peerAcked: number;
+  declare peerAckedValid: boolean;
   /** Early segments waiting for a hole to fill; made only when one arrives. */
-  private held!: Held[] | undefined;
-  private heldBytes!: number;
+  declare private held: Held[] | undefined;
+  declare private heldBytes: number;
   // Evidence for cause attribution.
   /** SYNs (or SYN/ACKs) this direction sent: more than 1 means the handshake was retried. */
-  synCount!: number;
-  firstSynTNs!: number;
-  firstSynFrame!: number;
-  lastSynFrame!: number;
+  declare synCount: number;
+  declare firstSynTNs: number;
+  declare firstSynFrame: number;
+  declare lastSynFrame: number;
   /** The first packet after this direction's SYN that is not a SYN (for the client, the handshake's end). */
-  afterSynTNs!: number;
-  afterSynFrame!: number;
+  declare afterSynTNs: number;
+  declare afterSynFrame: number;
   /** IPv4 id and length of this direction's previous packet (-1: none or no id). */
-  private lastIpId!: number;
-  private lastLen!: number;
+  declare private lastIpId: number;
+  declare private lastLen: number;
   /** Packets this direction sent that the capture missed just before the current one (by the IPv4 id); valid during onData. */
-  lostBefore!: number;
+  declare lostBefore: number;
   /** How long the bytes delivered now waited for a hole before them to fill; valid during onData. */
-  lateNs!: number;
+  declare lateNs: number;
   /** This direction advertises a zero window, since `zeroWindowSinceTNs`. */
-  zeroWindowOpen!: boolean;
-  zeroWindowSinceTNs!: number;
-  private zeroWindowFrame!: number;
+  declare zeroWindowOpen: boolean;
+  declare zeroWindowSinceTNs: number;
+  declare private zeroWindowFrame: number;
   /** When this direction's last zero window ended (it advertised room again); -Infinity: never (times may be negative). */
-  zeroWindowEndTNs!: number;
+  declare zeroWindowEndTNs: number;
   /** Pure ACKs in a row acknowledging the same byte (fast retransmit follows 2 or 3). */
-  dupAcks!: number;
-  private lastAckNo!: number;
+  declare dupAcks: number;
+  declare private lastAckNo: number;
   /** The window-scale shift this direction's SYN offered: -2 no SYN seen, -1 none offered. */
-  wscale!: number;
+  declare wscale: number;
   /**
    * The right edge of the receive window the peer last advertised to this
    * direction (its ACK plus its scaled window), when the scaling is known
    * (both SYNs seen).
    */
-  private peerEdge!: number;
-  private peerEdgeValid!: boolean;
+  declare private peerEdge: number;
+  declare private peerEdgeValid: boolean;
   /** A segment of this direction filled the peer's window at `fullTNs` (frame `fullFrame`), up to `fullEdge`. */
-  private full!: boolean;
-  private fullEdge!: number;
-  private fullTNs!: number;
-  private fullFrame!: number;
+  declare private full: boolean;
+  declare private fullEdge: number;
+  declare private fullTNs: number;
+  declare private fullFrame: number;
   /** When the peer's window opened past `fullEdge` again (-1: not yet). */
-  private fullOpenTNs!: number;
+  declare private fullOpenTNs: number;
   /** How long the bytes delivered now waited for the peer's full window to open, and the frame that filled it; valid during onData. */
-  windowWaitNs!: number;
-  windowFullFrame!: number;
+  declare windowWaitNs: number;
+  declare windowFullFrame: number;
 
   constructor(dir: 0 | 1) {
     this.reset(dir);
@@ -328,7 +332,7 @@ export class HalfStream {
     const shift = this.wscale >= 0 && peer.wscale >= 0 ? peer.wscale : 0;
     // A zero window is the zero-window evidence's: the wait is charged there.
     if (window === 0) this.full = false;
-    const edge = seqAdd(ack, window * 2 ** shift);
+    const edge = seqAdd(ack, window * (1 << shift)); // shift ≤ 14: an exact int32 product
     if (this.full && this.fullOpenTNs < 0 && seqLess(this.fullEdge, edge)) this.fullOpenTNs = tNs;
     this.peerEdge = edge;
     this.peerEdgeValid = true;

@@ -3,21 +3,21 @@
  * "a before b" means the forward distance from a to b is under 2^31.
  * Every sequence comparison in the analyzer goes through here.
  */
-const MOD = 0x1_0000_0000;
 const HALF = 0x8000_0000;
+
+// Sequence numbers are integers below 2^53, so ToInt32 (`| 0`) and ToUint32
+// (`>>> 0`) are exactly the reductions mod 2^32 needed, without the float
+// modulo (`%` on numbers beyond int32 is a call out of optimised code).
 
 /** (b - a) mod 2^32, as a signed distance in (-2^31, 2^31]. */
 export function seqDiff(a: number, b: number): number {
-  let d = (b - a) % MOD;
-  if (d < 0) d += MOD;
-  return d > HALF ? d - MOD : d;
+  const d = (b - a) | 0;
+  return d === -HALF ? HALF : d;
 }
 
 /** a + n mod 2^32 (n may be negative). */
 export function seqAdd(a: number, n: number): number {
-  let s = (a + n) % MOD;
-  if (s < 0) s += MOD;
-  return s;
+  return (a + n) >>> 0;
 }
 
 export function seqLess(a: number, b: number): boolean {

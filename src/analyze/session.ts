@@ -167,23 +167,24 @@ export class SessionScratch {
  * start (after a capture began mid-connection or bytes went missing), track
  * the segments of the message in progress (the MessageTrack it is), check
  * each continuing segment for the delayed-ACK stall against the peer's pure
- * ACKs, and carry incomplete bytes to the next segment.
+ * ACKs, and carry incomplete bytes to the next segment. Fields are made by
+ * reset() (`declare`d, as in HalfStream: a number field never starts undefined).
  */
 class SessionHalf extends MessageTrack {
   /** Bytes of an incomplete message; taken from the scratch pool only while there are some. */
   input: CarryBuffer | undefined;
   /** A message is in progress: its first segment has been seen, its last has not. */
-  active!: boolean;
+  declare active: boolean;
   /** Parsing lost its place: skip bytes until something that starts a message. */
-  resync!: boolean;
+  declare resync: boolean;
   /** The place was lost to bytes that cannot be parsed (not to a gap): what is skipped is counted. */
-  private skipping!: boolean;
+  declare private skipping: boolean;
   /** Bytes of this direction that could not be parsed as memcached. */
-  unparsedBytes!: number;
+  declare unparsedBytes: number;
   /** The other direction, whose pure ACKs release a held segment. */
-  peer!: HalfStream;
+  declare peer: HalfStream;
   /** This direction's reassembly, which says whether the segment being delivered came late. */
-  own!: HalfStream;
+  declare own: HalfStream;
 
   constructor(
     readonly side: StallSide,
@@ -378,32 +379,33 @@ function binaryFrame(h: SessionHalf, magic: number): number {
  * The memcached conversation on one TCP connection. Reassembled bytes of the
  * client side are framed into requests, the server side into responses;
  * responses pair with requests in order (binary: by opaque). Every segment
- * that continues a message is checked for the delayed-ACK stall.
+ * that continues a message is checked for the delayed-ACK stall. Fields
+ * are made by reset() (`declare`d, as in HalfStream).
  */
 export class McSession implements StreamConsumer {
-  private mode!: number;
-  private clientDir!: 0 | 1;
-  private flow!: FlowStats;
+  declare private mode: number;
+  declare private clientDir: 0 | 1;
+  declare private flow: FlowStats;
   private readonly req: SessionHalf;
   private readonly resp: SessionHalf;
   /** A text response parser, held only while a response is incomplete. */
   private parser: ResponseParser | undefined;
   private pending: Pending[] | undefined;
-  private pendingHead!: number;
+  declare private pendingHead: number;
   /** Requests given up at the pending limit whose (in-order) replies are still to come. */
-  private beyondLimit!: number;
+  declare private beyondLimit: number;
   /**
    * The last answered exchange, held until the client acknowledges its
    * response: if the response is resent (lost after the capture point), the
    * exchange really ended then, and the retransmission is its cause.
    */
   private doneRec: ExchangeRecord | undefined;
-  private done!: boolean;
-  private doneError!: boolean;
-  private doneRespStartSeq!: number;
-  private doneRespEndSeq!: number;
+  declare private done: boolean;
+  declare private doneError: boolean;
+  declare private doneRespStartSeq: number;
+  declare private doneRespEndSeq: number;
   /** Set-up time was charged to the first exchange already. */
-  private connectCharged!: boolean;
+  declare private connectCharged: boolean;
 
   constructor(
     clientDir: 0 | 1,
