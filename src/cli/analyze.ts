@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { ANALYZE_DEFAULTS, analyzeCapture } from "../analyze/analyzer.js";
+import { ANALYZE_DEFAULTS } from "../analyze/analyzer.js";
+import { analyzeInParallel } from "../analyze/parallel.js";
 import { analysisJson, renderAnalysis } from "../report/analyze-report.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
@@ -50,6 +51,10 @@ export function analyzeCommand(ctx: CliContext): Command {
       "flows tracked at once; beyond this the least recently active is finished (bounds memory)",
       String(ANALYZE_DEFAULTS.maxFlows),
     )
+    .option(
+      "--threads <n>",
+      "worker threads (1: analyse in the main thread); default: the cores, for 32 MB of input or more",
+    )
     .option("--fail-on-stall", "exit 1 when any stall is found (for CI)")
     .option("--json", "print JSON for machines instead of tables");
   addHtmlOption(cmd);
@@ -82,8 +87,9 @@ frame N - first + 1 of its file, or frame N of mergecap -w all.pcapng FILES).`,
     const started = Date.now();
     let result;
     try {
-      result = await analyzeCapture({
+      result = await analyzeInParallel({
         input: files.length === 1 ? files[0]! : files,
+        threads: raw.threads === undefined ? undefined : intOption(raw.threads, "--threads", 1, 256, 1),
         ports,
         stallThresholdMs: numberOption(
           raw.stallThreshold,
