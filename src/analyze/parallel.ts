@@ -40,7 +40,7 @@ export const AUTO_MIN_BYTES = 32 * 1024 * 1024;
  * A young generation this large in each worker: analyze makes many
  * short-lived objects, and a larger one halves the scavenges.
  */
-const WORKER_YOUNG_GENERATION_MB = 48;
+const WORKER_YOUNG_GENERATION_MB = 16;
 
 export async function analyzeInParallel(opts: ParallelOptions): Promise<AnalysisResult> {
   const inputs = typeof opts.input === "string" ? [opts.input] : opts.input;

@@ -68,6 +68,7 @@ Examples:
   mcdiag analyze ci.pcap --fail-on-stall
   mcdiag analyze capture.pcapng --html analyze.html
   mcdiag analyze ring/        the files of tcpdump -C -W or dumpcap -b, as one capture
+  mcdiag analyze big.pcap --threads 2     on two worker threads
 
 Capture with full packets (tcpdump -s 0, the default today) so payloads can be parsed.
 Exit codes: 0 analysed; 1 stalls found with --fail-on-stall; 2 unreadable input
@@ -77,7 +78,11 @@ cut short or damaged (gzip included) is analysed up to the damage, with a warnin
 Several files are ordered by their first packet and read as one continuous
 capture: a connection spanning files is followed across them, and frame numbers
 run on from file to file (the report lists each file's first frame; frame N is
-frame N - first + 1 of its file, or frame N of mergecap -w all.pcapng FILES).`,
+frame N - first + 1 of its file, or frame N of mergecap -w all.pcapng FILES).
+Files that overlap in time (captures of several hosts) or differ in format are
+separate captures: each is analysed alone and the results merged exactly.
+--threads N splits the work between N worker threads (one capture by flow,
+separate captures by file); the result is the one-thread result.`,
   );
   cmd.action(async (files: string[], raw: RawOptions & { port: string[] }) => {
     const json = raw.json === true;
