@@ -16,7 +16,7 @@ const KIND_PACKET = 1;
 const TIME_RECORD = 17;
 const PACKET_HEADER = 27;
 /** A batch holds at least one packet of the largest size a reader accepts (MAX_RECORD_BYTES). */
-export const BATCH_BYTES = 1024 * 1024;
+export const BATCH_BYTES = 4 * 1024 * 1024;
 
 /** Fills batches for one worker; `post` hands over a full one (`used` bytes of `buf`). */
 export class BatchWriter {

@@ -1,5 +1,4 @@
 import { statSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { Json } from "../results/fields.js";
 import { McdiagError, type McdiagErrorCode } from "../util/errors.js";
@@ -29,12 +28,13 @@ import type { FlowShare, ShareRecord } from "./share.js";
  * merge` merges them. Either way the merge is `mergeAnalyses`.
  */
 export interface ParallelOptions extends AnalyzeOptions {
-  /** Worker threads; 1 analyses in this thread. Default: the cores, for an input of at least AUTO_MIN_BYTES. */
+  /**
+   * Worker threads; 1 (the default) analyses in this thread. Opt-in: on the
+   * shared two-core machine it was measured on, two threads cost more CPU
+   * than they saved in wall time (README, "Several threads").
+   */
   threads?: number;
 }
-
-/** Below this much input, starting workers costs more than it saves (a worker starts in ~50 ms). */
-export const AUTO_MIN_BYTES = 32 * 1024 * 1024;
 
 /**
  * A young generation this large in each worker: analyze makes many
@@ -47,7 +47,7 @@ export async function analyzeInParallel(opts: ParallelOptions): Promise<Analysis
   if (inputs.length === 1 && inputs[0] === "-") return analyzeCapture(opts);
   const paths = captureFiles(inputs);
   const totalBytes = paths.reduce((sum, p) => sum + sizeOf(p), 0);
-  const threads = opts.threads ?? (totalBytes >= AUTO_MIN_BYTES ? availableParallelism() : 1);
+  const threads = opts.threads ?? 1;
   if (paths.length > 1) {
     const files = await orderByFirstPacket(paths, opts.signal);
     if (!(await isOneSequence(files, opts.signal))) {
@@ -139,8 +139,8 @@ async function analyzeShared(opts: ParallelOptions, threads: number): Promise<An
   }
 }
 
-/** Batches read ahead of the slowest worker, at most (1 MiB each). */
-const MAX_OUTSTANDING_BATCHES = 8;
+/** Batches read ahead of the slowest worker, at most (4 MiB each). */
+const MAX_OUTSTANDING_BATCHES = 4;
 
 /** Hands each packet to the worker owning its flow (packets of no flow to the first), and its time to the others. */
 class ShareFeeder implements TimedSink {

@@ -53,7 +53,8 @@ export function analyzeCommand(ctx: CliContext): Command {
     )
     .option(
       "--threads <n>",
-      "worker threads (1: analyse in the main thread); default: the cores, for 32 MB of input or more",
+      "worker threads (1: analyse in the main thread); the result is the same on any number",
+      "1",
     )
     .option("--fail-on-stall", "exit 1 when any stall is found (for CI)")
     .option("--json", "print JSON for machines instead of tables");
@@ -94,7 +95,7 @@ separate captures by file); the result is the one-thread result.`,
     try {
       result = await analyzeInParallel({
         input: files.length === 1 ? files[0]! : files,
-        threads: raw.threads === undefined ? undefined : intOption(raw.threads, "--threads", 1, 256, 1),
+        threads: intOption(raw.threads, "--threads", 1, 256, 1),
         ports,
         stallThresholdMs: numberOption(
           raw.stallThreshold,
