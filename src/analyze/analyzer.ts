@@ -214,7 +214,8 @@ function statIsFile(path: string): boolean {
   }
 }
 
-function sizeOf(path: string): number {
+/** A file's size in bytes (0 when it cannot be read: opening it says why). */
+export function sizeOf(path: string): number {
   try {
     return statSync(path).size;
   } catch {
