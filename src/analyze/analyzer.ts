@@ -111,8 +111,30 @@ export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResu
   return (await run(new Analysis(opts))).result;
 }
 
-async function run(analysis: Analysis): Promise<{ result: AnalysisResult; facts: WarningFacts }> {
-  const read = await readCapture(analysis.opts, analysis);
+/**
+ * Like analyzeCapture, but several files that turn out not to follow one
+ * another in time throw NotOneSequence rather than being read as one.
+ * @internal
+ */
+export async function analyzeSequence(opts: AnalyzeOptions): Promise<AnalysisResult> {
+  return (await run(new Analysis(opts), true)).result;
+}
+
+/**
+ * A file of a set begins more than OVERLAP_SLACK_NS before the one read
+ * before it ends: the files are separate captures (taken at once on several
+ * hosts), not one capture cut in sequence.
+ */
+export class NotOneSequence extends Error {}
+
+/** Overlap a ring's files may show (the small reordering of a multi-queue capture). */
+const OVERLAP_SLACK_NS = 1e9;
+
+async function run(
+  analysis: Analysis,
+  stopOnOverlap = false,
+): Promise<{ result: AnalysisResult; facts: WarningFacts }> {
+  const read = await readCapture(analysis.opts, analysis, undefined, stopOnOverlap);
   const done = analysis.finish(read.name, read.info, read.interrupted);
   if (read.parts !== undefined) done.result.files = read.parts;
   return done;
@@ -137,12 +159,15 @@ export interface CaptureRead {
  * directory) as one continuous capture in the order of their first packets,
  * each through its own reader, times placed on one time line and frames
  * numbered on. `afterChunk`, when given, is awaited after each chunk read
- * (a consumer's backpressure).
+ * (a consumer's backpressure). Files that overlap in time are read on with a
+ * warning, or, with `stopOnOverlap` and by more than a second, throw
+ * NotOneSequence.
  */
 export async function readCapture(
   opts: AnalyzeOptions,
   sink: TimedSink,
   afterChunk?: () => Promise<void>,
+  stopOnOverlap = false,
 ): Promise<CaptureRead> {
   const inputs = typeof opts.input === "string" ? [opts.input] : opts.input;
   if (inputs.length === 0) throw new McdiagError("BAD_OPTION", "no capture file given");
@@ -164,6 +189,7 @@ export async function readCapture(
     if (signal?.aborted) break;
     const offsetNs = f.firstPacketEpochNs === undefined || base === undefined ? 0 : Number(f.firstPacketEpochNs - base);
     if (info.packets > 0 && f.firstPacketEpochNs !== undefined && offsetNs < sink.lastTNs) {
+      if (stopOnOverlap && offsetNs + OVERLAP_SLACK_NS < sink.lastTNs) throw new NotOneSequence(f.path);
       info.warnings.push(
         `${f.path} begins before the file read before it ends: the files are read one after another as one capture, ` +
           "so they overlap in time (for captures taken at once on several hosts, analyse each and use mcdiag merge)",

@@ -8,6 +8,8 @@ import { SourceDamaged, openSource } from "./source.js";
 export interface SetFile {
   path: string;
   firstPacketEpochNs: bigint | undefined;
+  /** Its format and link types ("pcap 1"), as far as its first packet tells. */
+  kind: string;
 }
 
 /**
@@ -61,7 +63,7 @@ export async function orderByFirstPacket(paths: readonly string[], signal?: Abor
   const out: SetFile[] = [];
   for (const path of paths) {
     if (signal?.aborted) break;
-    out.push({ path, firstPacketEpochNs: await firstPacketNs(path) });
+    out.push({ path, ...(await firstPacket(path)) });
   }
   return out.sort((a, b) => {
     const x = a.firstPacketEpochNs;
@@ -73,62 +75,15 @@ export async function orderByFirstPacket(paths: readonly string[], signal?: Abor
 }
 
 /**
- * Whether the ordered files make one capture cut in sequence (a ring
- * buffer): one format and link type, and no file beginning more than a
- * second before the one before it ends (the slack allows for the small
- * reordering of a multi-queue capture). Otherwise they are separate captures
- * (taken at once on several hosts, or unrelated): each is analysed alone and
- * the results merged. Reads every file's packet times (not their contents).
+ * Whether the files can be one capture cut in sequence (a ring buffer): one
+ * format and link type. (Whether they also follow one another in time is
+ * found as they are read: see NotOneSequence.)
  */
-export async function isOneSequence(files: readonly SetFile[], signal?: AbortSignal): Promise<boolean> {
-  let kind: string | undefined;
-  let lastNs: bigint | undefined;
-  for (const f of files) {
-    if (signal?.aborted) return true;
-    const span = await timeSpan(f.path);
-    if (span.firstNs === undefined) continue;
-    if (kind !== undefined && kind !== span.kind) return false;
-    kind = span.kind;
-    if (lastNs !== undefined && span.firstNs + OVERLAP_SLACK_NS < lastNs) return false;
-    lastNs = span.lastNs;
-  }
-  return true;
+export function sameKind(files: readonly SetFile[]): boolean {
+  return files.every((f) => f.kind === files[0]!.kind);
 }
 
-const OVERLAP_SLACK_NS = 1_000_000_000n;
-
-/** A file's format and link types, and its first and last packet times (epoch ns; the latest, for the last). */
-async function timeSpan(path: string): Promise<{ kind: string; firstNs: bigint | undefined; lastNs: bigint }> {
-  let maxTNs = 0;
-  const source = openSource(path);
-  const reader = new CaptureReader(
-    {
-      onPacket(pk) {
-        if (pk.tNs > maxTNs) maxTNs = pk.tNs;
-      },
-    },
-    source.name,
-    true,
-  );
-  try {
-    for await (const chunk of source.chunks) reader.push(chunk);
-    reader.end();
-  } catch (err) {
-    // A damaged file ends where the damage is, for its span as for its analysis.
-    if (!(err instanceof SourceDamaged)) throw err;
-  } finally {
-    source.close();
-  }
-  const info = reader.info;
-  const firstNs = info.firstPacketEpochNs;
-  return {
-    kind: `${info.format ?? ""} ${info.linkTypes.join(",")}`,
-    firstNs,
-    lastNs: (firstNs ?? 0n) + BigInt(Math.round(maxTNs)),
-  };
-}
-
-async function firstPacketNs(path: string): Promise<bigint | undefined> {
+async function firstPacket(path: string): Promise<{ firstPacketEpochNs: bigint | undefined; kind: string }> {
   const source = openSource(path);
   const reader = new CaptureReader(
     {
@@ -142,12 +97,17 @@ async function firstPacketNs(path: string): Promise<bigint | undefined> {
     for await (const chunk of source.chunks) reader.push(chunk);
     reader.end();
   } catch (err) {
-    if (err instanceof FirstPacketSeen) return reader.info.firstPacketEpochNs;
+    if (err instanceof FirstPacketSeen)
+      return { firstPacketEpochNs: reader.info.firstPacketEpochNs, kind: kindOf(reader) };
     if (!(err instanceof SourceDamaged)) throw err;
     if (reader.info.format === undefined)
       throw new McdiagError("BAD_INPUT", `${err.message}, before any capture data`, { file: source.name });
   } finally {
     source.close();
   }
-  return reader.info.firstPacketEpochNs;
+  return { firstPacketEpochNs: reader.info.firstPacketEpochNs, kind: kindOf(reader) };
+}
+
+function kindOf(reader: CaptureReader): string {
+  return `${reader.info.format ?? ""} ${reader.info.linkTypes.join(",")}`;
 }

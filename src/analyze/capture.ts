@@ -19,11 +19,9 @@ export class CaptureReader {
   private head: Buffer[] = [];
   private headBytes = 0;
 
-  /** `ownReaders`: read classic µs pcap with mcdiag's own reader too (a scan that only needs the times). */
   constructor(
     private readonly sink: PacketSink,
     private readonly file: string,
-    private readonly ownReaders = false,
   ) {}
 
   push(chunk: Buffer): void {
@@ -63,7 +61,7 @@ export class CaptureReader {
       }
       // An unsupported version fails here, before any packet.
       const h = readPcapHeader(first, 0, this.file);
-      return h.nano || this.ownReaders
+      return h.nano
         ? new PcapReader(this.sink, this.info, this.file)
         : new PcapParserReader(this.sink, this.info, this.file);
     }

@@ -3,6 +3,8 @@ import type { Json } from "../results/fields.js";
 import { McdiagError, type McdiagErrorCode } from "../util/errors.js";
 import {
   analyzeCapture,
+  analyzeSequence,
+  NotOneSequence,
   readCapture,
   sizeOf,
   type AnalyzeOptions,
@@ -14,7 +16,7 @@ import { Decoded, decodePacket, newTcpPacket } from "./decode.js";
 import { flowShareOf, flowShareOfFrame } from "./flows.js";
 import type { CapturedPacket } from "./packet.js";
 import { BatchWriter } from "./packet-batch.js";
-import { captureFiles, isOneSequence, orderByFirstPacket } from "./capture-set.js";
+import { captureFiles, orderByFirstPacket, sameKind } from "./capture-set.js";
 import { analysisInputOf, mergeAnalyses } from "./merge.js";
 import type { AnalysisResult } from "./result.js";
 import type { FlowShare, ShareRecord } from "./share.js";
@@ -48,19 +50,22 @@ export async function analyzeInParallel(opts: ParallelOptions): Promise<Analysis
   const paths = captureFiles(inputs);
   const totalBytes = paths.reduce((sum, p) => sum + sizeOf(p), 0);
   const threads = opts.threads ?? 1;
-  if (paths.length > 1) {
-    const files = await orderByFirstPacket(paths, opts.signal);
-    if (!(await isOneSequence(files, opts.signal))) {
-      return analyzeSeparately(
-        opts,
-        files.map((f) => f.path),
-        threads,
-        totalBytes,
-      );
-    }
+  const files = paths.length > 1 ? await orderByFirstPacket(paths, opts.signal) : [];
+  const separately = () =>
+    analyzeSeparately(
+      opts,
+      files.map((f) => f.path),
+      threads,
+      totalBytes,
+    );
+  if (!sameKind(files)) return separately();
+  try {
+    return threads <= 1 ? await analyzeSequence(opts) : await analyzeShared(opts, threads);
+  } catch (err) {
+    // Found while reading: the files overlap in time.
+    if (err instanceof NotOneSequence) return separately();
+    throw err;
   }
-  if (threads <= 1) return analyzeCapture(opts);
-  return analyzeShared(opts, threads);
 }
 
 /**
@@ -111,13 +116,18 @@ async function analyzeShared(opts: ParallelOptions, threads: number): Promise<An
           }),
       ),
     );
-    const read = await readCapture(opts, feeder, async () => {
-      // Reading runs ahead of the workers by a few batches at most: memory stays bounded.
-      while (failure === undefined && Math.max(...outstanding) > MAX_OUTSTANDING_BATCHES) {
-        await new Promise<void>((r) => (wake = r));
-      }
-      if (failure !== undefined) throw failure;
-    });
+    const read = await readCapture(
+      opts,
+      feeder,
+      async () => {
+        // Reading runs ahead of the workers by a few batches at most: memory stays bounded.
+        while (failure === undefined && Math.max(...outstanding) > MAX_OUTSTANDING_BATCHES) {
+          await new Promise<void>((r) => (wake = r));
+        }
+        if (failure !== undefined) throw failure;
+      },
+      true,
+    );
     feeder.flush();
     for (const w of workers) w.postMessage({ type: "end", read } satisfies MainMessage);
     const shares = await Promise.race([

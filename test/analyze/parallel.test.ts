@@ -6,8 +6,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { AnalysisResult } from "../../src/analyze/result.js";
 import { BIN, mcdiag } from "../helpers/cli.js";
 import { FIXTURES, SERVER_PORTS, capture } from "../helpers/fixtures.js";
+import { requireTool } from "../helpers/tools.js";
 
 const RING = `${FIXTURES}ring`;
+const HAVE_TSHARK = requireTool("tshark", "the test splits a real capture by TCP connection with tshark");
 const PORTS = ["--port", SERVER_PORTS.join(",")];
 const tmp = mkdtempSync(join(tmpdir(), "mcdiag-parallel-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -78,6 +80,30 @@ describe("analyze --threads: worker threads merged exactly", () => {
     }
     expect([merged.requests.total, merged.stalls.request, merged.slowRequests]).toEqual([requests, stalls, slow]);
   });
+
+  it.runIf(HAVE_TSHARK)(
+    "finds captures that overlap in time (one connection each way, as from two hosts) and merges them into the figures of the whole",
+    async () => {
+      const dir = join(tmp, "hosts");
+      mkdirSync(dir);
+      for (const i of [0, 1]) {
+        const out = join(dir, `host${i + 1}.pcap`);
+        const filter = i === 0 ? "!tcp || tcp.stream % 2 == 0" : "tcp && tcp.stream % 2 == 1";
+        execFileSync("tshark", ["-r", capture("ring-whole.pcap"), "-Y", filter, "-F", "pcap", "-w", out], {
+          stdio: "ignore",
+        });
+      }
+      const merged = await sameOnAnyThreads([dir]);
+      const whole = await analyzeOn(1, [capture("ring-whole.pcap")]);
+      expect(merged.warnings[0]).toMatch(/^the 2 files are separate captures/);
+      expect([merged.packets, merged.requests, merged.stalls.request, merged.slowRequests]).toEqual([
+        whole.packets,
+        whole.requests,
+        whole.stalls.request,
+        whole.slowRequests,
+      ]);
+    },
+  );
 
   it("stops the workers on Ctrl-C and prints the partial merged report, marked interrupted, exit 130", async () => {
     const fifo = join(tmp, "live.pcap");
