@@ -134,3 +134,33 @@ function forEachRecord(src, dst, visit) {
   closeSync(fd);
   if (out !== undefined) closeSync(out);
 }
+
+/**
+ * Copies the connections of `src` to `port` into `dsts.length` files, each
+ * connection (client port) whole in one of them: separate captures of the
+ * same span of time, as captures taken at once on several hosts would be.
+ */
+export function splitByConnection(src, dsts, port) {
+  const outs = dsts.map((d) => openSync(d, "w"));
+  const header = Buffer.alloc(24);
+  const fd = openSync(src, "r");
+  readSync(fd, header, 0, 24, 0);
+  closeSync(fd);
+  for (const o of outs) writeSync(o, header);
+  forEachRecordRaw(src, (record, frame) => {
+    if (frame.length < 54 || frame.readUInt16BE(12) !== 0x0800 || frame[23] !== 6) return;
+    const tcp = 14 + (frame[14] & 0x0f) * 4;
+    const sport = frame.readUInt16BE(tcp);
+    const client = frame.readUInt16BE(tcp + 2) === port ? sport : frame.readUInt16BE(tcp + 2);
+    writeSync(outs[client % outs.length], record);
+  });
+  for (const o of outs) closeSync(o);
+}
+
+/** Like forEachRecord, read-only, handing over each whole record (header and frame). */
+function forEachRecordRaw(src, visit) {
+  forEachRecord(src, undefined, (frame) => {
+    const record = Buffer.from(frame.buffer, frame.byteOffset - 16, frame.length + 16);
+    visit(record, frame);
+  });
+}

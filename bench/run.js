@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, side by side with an established tool in
 // the same run; prints a table and writes bench/out/results.json.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { analyzeParallel } from "./analyze-parallel.js";
 import { analyzeVsTshark } from "./analyze-vs-tshark.js";
 import { constantRate } from "./constant-rate.js";
 import { generatorTiming } from "./generator-timing.js";
@@ -16,6 +17,7 @@ const benches = {
   alloc: probeAllocations,
   memtier: probeVsMemtier,
   analyze: analyzeVsTshark,
+  "analyze-parallel": analyzeParallel,
   html: htmlReportCost,
 };
 const only = process.argv[2];

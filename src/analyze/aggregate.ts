@@ -54,6 +54,8 @@ export class FlowStats {
   declare wireMaxUs: number;
   /** Up to FLOW_SAMPLES wire times (µs), made at the first answer. */
   samples: number[] | undefined;
+  /** The sampling generator's state: one per flow, so a flow's sample does not depend on other flows. */
+  declare rng: number;
   declare private clientName: string | undefined;
   declare private serverName: string | undefined;
 
@@ -80,6 +82,7 @@ export class FlowStats {
     this.wireCount = 0;
     this.wireMaxUs = 0;
     if (this.samples !== undefined) this.samples.length = 0;
+    this.rng = 0x9e3779b9;
     this.clientName = undefined;
     this.serverName = undefined;
     return this;
@@ -234,7 +237,10 @@ class CauseStats {
   readonly costs: Histogram = hdr.build({ ...HISTOGRAM_SETTINGS, bitBucketSize: "packed" });
   readonly evidence: Record<string, number> = {};
   readonly examples: { flow: number; frames: number[]; ms: number }[] = [];
-  constructor(readonly rule: CauseRule | undefined) {}
+  constructor(
+    readonly rule: CauseRule | undefined,
+    private readonly stamp: ((row: object) => void) | undefined,
+  ) {}
 
   example(flow: number, frames: () => number[], ns: number): void {
     const ms = msFromNs(ns);
@@ -242,7 +248,9 @@ class CauseStats {
     if (ex.length >= CAUSE_EXAMPLES && ex[ex.length - 1]!.ms >= ms) return;
     let i = ex.length;
     while (i > 0 && ex[i - 1]!.ms < ms) i--;
-    ex.splice(i, 0, { flow, frames: frames(), ms });
+    const row = { flow, frames: frames(), ms };
+    this.stamp?.(row);
+    ex.splice(i, 0, row);
     if (ex.length > CAUSE_EXAMPLES) ex.pop();
   }
 }
@@ -259,6 +267,8 @@ export interface AggregateOptions {
   packetsOf?: (flow: number, firstFrame: number, lastFrame: number) => { packets: ExchangePacket[]; omitted: number };
   /** Every answered exchange: start (ms since the capture's first packet), wire time, cause. */
   timeline?: Timeline;
+  /** Sees each listed row as it is made (stall item, top exchange, flow, cause example): a parallel analysis orders its workers' rows by when they were made. */
+  stamp?: (row: object) => void;
 }
 
 /**
@@ -301,8 +311,6 @@ export class Aggregator {
   unparsedClientBytes = 0;
   unparsedServerBytes = 0;
   unparsedFlows = 0;
-  /** Per-flow sampling: a fixed-seed generator, so the same capture gives the same report. */
-  private rng = 0x9e3779b9;
   slowRequests = 0;
   private readonly slowNs: number;
   private readonly causes = new Map<Cause, CauseStats>();
@@ -415,7 +423,7 @@ export class Aggregator {
   private causeStats(cause: Cause, rule: CauseRule | undefined): CauseStats {
     let st = this.causes.get(cause);
     if (st === undefined) {
-      st = new CauseStats(rule ?? causeRuleOf(cause));
+      st = new CauseStats(rule ?? causeRuleOf(cause), this.opts.stamp);
       this.causes.set(cause, st);
     }
     return st;
@@ -444,6 +452,11 @@ export class Aggregator {
       out.push(c);
     }
     return sortCauses(out);
+  }
+
+  /** Each cause's total cost, ns (unrounded, for a merge that must round only once). */
+  causeTotalsNs(): Partial<Record<Cause, number>> {
+    return Object.fromEntries([...this.causes].map(([cause, st]) => [cause, st.totalNs]));
   }
 
   /** Each cause's cost histogram (µs per slow request; per connection for connect): what its typicalMs is read from. */
@@ -505,6 +518,7 @@ export class Aggregator {
       cause,
     };
     if (this.opts.showKeys && key !== undefined) item.key = key;
+    this.opts.stamp?.(item);
     this.items.push(item);
   }
 
@@ -533,6 +547,7 @@ export class Aggregator {
       t.packets = got.packets;
       if (got.omitted > 0) t.packetsOmitted = got.omitted;
     }
+    this.opts.stamp?.(t);
     let i = this.top.length;
     while (i > 0 && worseThan(this.top[i - 1]!, stallMs, wireUs)) i--;
     this.top.splice(i, 0, t);
@@ -554,11 +569,11 @@ export class Aggregator {
       return;
     }
     // xorshift32: cheap, and the same sequence every run.
-    let r = this.rng;
+    let r = f.rng;
     r ^= r << 13;
     r ^= r >>> 17;
     r ^= r << 5;
-    this.rng = r;
+    f.rng = r;
     const j = (r >>> 0) % n;
     if (j < FLOW_SAMPLES) s[j] = us;
   }
@@ -569,7 +584,7 @@ export class Aggregator {
       this.flowsOmitted++;
       return;
     }
-    this.flows.push({
+    const row: FlowSummary = {
       flow: f.flow,
       client: f.client,
       server: f.server,
@@ -585,7 +600,9 @@ export class Aggregator {
       transport: f.transport,
       wireUs: flowWireSummary(f),
       verdict: verdictOf(f),
-    });
+    };
+    this.opts.stamp?.(row);
+    this.flows.push(row);
   }
 
   endpointSummaries(): EndpointSummary[] {
@@ -649,12 +666,17 @@ export function causeRuleOf(cause: Cause): CauseRule | undefined {
 
 /** Causes in report order: most time first, then most requests. */
 export function sortCauses(causes: CauseSummary[]): CauseSummary[] {
-  return causes.sort((a, b) => b.totalMs - a.totalMs || b.requests - a.requests);
+  return causes.sort((a, b) => b.totalMs - a.totalMs || b.requests - a.requests || byName(a.cause, b.cause));
 }
 
 /** Endpoints in report order: most stalls first, then most requests. */
 export function sortEndpoints(endpoints: EndpointSummary[]): EndpointSummary[] {
-  return endpoints.sort((a, b) => b.stalls - a.stalls || b.requests - a.requests);
+  return endpoints.sort((a, b) => b.stalls - a.stalls || b.requests - a.requests || byName(a.server, b.server));
+}
+
+/** Ties broken by name, so the order does not depend on which was seen first. */
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Flows in report order: most stalls first, then by flow number. */

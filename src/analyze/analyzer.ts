@@ -14,6 +14,9 @@ import type { StreamConsumer } from "./reassembly.js";
 import type { AnalysisHistograms, AnalysisResult, CaptureFilePart, CauseSummary } from "./result.js";
 import type { Cause } from "./causes.js";
 import { exchangeTimeline } from "./exchange-timeline.js";
+import type { Timeline } from "../metrics/timeline.js";
+import { END_MAJOR, KeyedTimeline, type FlowShare, type KeyClock, type OrderKey, type ShareRecord } from "./share.js";
+
 import { PacketLog } from "./packet-log.js";
 import { MAX_PENDING, McSession, SessionScratch, findResponseStart } from "./session.js";
 import { SourceDamaged, openSource, type ByteSource } from "./source.js";
@@ -51,6 +54,12 @@ export interface AnalyzeOptions {
    * @internal
    */
   onExchange?: (flow: FlowStats, x: ExchangeRecord) => void;
+  /**
+   * A worker's share of the flows: the analysis is handed only its packets
+   * and keeps what the merge needs (see share.ts).
+   * @internal
+   */
+  share?: FlowShare;
 }
 
 export interface AnalyzeProgress {
@@ -99,15 +108,75 @@ function resolutionOf(name: string): number {
  * warning. Anything else thrown is a bug and propagates as it is.
  */
 export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResult> {
+  return (await run(new Analysis(opts))).result;
+}
+
+/**
+ * Like analyzeCapture, but several files that turn out not to follow one
+ * another in time throw NotOneSequence rather than being read as one.
+ * @internal
+ */
+export async function analyzeSequence(opts: AnalyzeOptions): Promise<AnalysisResult> {
+  return (await run(new Analysis(opts), true)).result;
+}
+
+/**
+ * A file of a set begins more than OVERLAP_SLACK_NS before the one read
+ * before it ends: the files are separate captures (taken at once on several
+ * hosts), not one capture cut in sequence.
+ */
+export class NotOneSequence extends Error {}
+
+/** Overlap a ring's files may show (the small reordering of a multi-queue capture). */
+const OVERLAP_SLACK_NS = 1e9;
+
+async function run(
+  analysis: Analysis,
+  stopOnOverlap = false,
+): Promise<{ result: AnalysisResult; facts: WarningFacts }> {
+  const read = await readCapture(analysis.opts, analysis, undefined, stopOnOverlap);
+  const done = analysis.finish(read.name, read.info, read.interrupted);
+  if (read.parts !== undefined) done.result.files = read.parts;
+  return done;
+}
+
+/** A packet sink that knows the latest packet time it was given (ns on the capture's time line). */
+export interface TimedSink extends PacketSink {
+  readonly lastTNs: number;
+}
+
+/** What reading a capture (one file, or a set read as one) told beside its packets. */
+export interface CaptureRead {
+  name: string;
+  info: CaptureInfo;
+  /** Several files: where each one's frames sit. */
+  parts?: CaptureFilePart[];
+  interrupted: boolean;
+}
+
+/**
+ * Streams the input's packets into `sink`: one file, or several files (a
+ * directory) as one continuous capture in the order of their first packets,
+ * each through its own reader, times placed on one time line and frames
+ * numbered on. `afterChunk`, when given, is awaited after each chunk read
+ * (a consumer's backpressure). Files that overlap in time are read on with a
+ * warning, or, with `stopOnOverlap` and by more than a second, throw
+ * NotOneSequence.
+ */
+export async function readCapture(
+  opts: AnalyzeOptions,
+  sink: TimedSink,
+  afterChunk?: () => Promise<void>,
+  stopOnOverlap = false,
+): Promise<CaptureRead> {
   const inputs = typeof opts.input === "string" ? [opts.input] : opts.input;
   if (inputs.length === 0) throw new McdiagError("BAD_OPTION", "no capture file given");
-  const analysis = new Analysis(opts);
   const signal = opts.signal;
   if (inputs.length === 1 && statIsFile(inputs[0]!)) {
     const source = openSource(inputs[0]!);
-    const reader = new CaptureReader(analysis, source.name);
-    const interrupted = await readAll(source, reader, opts);
-    return analysis.finish(source.name, reader.info, interrupted);
+    const reader = new CaptureReader(sink, source.name);
+    const interrupted = await readAll(source, reader, opts, undefined, afterChunk);
+    return { name: source.name, info: reader.info, interrupted };
   }
   // Several files (or a directory): one continuous capture in time order.
   const files = await orderByFirstPacket(captureFiles(inputs), signal);
@@ -119,23 +188,26 @@ export async function analyzeCapture(opts: AnalyzeOptions): Promise<AnalysisResu
   for (const f of files) {
     if (signal?.aborted) break;
     const offsetNs = f.firstPacketEpochNs === undefined || base === undefined ? 0 : Number(f.firstPacketEpochNs - base);
-    if (info.packets > 0 && f.firstPacketEpochNs !== undefined && offsetNs < analysis.lastTNs) {
+    if (info.packets > 0 && f.firstPacketEpochNs !== undefined && offsetNs < sink.lastTNs) {
+      if (stopOnOverlap && offsetNs + OVERLAP_SLACK_NS < sink.lastTNs) throw new NotOneSequence(f.path);
       info.warnings.push(
         `${f.path} begins before the file read before it ends: the files are read one after another as one capture, ` +
           "so they overlap in time (for captures taken at once on several hosts, analyse each and use mcdiag merge)",
       );
     }
     const source = openSource(f.path);
-    const reader = new CaptureReader(shiftedSink(analysis, offsetNs, info.packets), source.name);
-    await readAll(source, reader, opts, { frameBase: info.packets, doneBytes, totalBytes });
+    const reader = new CaptureReader(shiftedSink(sink, offsetNs, info.packets), source.name);
+    await readAll(source, reader, opts, { frameBase: info.packets, doneBytes, totalBytes }, afterChunk);
     doneBytes += sizeOf(f.path);
     parts.push({ file: source.name, firstFrame: info.packets + 1, frames: reader.info.packets });
     joinInfo(info, reader.info);
   }
-  const name = parts.length === 1 ? parts[0]!.file : `${parts.length} files (${inputs.join(", ")})`;
-  const result = analysis.finish(name, info, signal?.aborted === true);
-  result.files = parts;
-  return result;
+  return { name: setName(parts, inputs), info, parts, interrupted: signal?.aborted === true };
+}
+
+/** What a result read from several files is called. */
+export function setName(parts: readonly CaptureFilePart[], inputs: readonly string[]): string {
+  return parts.length === 1 ? parts[0]!.file : `${parts.length} files (${inputs.join(", ")})`;
 }
 
 /**
@@ -168,7 +240,8 @@ function statIsFile(path: string): boolean {
   }
 }
 
-function sizeOf(path: string): number {
+/** A file's size in bytes (0 when it cannot be read: opening it says why). */
+export function sizeOf(path: string): number {
   try {
     return statSync(path).size;
   } catch {
@@ -225,8 +298,10 @@ export async function analyzeCaptureSections(opts: AnalyzeOptions, endsEpochMs: 
     source.name,
   );
   const interrupted = await readAll(source, reader, opts);
-  return sections.map((a, k) =>
-    a.finish(source.name, { ...reader.info, packets: packets[k]!, warnings: [...reader.info.warnings] }, interrupted),
+  return sections.map(
+    (a, k) =>
+      a.finish(source.name, { ...reader.info, packets: packets[k]!, warnings: [...reader.info.warnings] }, interrupted)
+        .result,
   );
 }
 
@@ -239,6 +314,7 @@ async function readAll(
   reader: CaptureReader,
   opts: AnalyzeOptions,
   set?: { frameBase: number; doneBytes: number; totalBytes: number },
+  afterChunk?: () => Promise<void>,
 ): Promise<boolean> {
   const signal = opts.signal;
   const stop = () => source.close();
@@ -266,6 +342,7 @@ async function readAll(
         break;
       }
       reader.push(next.value);
+      if (afterChunk !== undefined) await afterChunk();
       if (opts.onProgress && ++chunks % 16 === 0) {
         opts.onProgress({
           bytesRead: (set?.doneBytes ?? 0) + source.readBytes(),
@@ -282,8 +359,13 @@ async function readAll(
   return signal?.aborted === true;
 }
 
-/** The packet sink: decodes, tracks flows, feeds sessions. */
-class Analysis implements PacketSink {
+/**
+ * The packet sink: decodes, tracks flows, feeds sessions. With a share (a
+ * worker of a parallel analysis) it is handed the packets of its own flows
+ * (`onPacket`) and only the times of the others (`passPacket`).
+ * @internal
+ */
+export class Analysis implements PacketSink {
   private readonly tcp = newTcpPacket();
   private readonly table = new FlowTable();
   private readonly agg: Aggregator;
@@ -322,9 +404,17 @@ class Analysis implements PacketSink {
   /** Data packets from memcached servers: none at all means a one-direction capture. */
   private serverDataPackets = 0;
   private readonly packetLog = new PacketLog();
-  private readonly timeline = exchangeTimeline();
+  private readonly timeline: Timeline;
+  /** The order key of the moment (see share.ts). */
+  private readonly clock: KeyClock = { major: 0, minor: 0 };
+  private readonly share: FlowShare | undefined;
+  /** With a share: each row's order key, and each flow's first frame by flow number − 1. */
+  private readonly rowKeys = new WeakMap<object, OrderKey>();
+  private readonly flowFirstFrames: number[] = [];
 
   constructor(readonly opts: AnalyzeOptions) {
+    this.share = opts.share;
+    this.timeline = this.share === undefined ? exchangeTimeline() : new KeyedTimeline(this.clock);
     this.ports = new Set([11211, ...opts.ports]);
     this.rule = { thresholdNs: opts.stallThresholdMs * 1e6, ackWindowNs: opts.ackWindowMs * 1e6 };
     this.idleNs = (opts.idleTimeoutMs ?? ANALYZE_DEFAULTS.idleTimeoutMs) * 1e6;
@@ -337,13 +427,35 @@ class Analysis implements PacketSink {
       slowMs: opts.slowMs ?? ANALYZE_DEFAULTS.slowMs,
       packetsOf: (flow, first, last) => this.packetLog.collect(flow, first, last),
       timeline: this.timeline,
+      stamp:
+        this.share === undefined ? undefined : (row) => this.rowKeys.set(row, [this.clock.major, this.clock.minor]),
     });
   }
 
+  /** Every packet moves the clock and, after it, finishes idle flows. */
   onPacket(pk: CapturedPacket): void {
     this.tick(pk.tNs);
+    const frame = pk.frame;
+    this.clock.major = frame * 2;
+    this.clock.minor = 0;
+    this.packet(pk, decodePacket(pk.linkType, pk.data, pk.offset, pk.capLen, this.tcp));
+    if (this.share !== undefined) {
+      for (let id = this.flowFirstFrames.length; id < this.table.flowsSeen; id++) this.flowFirstFrames.push(frame);
+    }
+    this.clock.major = frame * 2 + 1;
+    this.expire();
+  }
+
+  /** A packet of another share's flow: only its time counts here, as every packet's does. */
+  passPacket(frame: number, tNs: number): void {
+    this.tick(tNs);
+    this.clock.major = frame * 2 + 1;
+    this.clock.minor = 0;
+    this.expire();
+  }
+
+  private packet(pk: CapturedPacket, status: Decoded): void {
     const p = this.tcp;
-    const status = decodePacket(pk.linkType, pk.data, pk.offset, pk.capLen, p);
     if (status === Decoded.Tcp || status === Decoded.Udp) {
       // Snaplen cut the payload. (orig_len above caplen alone is not that: Ethernet padding and FCS.)
       if (p.capturedPayload < p.payloadLen) this.snaplenCut++;
@@ -364,13 +476,13 @@ class Analysis implements PacketSink {
       conn = this.table.lookup(p, pk.data, true, PROTO_TCP)!;
       dir = this.table.dir;
     }
-    this.touch(conn);
-    if (conn.kind === KIND_OTHER) return this.expire();
+    this.touch(conn, pk.frame);
+    if (conn.kind === KIND_OTHER) return;
     if (conn.kind === KIND_UNKNOWN) {
       if (syn) conn.clientDir = (flags & TCP_ACK) === 0 ? dir : dir === 0 ? 1 : 0;
       if (p.payloadLen > 0 && p.capturedPayload > 0)
         this.classify(conn, dir, pk.data, p.payloadAt, p.payloadAt + p.capturedPayload);
-      if ((conn.kind as number) === KIND_OTHER) return this.expire();
+      if ((conn.kind as number) === KIND_OTHER) return;
     }
     if (p.payloadLen > 0 && conn.kind === KIND_MEMCACHED && dir !== conn.clientDir) this.serverDataPackets++;
     this.packetLog.record(conn.id, pk.frame, pk.tNs, dir === conn.clientDir, flags, p.seq, p.payloadLen);
@@ -383,7 +495,6 @@ class Analysis implements PacketSink {
     }
     half.onSegment(p, pk.data, pk.frame, pk.tNs, consumer);
     if ((flags & TCP_RST) !== 0 || (half.finished && conn.half(dir === 0 ? 1 : 0).finished)) this.close(conn);
-    this.expire();
   }
 
   /**
@@ -406,8 +517,9 @@ class Analysis implements PacketSink {
     else if (t < clock - 1e9) this.timeAnomalies++;
   }
 
-  private touch(conn: Conn): void {
+  private touch(conn: Conn, frame: number): void {
     conn.lastTNs = this.clockNs;
+    conn.lastFrame = frame;
     this.table.touch(conn);
   }
 
@@ -423,6 +535,7 @@ class Analysis implements PacketSink {
       if (now - c.lastTNs > this.idleNs) this.evictedIdle++;
       else if (t.size > this.maxFlows) this.evictedLimit++;
       else return;
+      this.clock.minor = c.lastFrame;
       this.close(c);
     }
   }
@@ -454,10 +567,9 @@ class Analysis implements PacketSink {
       const stats = this.newFlowStats(conn, clientDir, "udp");
       conn.udp = new UdpSession(clientDir, stats, this.agg, this.scratch);
     }
-    this.touch(conn);
+    this.touch(conn, pk.frame);
     if (dir !== conn.clientDir) this.serverDataPackets++;
     conn.udp?.onDatagram(dir, buf, at, end, pk.frame, pk.tNs);
-    this.expire();
   }
 
   private newFlowStats(conn: Conn, clientDir: 0 | 1, transport: "tcp" | "udp"): FlowStats {
@@ -591,78 +703,41 @@ class Analysis implements PacketSink {
     return this.maxTNs;
   }
 
-  finish(file: string, info: CaptureInfo, interrupted: boolean): AnalysisResult {
-    for (const conn of [...this.table.all()]) this.close(conn);
+  finish(file: string, info: CaptureInfo, interrupted: boolean): { result: AnalysisResult; facts: WarningFacts } {
+    this.clock.major = END_MAJOR;
+    for (const conn of [...this.table.all()]) {
+      this.clock.minor = conn.lastFrame;
+      this.close(conn);
+    }
     const a = this.agg;
-    const warnings = [...info.warnings];
-    const n = (k: number) => k.toLocaleString("en-US");
-    if (this.unknownLinks.size > 0) {
-      warnings.push(
-        `${this.decode.unknownLinkType} packets have link types mcdiag does not decode (${[...this.unknownLinks].join(", ")}); they were skipped`,
-      );
-    }
-    if (this.decode.ipFragments > 0)
-      warnings.push(`${this.decode.ipFragments} IP fragments were counted and skipped (not reassembled)`);
-    if (this.snaplenCut > 0) {
-      warnings.push(
-        `${this.snaplenCut} packets were cut by the capture's snaplen; their payload was not parsed (capture with -s 0 for full packets)`,
-      );
-    }
-    if (this.gaps > 0)
-      warnings.push(
-        `bytes missing from the capture in ${this.gaps} places: parsing resynchronised after each, and requests around them may be unpaired`,
-      );
-    if (info.packets > 0 && this.memcachedFlows === 0) {
-      warnings.push(`no memcached traffic found (server ports ${[...this.ports].join(", ")}; add --port for another)`);
-    }
-    if (a.requests > 0 && this.serverDataPackets === 0) {
-      warnings.push(
-        "no response was seen for any request: the capture seems to hold only one direction, so stalls (which need the server's ACKs) cannot be judged",
-      );
-    }
-    if (a.clamped > 0) {
-      warnings.push(
-        `${n(a.clamped)} durations were negative or longer than 1 h (a clock step or a damaged timestamp): they were counted at the nearest end of the 0 … 1 h range`,
-      );
-    }
-    if (a.beyondLimit > 0) {
-      warnings.push(
-        `${n(a.beyondLimit)} requests on ${n(a.beyondLimitFlows)} connections were beyond the limit of ${n(MAX_PENDING)} awaiting an answer: ` +
-          "they are counted, and their replies recognised, but neither paired nor timed",
-      );
-    }
-    if (a.unparsedClientBytes > 0) {
-      warnings.push(
-        `${n(a.unparsedClientBytes)} bytes sent by clients on ${n(a.unparsedFlows)} connections could not be parsed as memcached commands ` +
-          "(a line without an end, an impossible data length, or another protocol): they were skipped up to the next command",
-      );
-    }
-    if (this.evictedLimit > 0) {
-      warnings.push(
-        `${n(this.evictedLimit)} flows were finished early because more than ${n(this.maxFlows)} were open at once (--max-flows): ` +
-          "requests they had outstanding are counted unanswered, and traffic they carried later counts as new flows",
-      );
-    }
-    if (this.timeAnomalies > 0) {
-      warnings.push(
-        `${n(this.timeAnomalies)} packets have timestamps more than 1 s earlier than the capture's latest, or a day later ` +
-          "(a clock step or a damaged timestamp): durations measured across them are not to be trusted",
-      );
-    }
-    const resolutionNs = info.timestampResolution === undefined ? 1000 : resolutionOf(info.timestampResolution);
-    if (resolutionNs > 1e6) {
-      warnings.push(
-        `timestamps have a resolution of ${info.timestampResolution}: shorter durations cannot be measured, and stalls are judged by that coarse clock`,
-      );
-    }
-    if (this.udpIncomplete > 0)
-      warnings.push(
-        `${n(this.udpIncomplete)} UDP responses lost datagrams in the capture; they are counted unanswered`,
-      );
-    if (a.endpoints.has(OTHER_SERVERS))
-      warnings.push(
-        `traffic to more than ${n(a.endpoints.size - 1)} servers: the rest is summed as "${OTHER_SERVERS}"`,
-      );
+    const facts: WarningFacts = {
+      counts: {
+        unknownLinkType: this.decode.unknownLinkType,
+        ipFragments: this.decode.ipFragments,
+        snaplenCut: this.snaplenCut,
+        gaps: this.gaps,
+        memcachedFlows: this.memcachedFlows,
+        requests: a.requests,
+        serverDataPackets: this.serverDataPackets,
+        clamped: a.clamped,
+        beyondLimit: a.beyondLimit,
+        beyondLimitFlows: a.beyondLimitFlows,
+        unparsedClientBytes: a.unparsedClientBytes,
+        unparsedFlows: a.unparsedFlows,
+        evictedLimit: this.evictedLimit,
+        // Every worker sees every packet's time: one counts the odd ones.
+        timeAnomalies: this.share === undefined || this.share.index === 0 ? this.timeAnomalies : 0,
+        udpIncomplete: this.udpIncomplete,
+      },
+      unknownLinks: [...this.unknownLinks],
+      serversBeforeOthers: a.endpoints.has(OTHER_SERVERS) ? a.endpoints.size - 1 : 0,
+      packets: info.packets,
+      ports: [...this.ports],
+      maxFlows: this.maxFlows,
+      timestampResolution: info.timestampResolution,
+      captureWarnings: [...info.warnings],
+    };
+    const warnings = analysisWarnings(facts);
     const causes = a.causeSummaries();
     const timerMs = stallTimerMs(a.stallLengths);
     const result: AnalysisResult = {
@@ -727,8 +802,134 @@ class Analysis implements PacketSink {
       histograms: encodedAnalysisHistograms(a.wire, a.stallLengths, a.endpointWire(), a.causeCosts()),
     };
     if (interrupted) result.interrupted = true;
-    return result;
+    return { result, facts };
   }
+
+  /** What the merge needs beside a share's result: warning facts, flows' first frames, rows' and points' order keys. */
+  shareRecord(result: AnalysisResult, facts: WarningFacts): ShareRecord {
+    const key = (row: object) => this.rowKeys.get(row) ?? [END_MAJOR, 0];
+    return {
+      facts,
+      flowFirstFrames: this.flowFirstFrames,
+      keys: {
+        items: result.stalls.items.map(key),
+        top: result.top.map(key),
+        flows: result.flowsDetail.map(key),
+        examples: result.causes.map((c) => c.examples.map(key)),
+      },
+      points: (this.timeline as KeyedTimeline).points(),
+      ns: {
+        stalled: this.agg.stalledNs,
+        causes: this.agg.causeTotalsNs(),
+        endpoints: Object.fromEntries(
+          [...this.agg.endpoints.values()].map((e) => [
+            e.server,
+            { stalled: e.stalledNs, request: e.requestNs, server: e.serverNs, response: e.responseNs },
+          ]),
+        ),
+      },
+    };
+  }
+}
+
+/** What an analysis' warnings are made from: counts that add up over the workers sharing a capture, and facts of the capture. */
+export interface WarningFacts {
+  counts: {
+    unknownLinkType: number;
+    ipFragments: number;
+    snaplenCut: number;
+    gaps: number;
+    memcachedFlows: number;
+    requests: number;
+    serverDataPackets: number;
+    clamped: number;
+    beyondLimit: number;
+    beyondLimitFlows: number;
+    unparsedClientBytes: number;
+    unparsedFlows: number;
+    evictedLimit: number;
+    timeAnomalies: number;
+    udpIncomplete: number;
+  };
+  unknownLinks: number[];
+  /** Servers tracked one by one before the rest were summed (0: none summed). */
+  serversBeforeOthers: number;
+  packets: number;
+  ports: number[];
+  maxFlows: number;
+  timestampResolution: string | undefined;
+  /** The readers' own warnings (damage, files out of order), first. */
+  captureWarnings: string[];
+}
+
+/** An analysis' warnings, from its facts. */
+export function analysisWarnings(f: WarningFacts): string[] {
+  const c = f.counts;
+  const warnings = [...f.captureWarnings];
+  const n = (k: number) => k.toLocaleString("en-US");
+  if (f.unknownLinks.length > 0) {
+    warnings.push(
+      `${c.unknownLinkType} packets have link types mcdiag does not decode (${f.unknownLinks.join(", ")}); they were skipped`,
+    );
+  }
+  if (c.ipFragments > 0) warnings.push(`${c.ipFragments} IP fragments were counted and skipped (not reassembled)`);
+  if (c.snaplenCut > 0) {
+    warnings.push(
+      `${c.snaplenCut} packets were cut by the capture's snaplen; their payload was not parsed (capture with -s 0 for full packets)`,
+    );
+  }
+  if (c.gaps > 0)
+    warnings.push(
+      `bytes missing from the capture in ${c.gaps} places: parsing resynchronised after each, and requests around them may be unpaired`,
+    );
+  if (f.packets > 0 && c.memcachedFlows === 0) {
+    warnings.push(`no memcached traffic found (server ports ${f.ports.join(", ")}; add --port for another)`);
+  }
+  if (c.requests > 0 && c.serverDataPackets === 0) {
+    warnings.push(
+      "no response was seen for any request: the capture seems to hold only one direction, so stalls (which need the server's ACKs) cannot be judged",
+    );
+  }
+  if (c.clamped > 0) {
+    warnings.push(
+      `${n(c.clamped)} durations were negative or longer than 1 h (a clock step or a damaged timestamp): they were counted at the nearest end of the 0 … 1 h range`,
+    );
+  }
+  if (c.beyondLimit > 0) {
+    warnings.push(
+      `${n(c.beyondLimit)} requests on ${n(c.beyondLimitFlows)} connections were beyond the limit of ${n(MAX_PENDING)} awaiting an answer: ` +
+        "they are counted, and their replies recognised, but neither paired nor timed",
+    );
+  }
+  if (c.unparsedClientBytes > 0) {
+    warnings.push(
+      `${n(c.unparsedClientBytes)} bytes sent by clients on ${n(c.unparsedFlows)} connections could not be parsed as memcached commands ` +
+        "(a line without an end, an impossible data length, or another protocol): they were skipped up to the next command",
+    );
+  }
+  if (c.evictedLimit > 0) {
+    warnings.push(
+      `${n(c.evictedLimit)} flows were finished early because more than ${n(f.maxFlows)} were open at once (--max-flows): ` +
+        "requests they had outstanding are counted unanswered, and traffic they carried later counts as new flows",
+    );
+  }
+  if (c.timeAnomalies > 0) {
+    warnings.push(
+      `${n(c.timeAnomalies)} packets have timestamps more than 1 s earlier than the capture's latest, or a day later ` +
+        "(a clock step or a damaged timestamp): durations measured across them are not to be trusted",
+    );
+  }
+  const resolutionNs = f.timestampResolution === undefined ? 1000 : resolutionOf(f.timestampResolution);
+  if (resolutionNs > 1e6) {
+    warnings.push(
+      `timestamps have a resolution of ${f.timestampResolution}: shorter durations cannot be measured, and stalls are judged by that coarse clock`,
+    );
+  }
+  if (c.udpIncomplete > 0)
+    warnings.push(`${n(c.udpIncomplete)} UDP responses lost datagrams in the capture; they are counted unanswered`);
+  if (f.serversBeforeOthers > 0)
+    warnings.push(`traffic to more than ${n(f.serversBeforeOthers)} servers: the rest is summed as "${OTHER_SERVERS}"`);
+  return warnings;
 }
 
 function looksLikeOtherProtocol(buf: Buffer, at: number, end: number): boolean {

@@ -8,6 +8,8 @@ import { SourceDamaged, openSource } from "./source.js";
 export interface SetFile {
   path: string;
   firstPacketEpochNs: bigint | undefined;
+  /** Its format and link types ("pcap 1"), as far as its first packet tells. */
+  kind: string;
 }
 
 /**
@@ -61,7 +63,7 @@ export async function orderByFirstPacket(paths: readonly string[], signal?: Abor
   const out: SetFile[] = [];
   for (const path of paths) {
     if (signal?.aborted) break;
-    out.push({ path, firstPacketEpochNs: await firstPacketNs(path) });
+    out.push({ path, ...(await firstPacket(path)) });
   }
   return out.sort((a, b) => {
     const x = a.firstPacketEpochNs;
@@ -72,7 +74,16 @@ export async function orderByFirstPacket(paths: readonly string[], signal?: Abor
   });
 }
 
-async function firstPacketNs(path: string): Promise<bigint | undefined> {
+/**
+ * Whether the files can be one capture cut in sequence (a ring buffer): one
+ * format and link type. (Whether they also follow one another in time is
+ * found as they are read: see NotOneSequence.)
+ */
+export function sameKind(files: readonly SetFile[]): boolean {
+  return files.every((f) => f.kind === files[0]!.kind);
+}
+
+async function firstPacket(path: string): Promise<{ firstPacketEpochNs: bigint | undefined; kind: string }> {
   const source = openSource(path);
   const reader = new CaptureReader(
     {
@@ -86,12 +97,17 @@ async function firstPacketNs(path: string): Promise<bigint | undefined> {
     for await (const chunk of source.chunks) reader.push(chunk);
     reader.end();
   } catch (err) {
-    if (err instanceof FirstPacketSeen) return reader.info.firstPacketEpochNs;
+    if (err instanceof FirstPacketSeen)
+      return { firstPacketEpochNs: reader.info.firstPacketEpochNs, kind: kindOf(reader) };
     if (!(err instanceof SourceDamaged)) throw err;
     if (reader.info.format === undefined)
       throw new McdiagError("BAD_INPUT", `${err.message}, before any capture data`, { file: source.name });
   } finally {
     source.close();
   }
-  return reader.info.firstPacketEpochNs;
+  return { firstPacketEpochNs: reader.info.firstPacketEpochNs, kind: kindOf(reader) };
+}
+
+function kindOf(reader: CaptureReader): string {
+  return `${reader.info.format ?? ""} ${reader.info.linkTypes.join(",")}`;
 }

@@ -53,6 +53,8 @@ export class Conn {
   declare classifyTries: number;
   /** When the flow was last active, on the analysis' eviction clock (which never runs back). */
   declare lastTNs: number;
+  /** The frame that last touched it: the table's activity order, by which a parallel analysis orders flows finished together. */
+  declare lastFrame: number;
   declare closed: boolean;
   /** Activity order in the table: the least recently active flow is evicted first. */
   older: Conn | undefined;
@@ -101,6 +103,7 @@ export class Conn {
     this.udp = undefined;
     this.stats = undefined;
     this.lastTNs = 0;
+    this.lastFrame = 0;
     this.closed = false;
     this.older = undefined;
     this.newer = undefined;
@@ -290,4 +293,49 @@ function same(
   if (words !== 4) return false;
   for (let i = 1; i < 4; i++) if (v[i - 1] !== s[aOff + i] || v[i + 2] !== s[bOff + i]) return false;
   return true;
+}
+
+/**
+ * Which of `of` workers owns a TCP or UDP packet's flow: a hash of the two
+ * (address, port) ends that is the same in both directions, mod `of`. Reads
+ * only the addresses and ports the decoder located.
+ */
+export function flowShareOf(p: TcpPacket, buf: Buffer, of: number): number {
+  return shareOfEnds(buf, p.srcAt, p.dstAt, p.addrLen, p.srcPort, p.dstPort, of);
+}
+
+/**
+ * The same for an Ethernet IPv4 TCP or UDP frame read straight from the
+ * capture, without decoding it; -1 for any other frame (decode it, then ask
+ * flowShareOf). The reader of a parallel analysis does this for every packet.
+ */
+export function flowShareOfFrame(linkType: number, buf: Buffer, at: number, capLen: number, of: number): number {
+  if (linkType !== 1 || capLen < 34 || buf[at + 12] !== 0x08 || buf[at + 13] !== 0x00) return -1;
+  const ip = at + 14;
+  const ihl = (buf[ip]! & 0x0f) * 4;
+  const proto = buf[ip + 9];
+  if (buf[ip]! >> 4 !== 4 || ihl < 20 || (proto !== 6 && proto !== 17) || capLen < 14 + ihl + 4) return -1;
+  const l4 = ip + ihl;
+  return shareOfEnds(buf, ip + 12, ip + 16, 4, buf.readUInt16BE(l4), buf.readUInt16BE(l4 + 2), of);
+}
+
+function shareOfEnds(
+  buf: Buffer,
+  srcAt: number,
+  dstAt: number,
+  addrLen: number,
+  srcPort: number,
+  dstPort: number,
+  of: number,
+): number {
+  let a = srcPort;
+  let b = dstPort;
+  for (let i = 0; i < addrLen; i += 4) {
+    a = Math.imul(a ^ buf.readUInt32BE(srcAt + i), 0x9e3779b1);
+    b = Math.imul(b ^ buf.readUInt32BE(dstAt + i), 0x9e3779b1);
+  }
+  let h = (a + b) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h ^= h >>> 13;
+  return (h >>> 0) % of;
 }

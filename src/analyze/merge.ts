@@ -3,7 +3,7 @@ import { decodeHistogram } from "../results/histogram-codec.js";
 import { arrayAt, badField, intAt, numberAt, objectAt, type Json } from "../results/fields.js";
 import { mergeHistograms, sumCounts } from "../results/merge.js";
 import { McdiagError } from "../util/errors.js";
-import { round } from "../util/round.js";
+import { msFromNs, round } from "../util/round.js";
 import {
   CAUSE_EXAMPLES,
   MAX_FLOWS_LISTED,
@@ -15,9 +15,25 @@ import {
   wireSummary,
   worseExchange,
 } from "./aggregate.js";
-import { advice, encodedAnalysisHistograms, stallTimerMs, timerNote } from "./analyzer.js";
+import {
+  advice,
+  analysisWarnings,
+  encodedAnalysisHistograms,
+  stallTimerMs,
+  timerNote,
+  type WarningFacts,
+} from "./analyzer.js";
 import type { Cause } from "./causes.js";
-import type { AnalysisResult, CauseSummary, EndpointSummary, EndpointTimeMs, WireSummaryUs } from "./result.js";
+import { exchangeTimeline } from "./exchange-timeline.js";
+import type {
+  AnalysisResult,
+  CaptureFilePart,
+  CauseSummary,
+  EndpointSummary,
+  EndpointTimeMs,
+  WireSummaryUs,
+} from "./result.js";
+import { addPointsInOrder, compareKeys, type OrderKey, type ShareNs, type ShareRecord } from "./share.js";
 
 /**
  * `analyze --json` results of captures taken apart (hosts, interfaces,
@@ -84,10 +100,23 @@ export function analysisInputOf(doc: Json, where: string): AnalysisInput {
 }
 
 /**
- * Merges analyses of separate captures. They must have judged slow
- * requests by the same threshold (the causes would not add up otherwise).
+ * The inputs are shares of one capture, split between workers by flow (see
+ * share.ts): the merge is then the one analysis of the whole capture, with
+ * its flow numbers, rows in its order, its warnings and timeline.
  */
-export function mergeAnalyses(inputs: readonly AnalysisInput[]): AnalysisResult {
+export interface SharedCapture {
+  /** Each input's share record, index for index. */
+  records: readonly ShareRecord[];
+  file: string;
+  files?: CaptureFilePart[];
+}
+
+/**
+ * Merges analyses of separate captures, or the shares of one capture
+ * (`shared`). They must have judged slow requests by the same threshold
+ * (the causes would not add up otherwise).
+ */
+export function mergeAnalyses(inputs: readonly AnalysisInput[], shared?: SharedCapture): AnalysisResult {
   if (inputs.length === 0) throw new McdiagError("BAD_INPUT", "no analyze results to merge");
   const first = inputs[0]!;
   for (const i of inputs.slice(1)) {
@@ -101,7 +130,19 @@ export function mergeAnalyses(inputs: readonly AnalysisInput[]): AnalysisResult 
   }
   const rs = inputs.map((i) => i.result);
   const sum = (f: (r: AnalysisResult) => number) => rs.reduce((a, r) => a + f(r), 0);
-  const tag = <T extends object>(x: T, i: AnalysisInput): T & { result: string } => ({ ...x, result: i.where });
+  // Rows of separate captures name theirs; shares of one capture are one analysis.
+  const tag = <T extends object>(x: T, i: AnalysisInput): T => (shared ? x : { ...x, result: i.where });
+  const keyOf = shared === undefined ? undefined : orderShares(rs, shared.records);
+  // Rows in the order they were made (one capture), or in input order (separate ones).
+  const made = (a: object, b: object) => (keyOf === undefined ? 0 : compareKeys(keyOf(a), keyOf(b)));
+  // A total in ms: shares of one capture add their unrounded ns and round once, as one analysis does.
+  const msTotal = (parts: number[], ns: (n: ShareNs) => number | undefined) =>
+    shared
+      ? msFromNs(shared.records.reduce((a, r) => a + (ns(r.ns) ?? 0), 0))
+      : round(
+          parts.reduce((a, b) => a + b, 0),
+          3,
+        );
 
   const wire = mergeHistograms(inputs.map((i) => i.wire));
   const stallLengths = mergeHistograms(inputs.map((i) => i.stalls));
@@ -124,25 +165,25 @@ export function mergeAnalyses(inputs: readonly AnalysisInput[]): AnalysisResult 
       requests,
       stalls,
       stalledRatio: requests > 0 ? round(stalls / requests, 4) : 0,
-      stalledMs: round(
-        parts.reduce((a, p) => a + p.e.stalledMs, 0),
-        3,
+      stalledMs: msTotal(
+        parts.map((p) => p.e.stalledMs),
+        (n) => n.endpoints[server]?.stalled,
       ),
       wireUs: wireSummary(h),
     });
     // Where each server's wire time went: sums, when every part has them.
     const times = parts.map((p) => p.e.timeMs);
     if (times.every((t) => t !== undefined)) {
-      const sumOf = (k: keyof EndpointTimeMs) =>
-        round(
-          times.reduce((a, t) => a + t[k], 0),
-          3,
+      const sumOf = (k: keyof EndpointTimeMs, ns: keyof ShareNs["endpoints"][string]) =>
+        msTotal(
+          times.map((t) => t[k]),
+          (n) => n.endpoints[server]?.[ns],
         );
       endpoints[endpoints.length - 1]!.timeMs = {
-        requestTransmit: sumOf("requestTransmit"),
-        server: sumOf("server"),
-        responseTransmit: sumOf("responseTransmit"),
-        stalled: sumOf("stalled"),
+        requestTransmit: sumOf("requestTransmit", "request"),
+        server: sumOf("server", "server"),
+        responseTransmit: sumOf("responseTransmit", "response"),
+        stalled: sumOf("stalled", "stalled"),
       };
     }
   }
@@ -158,14 +199,14 @@ export function mergeAnalyses(inputs: readonly AnalysisInput[]): AnalysisResult 
     causeCosts.set(cause, costs);
     const s = causeSummaryOf(cause, causeRuleOf(cause), costs, {
       requests: parts.reduce((a, p) => a + p.c.requests, 0),
-      totalMs: round(
-        parts.reduce((a, p) => a + p.c.totalMs, 0),
-        3,
+      totalMs: msTotal(
+        parts.map((p) => p.c.totalMs),
+        (n) => n.causes[cause],
       ),
       evidence: sumCounts(parts.map((p) => p.c.evidence)) as Record<string, number>,
       examples: parts
         .flatMap((p) => p.c.examples.map((x) => tag(x, p.i)))
-        .sort((a, b) => b.ms - a.ms)
+        .sort((a, b) => b.ms - a.ms || made(a, b))
         .slice(0, CAUSE_EXAMPLES),
     });
     if (cause === "connect") s.connections = parts.reduce((a, p) => a + (p.c.connections ?? 0), 0);
@@ -173,17 +214,22 @@ export function mergeAnalyses(inputs: readonly AnalysisInput[]): AnalysisResult 
   }
   sortCauses(causes);
 
-  const flows = sortFlows(inputs.flatMap((i) => i.result.flowsDetail.map((f) => tag(f, i))));
-  const flowsOmitted = sum((r) => r.flowsOmitted) + Math.max(0, flows.length - MAX_FLOWS_LISTED);
+  const allFlows = inputs.flatMap((i) => i.result.flowsDetail.map((f) => tag(f, i)));
+  const flowsOmitted = sum((r) => r.flowsOmitted) + Math.max(0, allFlows.length - MAX_FLOWS_LISTED);
+  // One capture lists the flows finished first; separate ones, the worst.
+  const flows =
+    keyOf === undefined
+      ? sortFlows(allFlows).slice(0, MAX_FLOWS_LISTED)
+      : sortFlows(allFlows.sort(made).slice(0, MAX_FLOWS_LISTED));
   const listLimits = {
     top: Math.max(...rs.map((r) => r.listLimits.top)),
     stallItems: Math.max(...rs.map((r) => r.listLimits.stallItems)),
   };
   const top = inputs
     .flatMap((i) => i.result.top.map((t) => tag(t, i)))
-    .sort(worseExchange)
+    .sort((a, b) => worseExchange(a, b) || made(a, b))
     .slice(0, listLimits.top);
-  const allItems = inputs.flatMap((i) => i.result.stalls.items.map((s) => tag(s, i)));
+  const allItems = inputs.flatMap((i) => i.result.stalls.items.map((s) => tag(s, i))).sort(made);
   const items = allItems.slice(0, listLimits.stallItems);
   const firsts = rs.map((r) => r.firstPacketMs).filter((t): t is number => t !== null);
   const lasts = rs.map((r) => r.lastPacketMs).filter((t): t is number => t !== null);
@@ -194,16 +240,23 @@ export function mergeAnalyses(inputs: readonly AnalysisInput[]): AnalysisResult 
   const requestStalls = sum((r) => r.stalls.request);
   const responseStalls = sum((r) => r.stalls.response);
   const multiSegmentRequests = sum((r) => r.multiSegmentRequests);
-  const warnings = inputs.flatMap((i) => i.result.warnings.map((w) => `${i.where}: ${w}`));
+  const warnings = shared
+    ? analysisWarnings(mergedFacts(shared.records.map((r) => r.facts)))
+    : inputs.flatMap((i) => i.result.warnings.map((w) => `${i.where}: ${w}`));
   const result: AnalysisResult = {
-    file: `${inputs.length} results merged`,
+    file: shared?.file ?? `${inputs.length} results merged`,
     format: same((r) => r.format),
-    linkTypes: [...new Set(rs.flatMap((r) => r.linkTypes))].sort((a, b) => a - b),
+    // Every share read every packet: the capture's own figures are each share's.
+    linkTypes: shared ? first.result.linkTypes : [...new Set(rs.flatMap((r) => r.linkTypes))].sort((a, b) => a - b),
     timestampResolution: same((r) => r.timestampResolution),
-    durationSec: firstPacketMs !== null && lastPacketMs !== null ? Math.round(lastPacketMs - firstPacketMs) / 1000 : 0,
+    durationSec: shared
+      ? first.result.durationSec
+      : firstPacketMs !== null && lastPacketMs !== null
+        ? Math.round(lastPacketMs - firstPacketMs) / 1000
+        : 0,
     firstPacketMs,
     lastPacketMs,
-    packets: sum((r) => r.packets),
+    packets: shared ? first.result.packets : sum((r) => r.packets),
     truncatedPackets: sum((r) => r.truncatedPackets),
     decode: sumCounts(rs.map((r) => r.decode)) as AnalysisResult["decode"],
     flows: sum((r) => r.flows),
@@ -226,9 +279,9 @@ export function mergeAnalyses(inputs: readonly AnalysisInput[]): AnalysisResult 
     stalls: {
       request: requestStalls,
       response: responseStalls,
-      totalMs: round(
-        sum((r) => r.stalls.totalMs),
-        3,
+      totalMs: msTotal(
+        rs.map((r) => r.stalls.totalMs),
+        (n) => n.stalled,
       ),
       delayedAckTimerMs: timerMs,
       timerNote: timerMs === null ? null : timerNote(timerMs),
@@ -256,8 +309,53 @@ export function mergeAnalyses(inputs: readonly AnalysisInput[]): AnalysisResult 
     ),
     warnings,
     histograms: encodedAnalysisHistograms(wire, stallLengths, endpointWire, causeCosts),
-    mergedFrom: inputs.map((i) => i.where),
   };
+  if (shared) {
+    const timeline = exchangeTimeline();
+    addPointsInOrder(
+      timeline,
+      shared.records.map((r) => r.points),
+    );
+    result.timeline = timeline.finish();
+    if (shared.files !== undefined) result.files = shared.files;
+  } else result.mergedFrom = inputs.map((i) => i.where);
   if (rs.some((r) => r.interrupted === true)) result.interrupted = true;
   return result;
+}
+
+/**
+ * Gives the shares' flows the numbers the one analysis gives them (in the
+ * order of their first frames) and returns each row's order key.
+ */
+function orderShares(rs: readonly AnalysisResult[], records: readonly ShareRecord[]): (row: object) => OrderKey {
+  // Every flow of every share, by first frame (each share's list is already in that order).
+  const all: { frame: number; share: number; local: number }[] = [];
+  records.forEach((r, share) => r.flowFirstFrames.forEach((frame, i) => all.push({ frame, share, local: i + 1 })));
+  all.sort((a, b) => a.frame - b.frame || a.share - b.share || a.local - b.local);
+  const numbers = records.map((r) => new Array<number>(r.flowFirstFrames.length + 1));
+  all.forEach((f, i) => (numbers[f.share]![f.local] = i + 1));
+  const keys = new Map<object, OrderKey>();
+  rs.forEach((r, share) => {
+    const k = records[share]!.keys;
+    const renumber = (row: { flow: number }, key: OrderKey | undefined) => {
+      row.flow = numbers[share]![row.flow] ?? row.flow;
+      keys.set(row, key!);
+    };
+    r.stalls.items.forEach((row, i) => renumber(row, k.items[i]));
+    r.top.forEach((row, i) => renumber(row, k.top[i]));
+    r.flowsDetail.forEach((row, i) => renumber(row, k.flows[i]));
+    r.causes.forEach((c, j) => c.examples.forEach((row, i) => renumber(row, k.examples[j]![i])));
+  });
+  return (row) => keys.get(row)!;
+}
+
+/** The warning facts of one capture from its shares': counts summed, the capture's own facts from the first. */
+function mergedFacts(facts: readonly WarningFacts[]): WarningFacts {
+  const first = facts[0]!;
+  return {
+    ...first,
+    counts: sumCounts(facts.map((f) => f.counts)) as WarningFacts["counts"],
+    unknownLinks: [...new Set(facts.flatMap((f) => f.unknownLinks))],
+    serversBeforeOthers: Math.max(...facts.map((f) => f.serversBeforeOthers)),
+  };
 }

@@ -1,5 +1,6 @@
 import { Command } from "commander";
-import { ANALYZE_DEFAULTS, analyzeCapture } from "../analyze/analyzer.js";
+import { ANALYZE_DEFAULTS } from "../analyze/analyzer.js";
+import { analyzeInParallel } from "../analyze/parallel.js";
 import { analysisJson, renderAnalysis } from "../report/analyze-report.js";
 import { printJson, type CliContext } from "./context.js";
 import { EXIT_FINDINGS } from "./exit-codes.js";
@@ -50,6 +51,11 @@ export function analyzeCommand(ctx: CliContext): Command {
       "flows tracked at once; beyond this the least recently active is finished (bounds memory)",
       String(ANALYZE_DEFAULTS.maxFlows),
     )
+    .option(
+      "--threads <n>",
+      "worker threads (1: analyse in the main thread); the result is the same on any number",
+      "1",
+    )
     .option("--fail-on-stall", "exit 1 when any stall is found (for CI)")
     .option("--json", "print JSON for machines instead of tables");
   addHtmlOption(cmd);
@@ -63,6 +69,7 @@ Examples:
   mcdiag analyze ci.pcap --fail-on-stall
   mcdiag analyze capture.pcapng --html analyze.html
   mcdiag analyze ring/        the files of tcpdump -C -W or dumpcap -b, as one capture
+  mcdiag analyze big.pcap --threads 2     on two worker threads
 
 Capture with full packets (tcpdump -s 0, the default today) so payloads can be parsed.
 Exit codes: 0 analysed; 1 stalls found with --fail-on-stall; 2 unreadable input
@@ -72,7 +79,11 @@ cut short or damaged (gzip included) is analysed up to the damage, with a warnin
 Several files are ordered by their first packet and read as one continuous
 capture: a connection spanning files is followed across them, and frame numbers
 run on from file to file (the report lists each file's first frame; frame N is
-frame N - first + 1 of its file, or frame N of mergecap -w all.pcapng FILES).`,
+frame N - first + 1 of its file, or frame N of mergecap -w all.pcapng FILES).
+Files that overlap in time (captures of several hosts) or differ in format are
+separate captures: each is analysed alone and the results merged exactly.
+--threads N splits the work between N worker threads (one capture by flow,
+separate captures by file); the result is the one-thread result.`,
   );
   cmd.action(async (files: string[], raw: RawOptions & { port: string[] }) => {
     const json = raw.json === true;
@@ -82,8 +93,9 @@ frame N - first + 1 of its file, or frame N of mergecap -w all.pcapng FILES).`,
     const started = Date.now();
     let result;
     try {
-      result = await analyzeCapture({
+      result = await analyzeInParallel({
         input: files.length === 1 ? files[0]! : files,
+        threads: intOption(raw.threads, "--threads", 1, 256, 1),
         ports,
         stallThresholdMs: numberOption(
           raw.stallThreshold,
