@@ -6,17 +6,15 @@
 // as on a busy server). Rounds alternate; medians of wall and CPU time. The
 // results of the two must be identical, field for field.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
-import { makeBigCapture, manyFlowsCopy, splitByConnection } from "./big-capture.js";
+import { BENCH_MIN_PACKETS, benchCaptures, splitByConnection } from "./big-capture.js";
 import { hasCommand, median } from "./lib.js";
 import { measure } from "./measure.js";
 
 const BIN = fileURLToPath(new URL("../bin/mcdiag.js", import.meta.url));
-const MIN_PACKETS = Number(process.env.BENCH_PACKETS ?? 2_000_000);
-const MANY_FLOWS = 2_500;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RING_FILES = 10;
 const SEPARATE_FILES = 4;
@@ -27,20 +25,7 @@ const round = (x) => Math.round(x * 100) / 100;
 export async function analyzeParallel() {
   for (const tool of ["editcap", "tcpdump"])
     if (!hasCommand(tool)) throw new Error(`${tool} is needed (Debian: apt-get install tshark tcpdump)`);
-  const dir = fileURLToPath(new URL("./out/", import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  // The analyzer benchmark's captures, shared with it (BENCH_KEEP keeps and reuses them).
-  const few = `${dir}big.pcap`;
-  const many = `${dir}big-many-flows.pcap`;
-  const meta = `${dir}big.json`;
-  let made;
-  if (process.env.BENCH_KEEP && existsSync(meta) && existsSync(few) && existsSync(many)) {
-    made = JSON.parse(readFileSync(meta, "utf8"));
-  } else {
-    const { port, sizeBytes } = await makeBigCapture(few, MIN_PACKETS);
-    made = { port, sizeBytes, flows: manyFlowsCopy(few, many, port, MANY_FLOWS) };
-    writeFileSync(meta, JSON.stringify(made));
-  }
+  const { dir, many, made, dispose } = await benchCaptures();
   const ring = `${dir}parallel-ring/`;
   const separate = `${dir}parallel-separate/`;
   for (const d of [ring, separate]) {
@@ -109,10 +94,11 @@ export async function analyzeParallel() {
       cpuRatio: round(m("twoThreads", "cpuSeconds") / m("oneThread", "cpuSeconds")),
     };
     if (!same) throw new Error(`${name}: one thread and two threads gave different results`);
-    if (one.packets < MIN_PACKETS) throw new Error(`${name}: ${one.packets} packets, fewer than ${MIN_PACKETS}`);
+    if (one.packets < BENCH_MIN_PACKETS)
+      throw new Error(`${name}: ${one.packets} packets, fewer than ${BENCH_MIN_PACKETS}`);
     pass &&= speedupWall >= TARGET;
   }
-  if (!process.env.BENCH_KEEP) for (const f of [few, many, meta]) rmSync(f, { force: true });
+  dispose();
   for (const d of [ring, separate]) rmSync(d, { recursive: true, force: true });
   return {
     name: "analyze on one thread vs two worker threads (a 10-file ring of one capture; 4 separate captures)",

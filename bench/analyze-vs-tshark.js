@@ -10,19 +10,17 @@
 // reported, as wall time and as CPU time (user + sys), since wall time on a
 // shared machine swings with whatever else runs. The targets are judged on
 // CPU time.
-import { existsSync, readFileSync, mkdirSync, rmSync, writeFileSync, cpSync, symlinkSync, mkdtempSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync, cpSync, symlinkSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildAt } from "./baseline.js";
-import { makeBigCapture, manyFlowsCopy } from "./big-capture.js";
+import { BENCH_MIN_PACKETS, benchCaptures } from "./big-capture.js";
 import { hasCommand, median } from "./lib.js";
 import { measure } from "./measure.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(ROOT, "bin/mcdiag.js");
-const MIN_PACKETS = Number(process.env.BENCH_PACKETS ?? 2_000_000);
-const MANY_FLOWS = 2_500;
 /** Alternating rounds per tool and capture; medians are reported (this machine's timings swing between runs). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** The build before cause attribution, to measure what attribution costs. */
@@ -31,20 +29,7 @@ const PRE_ATTRIBUTION_REF = process.env.BENCH_PRE_ATTRIBUTION_REF ?? "25172da";
 export async function analyzeVsTshark() {
   for (const tool of ["tshark", "tcpdump"])
     if (!hasCommand(tool)) throw new Error(`${tool} is needed (Debian: apt-get install tshark tcpdump)`);
-  const dir = fileURLToPath(new URL("./out/", import.meta.url));
-  mkdirSync(dir, { recursive: true });
-  const few = `${dir}big.pcap`;
-  const many = `${dir}big-many-flows.pcap`;
-  const meta = `${dir}big.json`;
-  // BENCH_KEEP keeps the captures (and reuses kept ones): they take a minute to make.
-  let made;
-  if (process.env.BENCH_KEEP && existsSync(meta) && existsSync(few) && existsSync(many)) {
-    made = JSON.parse(readFileSync(meta, "utf8"));
-  } else {
-    const { port, sizeBytes } = await makeBigCapture(few, MIN_PACKETS);
-    made = { port, sizeBytes, flows: manyFlowsCopy(few, many, port, MANY_FLOWS) };
-    writeFileSync(meta, JSON.stringify(made));
-  }
+  const { dir, few, many, made, dispose } = await benchCaptures();
   const { port, sizeBytes, flows } = made;
   const own = ownReaderBuild();
   const pre = buildAt(PRE_ATTRIBUTION_REF);
@@ -74,8 +59,8 @@ export async function analyzeVsTshark() {
     const runs = {};
     for (const [name, file] of captures) {
       const result = JSON.parse(readFileSync(`${dir}${name}-mcdiag.json`, "utf8"));
-      if (result.packets < MIN_PACKETS)
-        throw new Error(`${file} holds ${result.packets} packets, fewer than ${MIN_PACKETS}`);
+      if (result.packets < BENCH_MIN_PACKETS)
+        throw new Error(`${file} holds ${result.packets} packets, fewer than ${BENCH_MIN_PACKETS}`);
       // The same findings whichever classic-pcap reader read the file.
       const other = JSON.parse(readFileSync(`${dir}${name}-ownReader.json`, "utf8"));
       if (JSON.stringify({ ...other, file: "" }) !== JSON.stringify({ ...result, file: "" }))
@@ -149,7 +134,7 @@ export async function analyzeVsTshark() {
   } finally {
     own.cleanup();
     pre.cleanup();
-    if (!process.env.BENCH_KEEP) for (const f of [few, many, meta]) rmSync(f, { force: true });
+    dispose();
   }
 }
 

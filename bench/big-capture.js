@@ -8,7 +8,18 @@
 // The two files hold the same packets, so any difference in analysis time
 // comes from the number of flows.
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { fileURLToPath } from "node:url";
 import { hasCommand, run, startMemcached } from "./lib.js";
 
@@ -163,4 +174,36 @@ function forEachRecordRaw(src, visit) {
     const record = Buffer.from(frame.buffer, frame.byteOffset - 16, frame.length + 16);
     visit(record, frame);
   });
+}
+
+/** Packets the analyzer benchmarks' captures hold at least (BENCH_PACKETS makes a smaller one for a quick try). */
+export const BENCH_MIN_PACKETS = Number(process.env.BENCH_PACKETS ?? 2_000_000);
+/** Connections the many-flows copy is cut into. */
+const BENCH_MANY_FLOWS = 2_500;
+
+/**
+ * The analyzer benchmarks' two captures in bench/out/: `few` (10 long
+ * connections) and `many` (the same packets as about 2,500 connections), with
+ * the server port, size and flow count in `made`. BENCH_KEEP keeps them (and
+ * reuses kept ones): they take minutes to make. `dispose()` removes them
+ * unless kept.
+ */
+export async function benchCaptures() {
+  const dir = fileURLToPath(new URL("./out/", import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const few = `${dir}big.pcap`;
+  const many = `${dir}big-many-flows.pcap`;
+  const meta = `${dir}big.json`;
+  let made;
+  if (process.env.BENCH_KEEP && existsSync(meta) && existsSync(few) && existsSync(many)) {
+    made = JSON.parse(readFileSync(meta, "utf8"));
+  } else {
+    const { port, sizeBytes } = await makeBigCapture(few, BENCH_MIN_PACKETS);
+    made = { port, sizeBytes, flows: manyFlowsCopy(few, many, port, BENCH_MANY_FLOWS) };
+    writeFileSync(meta, JSON.stringify(made));
+  }
+  const dispose = () => {
+    if (!process.env.BENCH_KEEP) for (const f of [few, many, meta]) rmSync(f, { force: true });
+  };
+  return { dir, few, many, made, dispose };
 }
