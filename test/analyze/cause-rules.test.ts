@@ -4,6 +4,7 @@ import {
   RTX_FAST,
   RTX_PROBE,
   RTX_TIMEOUT,
+  ZW_FULL,
   ZW_ZERO,
   addRetransmission,
   addZeroWindow,
@@ -196,5 +197,21 @@ describe("attribution bookkeeping", () => {
     clearAttribution(a);
     expect(a).toMatchObject({ rtxNs: 0, rtxKinds: 0, rtxFrame: 0, rtxLastFrame: 0 });
     expect(a).toMatchObject({ zwNs: 0, zwReader: 0, zwFrame: 0, zwLastFrame: 0 });
+  });
+
+  it("keeps every way a window held a message back, and counts the persist probes of both sides", () => {
+    // The report lists each way ("a zero window was advertised", "the sender filled the advertised
+    // window") and the number of persist probes, so neither may be lost when findings add up.
+    const a = newExchangeRecord();
+    addZeroWindow(a, ZW_ZERO, 1, 7, 20, 21);
+    expect(a.zwKinds).toBe(ZW_ZERO);
+    addZeroWindow(a, ZW_FULL, 1, 3, 22, 23);
+    expect(a.zwKinds).toBe(ZW_ZERO | ZW_FULL);
+    a.zwProbes = 2;
+    const b = newExchangeRecord();
+    addZeroWindow(b, ZW_FULL, 2, 4, 40, 41);
+    b.zwProbes = 3;
+    mergeAttribution(a, b);
+    expect(a).toMatchObject({ zwKinds: ZW_ZERO | ZW_FULL, zwProbes: 5 });
   });
 });
