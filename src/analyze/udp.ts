@@ -27,6 +27,7 @@ interface UdpPending {
   frame: number;
   tNs: number;
   respFirstFrame: number;
+  respFirstTNs: number;
   /** Datagrams of the answer seen so far, and how many it has. */
   got: number;
   total: number;
@@ -112,6 +113,7 @@ export class UdpSession {
       frame,
       tNs,
       respFirstFrame: 0,
+      respFirstTNs: 0,
       got: 0,
       total: 0,
       error: false,
@@ -132,7 +134,10 @@ export class UdpSession {
       if (seq === 0) this.agg.unpairedResponses++;
       return;
     }
-    if (p.got === 0) p.respFirstFrame = frame;
+    if (p.got === 0) {
+      p.respFirstFrame = frame;
+      p.respFirstTNs = tNs;
+    }
     if (seq === 0) {
       const b = at + UDP_HEADER_BYTES;
       p.error =
@@ -147,6 +152,8 @@ export class UdpSession {
     const x = this.record(p.verb, p.bytes, p.keyCount, p.key, p.frame, p.tNs);
     x.respSegments = 1;
     x.respFirstFrame = p.respFirstFrame;
+    // The server's time (request → first datagram of the answer) is what the server cause judges.
+    x.respFirstTNs = p.respFirstTNs;
     x.respLastFrame = frame;
     x.respLastTNs = tNs;
     this.agg.exchange(this.flow, x, true, p.error);
