@@ -59,9 +59,11 @@ describe("honest numbers under overload", () => {
       /the offered load needs at least (\d+) connections to keep the mean wait under 1\.00 ms \((\d+) just keep up\)/.exec(
         r.stdout,
       );
+    // Just keeping up takes the least whole pool above the load; the load is printed rounded, so
+    // one printed as 18.0 may be 17.96 (18 keep up) or 18.04 (19 do).
     const keepUp = Number(needs![2]);
-    expect(keepUp).toBeGreaterThan(load);
-    expect(keepUp).toBeLessThanOrEqual(Math.ceil(load) + 1);
+    expect(keepUp).toBeGreaterThan(load - 0.05);
+    expect(keepUp).toBeLessThanOrEqual(Math.floor(load + 0.05) + 1);
     expect(Number(needs![1])).toBeGreaterThan(keepUp);
     expect(r.stdout).toMatch(/\(failed requests count at their time to failure/);
   });
