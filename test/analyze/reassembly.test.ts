@@ -97,12 +97,15 @@ function lossHarness(isn: number | undefined) {
   const out: string[] = [];
   const late: number[] = [];
   const lost: number[] = [];
+  /** Per delivery: how long it waited for the peer's full window, and the frame that filled it. */
+  const windowWait: [number, number][] = [];
   const h = new HalfStream(1);
   const c: StreamConsumer = {
     onData(dir, buf, from, to, frame, tNs, seqEnd) {
       out.push(`data ${dir} ${frame} ${tNs} ${seqEnd} ${buf.toString("latin1", from, to)}`);
       late.push(h.lateNs);
       lost.push(h.lostBefore);
+      windowWait.push([h.windowWaitNs, h.windowWaitNs > 0 ? h.windowFullFrame : 0]);
     },
     onGap(dir) {
       out.push(`gap ${dir}`);
@@ -135,7 +138,7 @@ function lossHarness(isn: number | undefined) {
   /** A pure ACK of the other direction's bytes. */
   const ackOnly = (ack: number, o: SegOpts = {}) => seg(0, "", { flags: TCP_ACK, ack, ...o });
   if (isn !== undefined) seg(isn, "", { flags: TCP_SYN });
-  return { h, c, seg, ackOnly, out, late, lost };
+  return { h, c, seg, ackOnly, out, late, lost, windowWait };
 }
 
 describe("HalfStream loss evidence", () => {
@@ -492,5 +495,74 @@ describe("HalfStream loss evidence", () => {
     seg(3, "cd", 100);
     expect(out).toEqual(["ab", "cd", "ef"]);
     expect(h.retransmissions).toBe(2);
+  });
+});
+
+describe("HalfStream window-full evidence", () => {
+  /** This direction (ISN 0) sending to a peer whose SYN said `peerScale` (-1: no scaling offered). */
+  function sender(ownScale: number, peerScale: number) {
+    const t = lossHarness(0);
+    t.h.wscale = ownScale;
+    const peer = new HalfStream(0);
+    peer.wscale = peerScale;
+    const window = (ack: number, win: number, tNs: number) => t.h.onPeerWindow(ack, win, peer, tNs);
+    return { ...t, window };
+  }
+
+  it("charges the bytes after a segment that filled the window with the wait until the window opened", () => {
+    const t = sender(-1, -1);
+    t.window(1, 10, 1500); // room up to byte 11
+    t.seg(1, "0123456789", { tNs: 2000 }); // frame 2 fills it exactly
+    t.window(1, 10, 3000); // the same edge again: not open
+    t.window(11, 10, 9000); // opens past the edge at 9 µs
+    t.seg(11, "abc", { tNs: 9100 }); // frame 3
+    t.seg(14, "d", { tNs: 9200 }); // after it, nothing waited
+    expect(t.windowWait).toEqual([
+      [0, 0],
+      [7000, 2],
+      [0, 0],
+    ]);
+  });
+
+  it("scales the window by the peer's shift only when both SYNs offered scaling, and judges nothing without SYNs", () => {
+    const scaled = sender(0, 2);
+    scaled.window(1, 4, 1000); // 4 << 2 = 16 bytes
+    scaled.seg(1, "x".repeat(16), { tNs: 2000 });
+    scaled.window(17, 4, 5000);
+    scaled.seg(17, "y", { tNs: 5100 });
+    expect(scaled.windowWait.map((w) => w[0])).toEqual([0, 3000]);
+    const oneSided = sender(-1, 2); // our SYN offered no scaling: the peer's window is taken as is
+    oneSided.window(1, 4, 1000);
+    oneSided.seg(1, "x".repeat(4), { tNs: 2000 });
+    oneSided.window(5, 4, 6000);
+    oneSided.seg(5, "y", { tNs: 6100 });
+    expect(oneSided.windowWait.map((w) => w[0])).toEqual([0, 4000]);
+    for (const [own, peer] of [
+      [-2, -1],
+      [-1, -2],
+    ] as const) {
+      const unknown = sender(own, peer); // a SYN not seen: no window is judged
+      unknown.window(1, 4, 1000);
+      unknown.seg(1, "x".repeat(4), { tNs: 2000 });
+      unknown.window(5, 4, 6000);
+      unknown.seg(5, "y", { tNs: 6100 });
+      expect(unknown.windowWait.map((w) => w[0])).toEqual([0, 0]);
+    }
+  });
+
+  it("leaves a zero window to the zero-window evidence, and a window that never opened charges nothing", () => {
+    const zero = sender(-1, -1);
+    zero.window(1, 10, 1000);
+    zero.seg(1, "0123456789", { tNs: 2000 });
+    zero.window(11, 0, 3000); // zero window: its own evidence
+    zero.window(11, 10, 8000);
+    zero.seg(11, "a", { tNs: 8100 });
+    expect(zero.windowWait.map((w) => w[0])).toEqual([0, 0]);
+    const short = sender(-1, -1);
+    short.window(1, 20, 1000);
+    short.seg(1, "0123456789", { tNs: 2000 }); // stops short of the edge: nothing filled
+    short.window(11, 20, 5000);
+    short.seg(11, "a", { tNs: 5100 });
+    expect(short.windowWait.map((w) => w[0])).toEqual([0, 0]);
   });
 });
