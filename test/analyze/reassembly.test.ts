@@ -515,6 +515,7 @@ describe("HalfStream window-full evidence", () => {
     t.seg(1, "0123456789", { tNs: 2000 }); // frame 2 fills it exactly
     t.window(1, 10, 3000); // the same edge again: not open
     t.window(11, 10, 9000); // opens past the edge at 9 µs
+    t.window(13, 10, 9050); // opens further: the wait still ended at 9 µs
     t.seg(11, "abc", { tNs: 9100 }); // frame 3
     t.seg(14, "d", { tNs: 9200 }); // after it, nothing waited
     expect(t.windowWait).toEqual([
@@ -537,6 +538,12 @@ describe("HalfStream window-full evidence", () => {
     oneSided.window(5, 4, 6000);
     oneSided.seg(5, "y", { tNs: 6100 });
     expect(oneSided.windowWait.map((w) => w[0])).toEqual([0, 4000]);
+    const peerUnscaled = sender(0, -1); // the peer's SYN offered no scaling: its window is taken as is
+    peerUnscaled.window(1, 4, 1000);
+    peerUnscaled.seg(1, "x".repeat(4), { tNs: 2000 });
+    peerUnscaled.window(5, 4, 6000);
+    peerUnscaled.seg(5, "y", { tNs: 6100 });
+    expect(peerUnscaled.windowWait.map((w) => w[0])).toEqual([0, 4000]);
     for (const [own, peer] of [
       [-2, -1],
       [-1, -2],
