@@ -99,6 +99,7 @@ function lossHarness(isn: number | undefined) {
   const lost: number[] = [];
   /** Per delivery: how long it waited for the peer's full window, and the frame that filled it. */
   const windowWait: [number, number][] = [];
+  const probes: string[] = [];
   const h = new HalfStream(1);
   const c: StreamConsumer = {
     onData(dir, buf, from, to, frame, tNs, seqEnd) {
@@ -119,6 +120,9 @@ function lossHarness(isn: number | undefined) {
     onAcked(dir, ack) {
       out.push(`acked ${dir} ${ack}`);
     },
+    onProbe(dir, frame) {
+      probes.push(`probe ${dir} ${frame}`);
+    },
   };
   const p = newTcpPacket();
   let frame = 0;
@@ -138,7 +142,7 @@ function lossHarness(isn: number | undefined) {
   /** A pure ACK of the other direction's bytes. */
   const ackOnly = (ack: number, o: SegOpts = {}) => seg(0, "", { flags: TCP_ACK, ack, ...o });
   if (isn !== undefined) seg(isn, "", { flags: TCP_SYN });
-  return { h, c, seg, ackOnly, out, late, lost, windowWait };
+  return { h, c, seg, ackOnly, out, late, lost, windowWait, probes };
 }
 
 describe("HalfStream loss evidence", () => {
@@ -571,5 +575,31 @@ describe("HalfStream window-full evidence", () => {
     short.window(11, 20, 5000);
     short.seg(11, "a", { tNs: 5100 });
     expect(short.windowWait.map((w) => w[0])).toEqual([0, 0]);
+  });
+});
+
+describe("HalfStream zero-window probes and unknown scaling", () => {
+  it("takes an empty ACK one byte below the next expected byte as a window probe, only once synced", () => {
+    const t = lossHarness(0);
+    t.seg(1, "abc"); // frame 2; next byte 4
+    t.seg(3, "", { flags: TCP_ACK }); // frame 3: seq 3 = next - 1, no data: a probe
+    t.seg(4, "", { flags: TCP_ACK }); // frame 4: an ordinary ACK
+    t.seg(3, "", { flags: TCP_ACK | TCP_FIN }); // frame 5: a FIN is not a probe
+    expect(t.probes).toEqual(["probe 1 3"]);
+    const unsynced = lossHarness(undefined); // no SYN, no data yet: nothing to be one below
+    unsynced.seg(0xffffffff, "", { flags: TCP_ACK });
+    expect(unsynced.probes).toEqual([]);
+  });
+
+  it("judges no window on a connection whose SYNs the capture missed", () => {
+    const t = lossHarness(undefined);
+    const peer = new HalfStream(0);
+    t.seg(1, "", { flags: TCP_ACK }); // syncs nothing: no data
+    t.h.onPeerWindow(1, 4, peer, 1000);
+    t.seg(1, "x".repeat(16), { tNs: 2000 }); // 16 bytes: the window times 4, were it scaled by 2
+    t.h.onPeerWindow(17, 4, peer, 6000);
+    t.seg(17, "y", { tNs: 6100 });
+    expect(t.windowWait.every(([ns]) => ns === 0)).toBe(true);
+    expect(t.windowWait.length).toBeGreaterThan(0);
   });
 });
