@@ -45,6 +45,39 @@ function sweep(bin, server) {
   return mcdiagJson(bin, ["sweep", server, ...SWEEP, "--slo", SLO]);
 }
 
+/**
+ * The machine's own floor for a sleeping generator: how late 3,000 sleeps of
+ * 0.85 ms in Atomics.wait wake (timer slack 1 ns, as the generator asks),
+ * in a process doing nothing else. A generator that sleeps between requests
+ * cannot issue them more punctually than this.
+ */
+function wakeUpFloor() {
+  const code = `
+    try { require("fs").writeFileSync("/proc/self/timerslack_ns", "1"); } catch {}
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    const late = [];
+    for (let i = 0; i < 3000; i++) {
+      const t = performance.now();
+      Atomics.wait(cell, 0, 0, 0.85);
+      late.push((performance.now() - t - 0.85) * 1000);
+    }
+    late.sort((a, b) => a - b);
+    const q = (p) => Math.round(late[Math.floor(p * late.length)]);
+    console.log(JSON.stringify({ p50Us: q(0.5), p99Us: q(0.99), p999Us: q(0.999) }));`;
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const c = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "ignore"] });
+    c.stdout.on("data", (d) => (out += d));
+    c.on("exit", () => {
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        reject(new Error("the wake-up measurement printed no result"));
+      }
+    });
+  });
+}
+
 export async function generatorTiming() {
   if (!hasCommand("memcached")) throw new Error("memcached is needed (Debian: apt-get install memcached)");
   const base = buildAt(REF);
@@ -52,6 +85,7 @@ export async function generatorTiming() {
   const server = `127.0.0.1:${mc.port}`;
   const runs = { new: {}, baseline: {} };
   const sweeps = {};
+  const wakeUps = [await wakeUpFloor()];
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const rate of RATES) {
@@ -67,6 +101,7 @@ export async function generatorTiming() {
         }
       }
     }
+    wakeUps.push(await wakeUpFloor());
     for (const which of ["baseline", "new"]) {
       sweeps[which] = await sweep(which === "new" ? BIN : base.bin, server);
       process.stderr.write(`sweep ${which}: meets the SLOs up to ${sweeps[which].maxRateMeetingSlo}/s\n`);
@@ -97,6 +132,8 @@ export async function generatorTiming() {
       RATES.map((rate) => [rate, { new: summary("new", rate), baseline: summary("baseline", rate) }]),
     ),
     sweep: { slo: SLO, new: stepP99("new"), baseline: stepP99("baseline") },
+    /** How late this machine wakes a sleeping thread (before the rounds, after them): the floor under the lag. */
+    wakeUpLateness: wakeUps,
   };
   const at1k = result.load[1000].new;
   const at20k = result.load[20000].new;

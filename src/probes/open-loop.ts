@@ -20,6 +20,7 @@ import { runInfoOf } from "./run-info.js";
 import { IntervalRecorder } from "./interval-log.js";
 import { waitForStart } from "./start-at.js";
 import { round } from "../util/round.js";
+import { tightenTimerSlack } from "../util/timer-slack.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
   /** Requests per second, issued on a fixed schedule whatever the responses do. */
@@ -32,6 +33,8 @@ export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "
    */
   scheduleOffsetMs?: number;
   onProgress?: (p: ProbeProgress) => void;
+  /** The generator's unmeasured warm-up (ms, at most a fifth of the run); 0 when its code is already warm (a sweep's later steps). */
+  generatorWarmupMs?: number;
 };
 
 /** A constant-rate run: the closed-loop record plus what only an open loop can tell. */
@@ -82,6 +85,8 @@ const SPIN_WINDOW_MS = 2;
 const SLEEP_SLACK_MS = 0.15;
 /** What the short sleeps wait on: nothing ever notifies it, so they always time out. */
 const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
+/** The generator's unmeasured warm-up at the requested rate (see warmUpGenerator). */
+export const GENERATOR_WARMUP_MS = 1000;
 /** Requests issued in one turn at most: a late turn catches up without stalling the loop. */
 const MAX_BATCH = 1000;
 /** Requests in flight (queued for the pool included) at most: beyond it the schedule waits, and says so. */
@@ -208,14 +213,130 @@ class RateRun {
   }
 }
 
+/** How a schedule ended: stopped before issuing all it held (interrupted, aborted, far behind), and when. */
+interface ScheduleEnd {
+  stoppedEarly: boolean;
+  endMs: number;
+}
+
+/**
+ * Issues a run's requests on their schedule: request i is due at
+ * t0 + i × interval. Like vegeta's pacer it keeps no tick: each turn it
+ * issues what is due and works out the next due time (see SPIN_WINDOW_MS for
+ * how it waits). After the schedule it keeps turning while requests drain.
+ */
+class Pacer {
+  private next = 0;
+  private pumping = false;
+  private scheduleDone = false;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private resolve!: (end: ScheduleEnd) => void;
+  /** A generator that falls this far behind stops issuing; the rest count as not issued. */
+  private readonly hardEndMs: number;
+  private readonly pumpNext = (): void => this.pump();
+
+  constructor(
+    private readonly run: RateRun,
+    private readonly t0: number,
+    private readonly total: number,
+    private readonly intervalMs: number,
+    durationMs: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.hardEndMs = durationMs + Math.max(1000, durationMs / 10);
+  }
+
+  start(): Promise<ScheduleEnd> {
+    const end = new Promise<ScheduleEnd>((r) => (this.resolve = r));
+    this.pumping = true;
+    this.pump();
+    return end;
+  }
+
+  stop(): void {
+    this.pumping = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+  }
+
+  private pump(): void {
+    this.timer = undefined;
+    this.immediate = undefined;
+    if (!this.pumping) return;
+    const run = this.run;
+    const now = performance.now();
+    run.turnMs = now;
+    if (!this.scheduleDone) {
+      let stoppedEarly = false;
+      if (this.signal?.aborted || run.rec.aborted !== undefined || now - this.t0 > this.hardEndMs) {
+        stoppedEarly = true;
+      } else {
+        for (let batch = 0; batch < MAX_BATCH && this.next < this.total && run.inFlight < MAX_OUTSTANDING; batch++) {
+          const due = this.t0 + this.next * this.intervalMs;
+          if (due > now) break;
+          run.issue(due, now);
+          this.next++;
+        }
+      }
+      if (stoppedEarly || this.next >= this.total) {
+        this.scheduleDone = true;
+        this.resolve({ stoppedEarly, endMs: performance.now() });
+      }
+    }
+    if (this.scheduleDone) {
+      // Keep turning while requests drain, so their handling delay stays measured and small.
+      if (run.inFlight > 0) this.immediate = setImmediate(this.pumpNext);
+      else this.pumping = false;
+      return;
+    }
+    const waitMs = this.t0 + this.next * this.intervalMs - performance.now();
+    if (run.inFlight === 0) {
+      if (waitMs > SPIN_WINDOW_MS) {
+        this.timer = setTimeout(this.pumpNext, waitMs - SPIN_WINDOW_MS);
+        return;
+      }
+      // Nothing in flight, so no response can be kept waiting: sleep (not
+      // poll) until just before the due time. The CPU is left to others,
+      // and a process that sleeps is scheduled promptly when it wakes.
+      if (waitMs > SLEEP_SLACK_MS) Atomics.wait(SLEEP_CELL, 0, 0, waitMs - SLEEP_SLACK_MS);
+    }
+    this.immediate = setImmediate(this.pumpNext);
+  }
+}
+
+/**
+ * Runs the generator's schedule unmeasured before the measured one, at the
+ * requested rate, for GENERATOR_WARMUP_MS (a fifth of a shorter run): the
+ * first thousands of requests run mcdiag's code before the JIT has compiled
+ * it, and their lateness would be reported as the server's latency (a cold
+ * first second had a p99 seven times a warm one's). Its requests go through
+ * the same pool to the same server, and are not counted.
+ */
+async function warmUpGenerator(opts: RateProbeOptions, pool: Pool, keys: KeySpace): Promise<void> {
+  const ms = Math.min(opts.generatorWarmupMs ?? GENERATOR_WARMUP_MS, opts.durationMs / 5);
+  const total = Math.floor((opts.ratePerSec * ms) / 1000);
+  if (total < 1 || opts.signal?.aborted) return;
+  const run = new RateRun(pool, new Recorder(opts.stallThresholdMs, Number.MAX_SAFE_INTEGER), keys, opts.timeoutMs, ms);
+  const pacer = new Pacer(run, performance.now(), total, 1000 / opts.ratePerSec, ms, opts.signal);
+  try {
+    await pacer.start();
+    await untilAbortedOr(run.drained(), opts.signal, Math.min(opts.timeoutMs, INTERRUPT_GRACE_MS));
+  } finally {
+    pacer.stop();
+  }
+}
+
 /**
  * Constant-rate (open-loop) probe: request i is due at t0 + i/rate and is
  * issued then, whether or not earlier ones were answered, so a slow server
  * shows as queueing in the latency from the intended start (no coordinated
- * omission). Like vegeta's pacer it keeps no tick: each turn it issues what
- * is due and computes the next due time. The generator measures its own
- * part of the latency: scheduling lag, the delay before a response is
- * handled, and pool waits on a connection already freed.
+ * omission); see Pacer. The generator measures its own part of the
+ * latency: scheduling lag, the delay before a response is handled, and pool
+ * waits on a connection already freed; and it warms its own code up first
+ * (warmUpGenerator).
  */
 export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeResult> {
   if (!(opts.ratePerSec > 0)) throw new RangeError("rate must be above zero");
@@ -246,14 +367,14 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
         );
   rec.intervals = intervals;
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
-  let timer: NodeJS.Timeout | undefined;
-  let immediate: NodeJS.Immediate | undefined;
+  let pacer: Pacer | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
-  let pumping = false;
   let busySampler: BusySampler | undefined;
+  const restoreTimerSlack = tightenTimerSlack();
   try {
     // Warm every connection the rate is likely to need (the whole pool at most).
     await warmUp(pool, keys, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint, opts.signal);
+    await warmUpGenerator(opts, pool, keys);
     const evidence = await watchEvidence(opts, endpoint);
     const start = opts.startAt === undefined ? {} : await waitForStart(opts.startAt, opts.signal, warnings);
     pool.resetAverages();
@@ -262,63 +383,12 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     loopDelay.enable();
     const total = Math.max(1, Math.round((opts.ratePerSec * opts.durationMs) / 1000));
     const intervalMs = 1000 / opts.ratePerSec;
-    // A generator that falls far behind stops issuing here; the rest count as not issued.
-    const hardEndMs = opts.durationMs + Math.max(1000, opts.durationMs / 10);
     const cpuBefore = process.cpuUsage();
     const t0 = performance.now() + (opts.scheduleOffsetMs ?? 0);
     intervals?.start(t0);
     run.t0 = t0;
-    let next = 0;
-    let scheduleEndMs = 0;
-    let scheduleDone = false;
-    let stoppedEarly = false;
-    let resolveSchedule!: () => void;
-    const schedule = new Promise<void>((r) => (resolveSchedule = r));
-
-    const pump = (): void => {
-      timer = undefined;
-      immediate = undefined;
-      if (!pumping) return;
-      const now = performance.now();
-      run.turnMs = now;
-      if (!scheduleDone) {
-        if (opts.signal?.aborted || rec.aborted !== undefined || now - t0 > hardEndMs) {
-          stoppedEarly = true;
-        } else {
-          for (let batch = 0; batch < MAX_BATCH && next < total && run.inFlight < MAX_OUTSTANDING; batch++) {
-            const due = t0 + next * intervalMs;
-            if (due > now) break;
-            run.issue(due, now);
-            next++;
-          }
-        }
-        if (stoppedEarly || next >= total) {
-          scheduleDone = true;
-          scheduleEndMs = performance.now();
-          resolveSchedule();
-        }
-      }
-      if (scheduleDone) {
-        // Keep turning while requests drain, so their handling delay stays measured and small.
-        if (run.inFlight > 0) immediate = setImmediate(pump);
-        else pumping = false;
-        return;
-      }
-      const waitMs = t0 + next * intervalMs - performance.now();
-      if (run.inFlight === 0) {
-        if (waitMs > SPIN_WINDOW_MS) {
-          timer = setTimeout(pump, waitMs - SPIN_WINDOW_MS);
-          return;
-        }
-        // Nothing in flight, so no response can be kept waiting: sleep (not
-        // poll) until just before the due time. The CPU is left to others,
-        // and a process that sleeps is scheduled promptly when it wakes.
-        if (waitMs > SLEEP_SLACK_MS) Atomics.wait(SLEEP_CELL, 0, 0, waitMs - SLEEP_SLACK_MS);
-      }
-      immediate = setImmediate(pump);
-    };
-    pumping = true;
-    pump();
+    pacer = new Pacer(run, t0, total, intervalMs, opts.durationMs, opts.signal);
+    const schedule = pacer.start();
     progressTimer = reportProgress(opts.onProgress, () => ({
       elapsedMs: performance.now() - t0,
       plannedMs: opts.durationMs,
@@ -326,9 +396,9 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
       plannedRequests: total,
       errors: rec.failed,
     }));
-    await schedule;
+    const { stoppedEarly, endMs: scheduleEndMs } = await schedule;
     await untilAbortedOr(run.drained(), opts.signal, Math.min(opts.timeoutMs, INTERRUPT_GRACE_MS));
-    pumping = false;
+    pacer.stop();
     const endMs = Math.max(performance.now(), scheduleEndMs);
     intervals?.finish(endMs);
     const cpu = process.cpuUsage(cpuBefore);
@@ -380,9 +450,8 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     await opts.beforeClose?.();
     return judgeRun(result, opts);
   } finally {
-    pumping = false;
-    if (timer !== undefined) clearTimeout(timer);
-    if (immediate !== undefined) clearImmediate(immediate);
+    pacer?.stop();
+    restoreTimerSlack();
     if (progressTimer !== undefined) clearInterval(progressTimer);
     intervals?.stop();
     loopDelay.disable();

@@ -97,6 +97,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
         ratePerSec: rate,
         durationMs: opts.stepDurationMs,
         seed: opts.seed && i === 0,
+        // The first step warms the generator's code; it stays warm for the rest.
+        generatorWarmupMs: i === 0 ? undefined : 0,
         onProgress: progress ? (p: ProbeProgress) => progress(rate, i, opts.rates.length, p) : undefined,
       },
       splits ?? [],

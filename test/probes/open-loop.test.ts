@@ -78,4 +78,16 @@ describe("constant-rate probe (open loop)", () => {
     expect(r.errorSamples.acquire_timeout).toBe("no free connection within 200 ms");
     expect(r.successRatio).toBeLessThan(0.6);
   });
+
+  it("warms its own code up first at the requested rate: the server sees those gets, the figures do not", async () => {
+    const before = server.counters.cmdGet;
+    // 1.5 s: the warm-up is a fifth of it, 300 ms, 60 gets at 200/s; then 300 measured gets.
+    const r = await probe(200, 1500);
+    const served = server.counters.cmdGet - before;
+    expect(r.issued).toBe(300);
+    expect(r.requests).toBe(300);
+    expect(r.latencyUs.count).toBe(300);
+    // Beside the measured gets: one per connection (--warmup 1), and the generator's 60.
+    expect(served - 300 - r.poolSize).toBe(60);
+  });
 });
