@@ -8,7 +8,7 @@ import { CaptureReader } from "./capture.js";
 import { Decoded, TCP_ACK, TCP_RST, TCP_SYN, decodePacket, newTcpPacket, type TcpPacket } from "./decode.js";
 import { Conn, FlowTable, KIND_MEMCACHED, KIND_OTHER, KIND_UNKNOWN, PROTO_TCP, PROTO_UDP } from "./flows.js";
 import { newCaptureInfo, noteLinkType, type CaptureInfo, type CapturedPacket, type PacketSink } from "./packet.js";
-import { captureFiles, orderByFirstPacket } from "./capture-set.js";
+import { OVERLAP_SLACK_NS, captureFiles, orderByFirstPacket } from "./capture-set.js";
 import { statSync } from "node:fs";
 import type { StreamConsumer } from "./reassembly.js";
 import type { AnalysisHistograms, AnalysisResult, CaptureFilePart, CauseSummary } from "./result.js";
@@ -126,9 +126,6 @@ export async function analyzeSequence(opts: AnalyzeOptions): Promise<AnalysisRes
  * hosts), not one capture cut in sequence.
  */
 export class NotOneSequence extends Error {}
-
-/** Overlap a ring's files may show (the small reordering of a multi-queue capture). */
-const OVERLAP_SLACK_NS = 1e9;
 
 async function run(
   analysis: Analysis,

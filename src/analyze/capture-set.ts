@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { McdiagError } from "../util/errors.js";
+import { McdiagError, isMcdiagError } from "../util/errors.js";
 import { CaptureReader } from "./capture.js";
 import { SourceDamaged, openSource } from "./source.js";
 
@@ -52,6 +52,50 @@ export function captureFiles(args: readonly string[]): string[] {
 
 /** Stops a probe read at the first packet. */
 class FirstPacketSeen extends Error {}
+
+/** Overlap a ring's files may show (the small reordering of a multi-queue capture). */
+export const OVERLAP_SLACK_NS = 1e9;
+
+/** How far into the first file `overlapEarly` reads at most. */
+const OVERLAP_PROBE_BYTES = 4 * 1024 * 1024;
+
+/** Stops the read of `overlapEarly` once the first file is seen to overlap the second. */
+class OverlapSeen extends Error {}
+
+/**
+ * Whether the first of the (ordered) files runs on past the second's first
+ * packet, by more than OVERLAP_SLACK_NS, within its first few megabytes:
+ * captures taken at once on several hosts, which are then analysed apart
+ * without first reading one of them as part of a sequence. A later overlap
+ * is still found while reading (NotOneSequence).
+ */
+export async function overlapEarly(files: readonly SetFile[]): Promise<boolean> {
+  const [a, b] = files;
+  if (a?.firstPacketEpochNs === undefined || b?.firstPacketEpochNs === undefined) return false;
+  const limitNs = Number(b.firstPacketEpochNs - a.firstPacketEpochNs) + OVERLAP_SLACK_NS;
+  const source = openSource(a.path);
+  const reader = new CaptureReader(
+    {
+      onPacket(pk) {
+        if (pk.tNs > limitNs) throw new OverlapSeen();
+      },
+    },
+    source.name,
+  );
+  try {
+    for await (const chunk of source.chunks) {
+      reader.push(chunk);
+      if (source.readBytes() >= OVERLAP_PROBE_BYTES) break;
+    }
+  } catch (err) {
+    if (err instanceof OverlapSeen) return true;
+    // Damage is reported by the analysis proper.
+    if (!(err instanceof SourceDamaged) && !isMcdiagError(err)) throw err;
+  } finally {
+    source.close();
+  }
+  return false;
+}
 
 /**
  * Reads each file up to its first packet, then orders the set by that time

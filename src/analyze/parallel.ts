@@ -5,18 +5,12 @@ import {
   analyzeCapture,
   analyzeSequence,
   NotOneSequence,
-  readCapture,
   sizeOf,
   type AnalyzeOptions,
   type AnalyzeProgress,
-  type CaptureRead,
-  type TimedSink,
 } from "./analyzer.js";
-import { Decoded, decodePacket, newTcpPacket } from "./decode.js";
-import { flowShareOf, flowShareOfFrame } from "./flows.js";
-import type { CapturedPacket } from "./packet.js";
-import { BatchWriter } from "./packet-batch.js";
-import { captureFiles, orderByFirstPacket, sameKind } from "./capture-set.js";
+import { analyzeShare } from "./share-reader.js";
+import { captureFiles, orderByFirstPacket, overlapEarly, sameKind } from "./capture-set.js";
 import { analysisInputOf, mergeAnalyses } from "./merge.js";
 import type { AnalysisResult } from "./result.js";
 import type { FlowShare, ShareRecord } from "./share.js";
@@ -31,9 +25,8 @@ import type { FlowShare, ShareRecord } from "./share.js";
  */
 export interface ParallelOptions extends AnalyzeOptions {
   /**
-   * Worker threads; 1 (the default) analyses in this thread. Opt-in: on the
-   * shared two-core machine it was measured on, two threads cost more CPU
-   * than they saved in wall time (README, "Several threads").
+   * Threads that analyse, this one included; 1 (the default) analyses in
+   * this thread alone.
    */
   threads?: number;
 }
@@ -58,7 +51,7 @@ export async function analyzeInParallel(opts: ParallelOptions): Promise<Analysis
       threads,
       totalBytes,
     );
-  if (!sameKind(files)) return separately();
+  if (!sameKind(files) || (await overlapEarly(files))) return separately();
   try {
     return threads <= 1 ? await analyzeSequence(opts) : await analyzeShared(opts, threads);
   } catch (err) {
@@ -69,114 +62,54 @@ export async function analyzeInParallel(opts: ParallelOptions): Promise<Analysis
 }
 
 /**
- * One capture split by flow: this thread reads it (once) and hands each
- * worker the packets of its flows, and every other packet's time; the
- * workers' shares merge into the one analysis.
+ * One capture split by flow: every thread reads the whole capture and
+ * analyses the flows whose hash falls to it, passing over the others'
+ * packets with only their time; the shares merge into the one analysis.
+ * Reading twice costs less than handing packets from one thread to another
+ * (copying them, and decoding them twice).
  */
 async function analyzeShared(opts: ParallelOptions, threads: number): Promise<AnalysisResult> {
   const workers: Worker[] = [];
   let failure: Error | undefined;
-  const outstanding: number[] = [];
-  let wake: (() => void) | undefined;
+  const plain: WorkerAnalyzeOptions = plainOptions(opts);
+  const input = opts.input;
   const done: Promise<{ result: AnalysisResult; share: ShareRecord }>[] = [];
+  const stopAll = () => {
+    for (const w of workers) w.postMessage({ type: "stop" } satisfies MainMessage);
+  };
+  opts.signal?.addEventListener("abort", stopAll, { once: true });
   try {
-    for (let index = 0; index < threads; index++) {
+    for (let index = 1; index < threads; index++) {
       const w = spawnWorker();
       workers.push(w);
-      outstanding.push(0);
       done.push(
-        new Promise((resolve) => {
+        new Promise((resolve, reject) => {
           w.on("message", (m: WorkerMessage) => {
-            if (m.type === "ack") {
-              outstanding[index]!--;
-              wake?.();
-            } else if (m.type === "done") resolve({ result: m.result, share: m.share! });
-            else if (m.type === "error") {
-              failure ??= workerError(m, opts.input);
-              wake?.();
-            }
+            if (m.type === "done") resolve({ result: m.result, share: m.share! });
+            else if (m.type === "error") reject((failure ??= workerError(m, input)));
           });
-          const fail = (err: Error) => {
-            failure ??= err;
-            wake?.();
-          };
-          w.on("error", (err) => fail(new Error(`analysis worker: ${err.message}`)));
-          w.on("exit", (code) => fail(new Error(`an analysis worker stopped unexpectedly (exit ${code})`)));
+          w.on("error", (err) => reject((failure ??= new Error(`analysis worker: ${err.message}`))));
+          w.on("exit", (code) =>
+            reject((failure ??= new Error(`an analysis worker stopped unexpectedly (exit ${code})`))),
+          );
         }),
       );
-      const plain: WorkerAnalyzeOptions = plainOptions(opts);
-      w.postMessage({ type: "share", opts: plain, share: { index, of: threads } } satisfies MainMessage);
+      w.postMessage({ type: "share", opts: plain, input, share: { index, of: threads } } satisfies MainMessage);
     }
-    const feeder = new ShareFeeder(
-      workers.map(
-        (w, i) =>
-          new BatchWriter((buf, used) => {
-            outstanding[i]!++;
-            w.postMessage({ type: "batch", buf, used } satisfies MainMessage, [buf]);
-          }),
-      ),
-    );
-    const read = await readCapture(
-      opts,
-      feeder,
-      async () => {
-        // Reading runs ahead of the workers by a few batches at most: memory stays bounded.
-        while (failure === undefined && Math.max(...outstanding) > MAX_OUTSTANDING_BATCHES) {
-          await new Promise<void>((r) => (wake = r));
-        }
-        if (failure !== undefined) throw failure;
-      },
-      true,
-    );
-    feeder.flush();
-    for (const w of workers) w.postMessage({ type: "end", read } satisfies MainMessage);
-    const shares = await Promise.race([
-      Promise.all(done),
-      new Promise<never>((_, reject) => {
-        const check = () => (failure !== undefined ? reject(failure) : (wake = check));
-        check();
-      }),
-    ]);
+    // A worker's failure is awaited below (or lost to this thread's own, which comes first).
+    for (const d of done) d.catch(() => {});
+    const mine = await analyzeShare({ ...opts, share: { index: 0, of: threads } });
+    const shares = [mine, ...(await Promise.all(done))];
     return mergeAnalyses(
       shares.map((d, i) => analysisInputOf(d.result as unknown as Json, `share ${i + 1}`)),
-      { records: shares.map((d) => d.share), file: read.name, files: read.parts },
+      { records: shares.map((d) => d.share), file: mine.result.file, files: mine.result.files },
     );
   } finally {
+    opts.signal?.removeEventListener("abort", stopAll);
     for (const w of workers) {
       w.removeAllListeners("exit");
       void w.terminate();
     }
-  }
-}
-
-/** Batches read ahead of the slowest worker, at most (4 MiB each). */
-const MAX_OUTSTANDING_BATCHES = 4;
-
-/** Hands each packet to the worker owning its flow (packets of no flow to the first), and its time to the others. */
-class ShareFeeder implements TimedSink {
-  lastTNs = 0;
-  private readonly scratch = newTcpPacket();
-
-  constructor(private readonly writers: BatchWriter[]) {}
-
-  onPacket(pk: CapturedPacket): void {
-    if (pk.tNs > this.lastTNs) this.lastTNs = pk.tNs;
-    const w = this.writers;
-    let owner = flowShareOfFrame(pk.linkType, pk.data, pk.offset, pk.capLen, w.length);
-    if (owner < 0) {
-      // Not plain Ethernet/IPv4: decode. Packets of no flow go to the first worker.
-      const p = this.scratch;
-      const status = decodePacket(pk.linkType, pk.data, pk.offset, pk.capLen, p);
-      owner = status === Decoded.Tcp || status === Decoded.Udp ? flowShareOf(p, pk.data, w.length) : 0;
-    }
-    for (let i = 0; i < w.length; i++) {
-      if (i === owner) w[i]!.packet(pk);
-      else w[i]!.time(pk.frame, pk.tNs);
-    }
-  }
-
-  flush(): void {
-    for (const w of this.writers) w.flush();
   }
 }
 
@@ -260,35 +193,33 @@ interface Job {
 /** What a worker posts: progress, a batch done, its result, or its error. */
 export type WorkerMessage =
   | { type: "progress"; bytesRead: number; packets: number }
-  | { type: "ack" }
   | { type: "done"; result: AnalysisResult; share?: ShareRecord }
   | { type: "error"; code: McdiagErrorCode | undefined; message: string };
 
 /**
- * What the main thread posts to a worker: a whole input to analyse (`run`,
- * stopped early by `stop`), or a share of a capture this thread reads
- * (`share`, then its `batch`es, then `end`).
+ * What the main thread posts to a worker: a whole input to analyse (`run`),
+ * or its share of a capture every thread reads (`share`); either is stopped
+ * early by `stop`.
  */
 export type MainMessage =
   | { type: "run"; job: Job; opts: WorkerAnalyzeOptions }
   | { type: "stop" }
-  | { type: "share"; opts: WorkerAnalyzeOptions; share: FlowShare }
-  | { type: "batch"; buf: ArrayBuffer; used: number }
-  | { type: "end"; read: CaptureRead };
+  | { type: "share"; opts: WorkerAnalyzeOptions; input: string | readonly string[]; share: FlowShare };
 
 /** The options a worker can receive: plain data (no signal, no callbacks). */
 export type WorkerAnalyzeOptions = Omit<AnalyzeOptions, "signal" | "onProgress" | "onExchange" | "input" | "share">;
 
 /**
- * Runs the jobs on `workers` threads, each worker taking the next job when
- * it is done; results come back in job order. A stop (the signal) is passed
- * on, and each worker returns what it has. A worker's error stops them all
- * and is thrown: a McdiagError as it was, anything else as an internal error.
+ * Runs the jobs on `threads` threads, this one and threads − 1 workers, each
+ * taking the next job when it is done; results come back in job order. A
+ * stop (the signal) is passed on, and each thread returns what it has. An
+ * error stops them all and is thrown: a McdiagError as it was, anything else
+ * as an internal error.
  */
 async function runJobs(
   opts: ParallelOptions,
   jobs: Job[],
-  workers: number,
+  threads: number,
   combineBytes: (perJob: number[]) => number,
   totalBytes: number,
 ): Promise<AnalysisResult[]> {
@@ -299,6 +230,11 @@ async function runJobs(
   const pool: Worker[] = [];
   let next = 0;
   const signal = opts.signal;
+  const progress = (at: number, p: { bytesRead: number; packets: number }) => {
+    bytes[at] = p.bytesRead;
+    packets[at] = p.packets;
+    opts.onProgress?.(progressOf(bytes, packets, combineBytes, totalBytes || undefined));
+  };
   return new Promise<AnalysisResult[]>((resolve, reject) => {
     let settled = false;
     let running = 0;
@@ -314,21 +250,23 @@ async function runJobs(
       if (err !== undefined) reject(err);
       else resolve(results.filter((r): r is AnalysisResult => r !== undefined));
     };
-    const give = (w: Worker) => {
-      if (settled) return;
+    /** The next job's index, or undefined when none is left (then the last thread to stop finishes). */
+    const take = (): number | undefined => {
+      if (settled) return undefined;
       if (next >= jobs.length || signal?.aborted) {
         if (running === 0) finish();
-        return;
+        return undefined;
       }
-      const at = next++;
       running++;
+      return next++;
+    };
+    const give = (w: Worker) => {
+      const at = take();
+      if (at === undefined) return;
       w.removeAllListeners("message");
       w.on("message", (m: WorkerMessage) => {
-        if (m.type === "progress") {
-          bytes[at] = m.bytesRead;
-          packets[at] = m.packets;
-          opts.onProgress?.(progressOf(bytes, packets, combineBytes, totalBytes || undefined));
-        } else if (m.type === "done") {
+        if (m.type === "progress") progress(at, m);
+        else if (m.type === "done") {
           running--;
           results[at] = m.result;
           give(w);
@@ -336,7 +274,7 @@ async function runJobs(
       });
       w.postMessage({ type: "run", job: jobs[at]!, opts: plain } satisfies MainMessage);
     };
-    for (let i = 0; i < workers; i++) {
+    for (let i = 1; i < threads; i++) {
       const w = spawnWorker();
       pool.push(w);
       w.on("error", (err) => finish(new Error(`analysis worker: ${err.message}`)));
@@ -344,6 +282,15 @@ async function runJobs(
       w.on("exit", (code) => finish(new Error(`an analysis worker stopped unexpectedly (exit ${code})`)));
       give(w);
     }
+    // This thread takes jobs too, between handling the workers' messages.
+    const runHere = async (): Promise<void> => {
+      for (let at = take(); at !== undefined; at = take()) {
+        const job = jobs[at]!;
+        results[at] = await analyzeCapture({ ...opts, input: job.input, onProgress: (p) => progress(at, p) });
+        running--;
+      }
+    };
+    runHere().catch((err: unknown) => finish(err instanceof Error ? err : new Error(String(err))));
   });
 }
 

@@ -36,7 +36,7 @@ export interface KeyClock {
 /** The major key of the flows finished at the end of the capture. */
 export const END_MAJOR = Number.MAX_SAFE_INTEGER;
 
-/** A worker's share of a capture split by flow hash: it analyses the flows whose hash mod `of` is `index`. */
+/** A thread's share of a capture split by flow: it analyses the flows whose hash mod `of` is `index`. */
 export interface FlowShare {
   index: number;
   of: number;

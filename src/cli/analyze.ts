@@ -51,11 +51,7 @@ export function analyzeCommand(ctx: CliContext): Command {
       "flows tracked at once; beyond this the least recently active is finished (bounds memory)",
       String(ANALYZE_DEFAULTS.maxFlows),
     )
-    .option(
-      "--threads <n>",
-      "worker threads (1: analyse in the main thread); the result is the same on any number",
-      "1",
-    )
+    .option("--threads <n>", "threads that analyse, this one included; the result is the same on any number", "1")
     .option("--fail-on-stall", "exit 1 when any stall is found (for CI)")
     .option("--json", "print JSON for machines instead of tables");
   addHtmlOption(cmd);
@@ -69,7 +65,7 @@ Examples:
   mcdiag analyze ci.pcap --fail-on-stall
   mcdiag analyze capture.pcapng --html analyze.html
   mcdiag analyze ring/        the files of tcpdump -C -W or dumpcap -b, as one capture
-  mcdiag analyze big.pcap --threads 2     on two worker threads
+  mcdiag analyze hosts/ --threads 2     separate captures, two at a time
 
 Capture with full packets (tcpdump -s 0, the default today) so payloads can be parsed.
 Exit codes: 0 analysed; 1 stalls found with --fail-on-stall; 2 unreadable input
@@ -82,8 +78,9 @@ run on from file to file (the report lists each file's first frame; frame N is
 frame N - first + 1 of its file, or frame N of mergecap -w all.pcapng FILES).
 Files that overlap in time (captures of several hosts) or differ in format are
 separate captures: each is analysed alone and the results merged exactly.
---threads N splits the work between N worker threads (one capture by flow,
-separate captures by file); the result is the one-thread result.`,
+--threads N splits the work between N threads (one capture by flow, every
+thread reading it whole; separate captures by file); the result is the
+one-thread result. Only separate captures gained from it on two cores.`,
   );
   cmd.action(async (files: string[], raw: RawOptions & { port: string[] }) => {
     const json = raw.json === true;
