@@ -71,6 +71,10 @@ failure, and the answered requests have a row of their own. A run whose
 success is below --min-success (99 % by default), that breaks an --slo, or
 whose server sent replies nobody asked for, is not healthy.
 
+With --rate, the generator first runs its schedule unmeasured for 1 s (a
+fifth of a shorter run) at the same rate, so that mcdiag's own code is
+compiled before it is timed; the server sees those gets, the figures do not.
+
 Split runs: worker I of N (--shard I/N, or --shards N with the index from
 JOB_COMPLETION_INDEX or NOMAD_ALLOC_INDEX) takes its share of --rate or
 --concurrency (the remainder to the lowest indices) and its slice of --keys;
