@@ -1,4 +1,4 @@
-// analyze on one thread vs two worker threads, side by side, on the same
+// analyze on one thread vs two (--threads 2: this one and a worker), side by side, on the same
 // files: (a) a 10-file ring cut from one ≥ 2M-packet capture (one capture:
 // split by flow hash), (b) the same traffic as 4 separate captures of the
 // same time span, one per group of connections (split by file). The capture
@@ -101,7 +101,7 @@ export async function analyzeParallel() {
   dispose();
   for (const d of [ring, separate]) rmSync(d, { recursive: true, force: true });
   return {
-    name: "analyze on one thread vs two worker threads (a 10-file ring of one capture; 4 separate captures)",
+    name: "analyze on one thread vs two (a 10-file ring of one capture; 4 separate captures)",
     rounds: ROUNDS,
     loadAverage1m: load.map(round),
     runs,
