@@ -5,7 +5,7 @@
  * one line of text (no stack crosses over).
  */
 import { parentPort } from "node:worker_threads";
-import { isMcdiagError } from "../util/errors.js";
+import { toThreadError } from "../util/errors.js";
 import { analyzeCapture } from "./analyzer.js";
 import type { MainMessage, WorkerMessage } from "./parallel.js";
 import { pointBuffers } from "./share.js";
@@ -54,8 +54,7 @@ async function share(m: Extract<MainMessage, { type: "share" }>): Promise<void> 
 }
 
 function fail(err: unknown): void {
-  const message = err instanceof Error ? err.message : String(err);
-  post({ type: "error", code: isMcdiagError(err) ? err.code : undefined, message });
+  post({ type: "error", ...toThreadError(err) });
 }
 
 function post(m: WorkerMessage): void {

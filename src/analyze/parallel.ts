@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Json } from "../results/fields.js";
-import { McdiagError, type McdiagErrorCode } from "../util/errors.js";
+import { fromThreadError, type ThreadError } from "../util/errors.js";
 import {
   analyzeCapture,
   analyzeSequence,
@@ -88,7 +88,7 @@ async function analyzeShared(opts: ParallelOptions, threads: number): Promise<An
         new Promise((resolve, reject) => {
           w.on("message", (m: WorkerMessage) => {
             if (m.type === "done") resolve({ result: m.result, share: m.share! });
-            else if (m.type === "error") reject((failure ??= workerError(m, input)));
+            else if (m.type === "error") reject((failure ??= fromThreadError(m, inputName(input))));
           });
           w.on("error", (err) => reject((failure ??= new Error(`analysis worker: ${err.message}`))));
           w.on("exit", (code) =>
@@ -121,13 +121,9 @@ function spawnWorker(): Worker {
   });
 }
 
-/** A worker's error as the main thread throws it: a McdiagError as it was, anything else internal, naming the input. */
-function workerError(
-  m: { code: McdiagErrorCode | undefined; message: string },
-  input: string | readonly string[],
-): Error {
-  if (m.code !== undefined) return new McdiagError(m.code, m.message);
-  return new Error(`${typeof input === "string" ? input : input.join(", ")}: ${m.message}`);
+/** The input as an error names it. */
+function inputName(input: string | readonly string[]): string {
+  return typeof input === "string" ? input : input.join(", ");
 }
 
 function plainOptions(opts: ParallelOptions): WorkerAnalyzeOptions {
@@ -179,7 +175,7 @@ async function analyzeSeparately(
     results = done;
   }
   const merged = mergeAnalyses(results.map((r) => analysisInputOf(r as unknown as Json, r.file)));
-  merged.file = `${results.length} separate captures (${typeof opts.input === "string" ? opts.input : opts.input.join(", ")})`;
+  merged.file = `${results.length} separate captures (${inputName(opts.input)})`;
   merged.warnings.unshift(
     `the ${paths.length} files are separate captures (they overlap in time, or differ in format): each was analysed alone and the results merged; flow and frame numbers are each file's`,
   );
@@ -196,7 +192,7 @@ interface Job {
 export type WorkerMessage =
   | { type: "progress"; bytesRead: number; packets: number }
   | { type: "done"; result: AnalysisResult; share?: ShareRecord }
-  | { type: "error"; code: McdiagErrorCode | undefined; message: string };
+  | ({ type: "error" } & ThreadError);
 
 /**
  * What the main thread posts to a worker: a whole input to analyse (`run`),
@@ -272,7 +268,7 @@ async function runJobs(
           running--;
           results[at] = m.result;
           give(w);
-        } else if (m.type === "error") finish(workerError(m, jobs[at]!.input));
+        } else if (m.type === "error") finish(fromThreadError(m, jobs[at]!.input));
       });
       w.postMessage({ type: "run", job: jobs[at]!, opts: plain } satisfies MainMessage);
     };

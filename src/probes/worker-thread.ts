@@ -1,5 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { isMcdiagError } from "../util/errors.js";
+import { toThreadError } from "../util/errors.js";
 import { runProbe, type ProbeProgress } from "./closed-loop.js";
 import { runRateProbe } from "./open-loop.js";
 import type { FromWorker, ToWorker, WorkerTask } from "./workers.js";
@@ -53,11 +53,7 @@ try {
   // Through JSON: the result's non-enumerable parts stay behind, as in a file.
   send({ type: "result", result: JSON.parse(JSON.stringify(result)) as object });
 } catch (err) {
-  send(
-    isMcdiagError(err)
-      ? { type: "error", code: err.code, message: err.message }
-      : { type: "error", message: `internal error in a worker thread: ${(err as Error).message}` },
-  );
+  send({ type: "error", ...toThreadError(err) });
 } finally {
   port.close();
 }

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { McdiagError, type McdiagErrorCode } from "../util/errors.js";
+import { fromThreadError, type ThreadError } from "../util/errors.js";
 import type { ProbeOptions, ProbeProgress } from "./closed-loop.js";
 import { watchEvidence } from "./evidence.js";
 import { mergeProbeResults, probeInputOf } from "./fleet.js";
@@ -42,7 +42,7 @@ export type FromWorker =
   | { type: "progress"; progress: ProbeProgress }
   | { type: "interval"; interval: IntervalSnapshot }
   | { type: "result"; result: object }
-  | { type: "error"; code?: McdiagErrorCode; message: string };
+  | ({ type: "error" } & ThreadError);
 
 /** What a worker thread is given to run (everything structured-clonable: no signal, no callbacks). */
 export interface WorkerTask {
@@ -140,7 +140,7 @@ export async function runProbeWorkers(o: WorkersRunOptions): Promise<ProbeResult
                 // One thread cannot run: the others stop too, and the error is the run's.
                 post({ type: "abort" });
                 // A typed error keeps its code (an unreachable endpoint is exit 2); anything else is a bug.
-                reject(m.code !== undefined ? new McdiagError(m.code, m.message) : new Error(m.message));
+                reject(fromThreadError(m, "internal error in a worker thread"));
               }
             });
             worker.on("error", (err) => {

@@ -28,3 +28,26 @@ export class McdiagError extends Error {
 export function isMcdiagError(err: unknown): err is McdiagError {
   return err instanceof McdiagError;
 }
+
+/**
+ * An error as it crosses from a worker thread to the main one: its code when
+ * it is a McdiagError, and one line of text (no stack crosses over).
+ */
+export interface ThreadError {
+  code?: McdiagErrorCode;
+  message: string;
+}
+
+export function toThreadError(err: unknown): ThreadError {
+  const message = err instanceof Error ? err.message : String(err);
+  return isMcdiagError(err) ? { code: err.code, message } : { message };
+}
+
+/**
+ * The error the main thread throws for a worker's: a McdiagError as it was
+ * (its exit code kept), anything else as an internal error, said to come
+ * from `where` (a worker thread, the input it was reading).
+ */
+export function fromThreadError(e: ThreadError, where: string): Error {
+  return e.code !== undefined ? new McdiagError(e.code, e.message) : new Error(`${where}: ${e.message}`);
+}
