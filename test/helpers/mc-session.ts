@@ -132,6 +132,24 @@ export function normalise(reply: string, binary: boolean): string {
     });
 }
 
+/**
+ * `ours` with each remaining-TTL flag (` t<seconds>`) that is within one
+ * second of the same flag in `theirs` taken as theirs: a second may tick
+ * between the store and the read on one server and not on the other, and
+ * both count TTLs in whole seconds. Anything else must match as it is.
+ */
+export function sameTtlWithinASecond(ours: string, theirs: string): string {
+  const ttl = / t(-?\d+)/g;
+  const a = [...ours.matchAll(ttl)];
+  const b = [...theirs.matchAll(ttl)];
+  if (a.length === 0 || a.length !== b.length) return ours;
+  let i = 0;
+  return ours.replace(ttl, (m: string, v: string) => {
+    const t = b[i++]![1]!;
+    return Math.abs(Number(v) - Number(t)) <= 1 ? ` t${t}` : m;
+  });
+}
+
 function tail(reply: string): string {
   return reply.endsWith("<closed>") ? "<closed>" : reply.endsWith("<timeout>") ? "<timeout>" : "";
 }
