@@ -131,7 +131,7 @@ async function run(
   analysis: Analysis,
   stopOnOverlap = false,
 ): Promise<{ result: AnalysisResult; facts: WarningFacts }> {
-  const read = await readCapture(analysis.opts, analysis, undefined, stopOnOverlap);
+  const read = await readCapture(analysis.opts, analysis, stopOnOverlap);
   const done = analysis.finish(read.name, read.info, read.interrupted);
   if (read.parts !== undefined) done.result.files = read.parts;
   return done;
@@ -155,24 +155,18 @@ export interface CaptureRead {
  * Streams the input's packets into `sink`: one file, or several files (a
  * directory) as one continuous capture in the order of their first packets,
  * each through its own reader, times placed on one time line and frames
- * numbered on. `afterChunk`, when given, is awaited after each chunk read
- * (a consumer's backpressure). Files that overlap in time are read on with a
+ * numbered on. Files that overlap in time are read on with a
  * warning, or, with `stopOnOverlap` and by more than a second, throw
  * NotOneSequence.
  */
-export async function readCapture(
-  opts: AnalyzeOptions,
-  sink: TimedSink,
-  afterChunk?: () => Promise<void>,
-  stopOnOverlap = false,
-): Promise<CaptureRead> {
+export async function readCapture(opts: AnalyzeOptions, sink: TimedSink, stopOnOverlap = false): Promise<CaptureRead> {
   const inputs = typeof opts.input === "string" ? [opts.input] : opts.input;
   if (inputs.length === 0) throw new McdiagError("BAD_OPTION", "no capture file given");
   const signal = opts.signal;
   if (inputs.length === 1 && statIsFile(inputs[0]!)) {
     const source = openSource(inputs[0]!);
     const reader = new CaptureReader(sink, source.name);
-    const interrupted = await readAll(source, reader, opts, undefined, afterChunk);
+    const interrupted = await readAll(source, reader, opts);
     return { name: source.name, info: reader.info, interrupted };
   }
   // Several files (or a directory): one continuous capture in time order.
@@ -194,17 +188,13 @@ export async function readCapture(
     }
     const source = openSource(f.path);
     const reader = new CaptureReader(shiftedSink(sink, offsetNs, info.packets), source.name);
-    await readAll(source, reader, opts, { frameBase: info.packets, doneBytes, totalBytes }, afterChunk);
+    await readAll(source, reader, opts, { frameBase: info.packets, doneBytes, totalBytes });
     doneBytes += sizeOf(f.path);
     parts.push({ file: source.name, firstFrame: info.packets + 1, frames: reader.info.packets });
     joinInfo(info, reader.info);
   }
-  return { name: setName(parts, inputs), info, parts, interrupted: signal?.aborted === true };
-}
-
-/** What a result read from several files is called. */
-export function setName(parts: readonly CaptureFilePart[], inputs: readonly string[]): string {
-  return parts.length === 1 ? parts[0]!.file : `${parts.length} files (${inputs.join(", ")})`;
+  const name = parts.length === 1 ? parts[0]!.file : `${parts.length} files (${inputs.join(", ")})`;
+  return { name, info, parts, interrupted: signal?.aborted === true };
 }
 
 /**
@@ -311,7 +301,6 @@ async function readAll(
   reader: CaptureReader,
   opts: AnalyzeOptions,
   set?: { frameBase: number; doneBytes: number; totalBytes: number },
-  afterChunk?: () => Promise<void>,
 ): Promise<boolean> {
   const signal = opts.signal;
   const stop = () => source.close();
@@ -339,7 +328,6 @@ async function readAll(
         break;
       }
       reader.push(next.value);
-      if (afterChunk !== undefined) await afterChunk();
       if (opts.onProgress && ++chunks % 16 === 0) {
         opts.onProgress({
           bytesRead: (set?.doneBytes ?? 0) + source.readBytes(),

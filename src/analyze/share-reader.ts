@@ -15,7 +15,7 @@ export async function analyzeShare(
   opts: AnalyzeOptions & { share: FlowShare },
 ): Promise<{ result: AnalysisResult; share: ShareRecord }> {
   const analysis = new Analysis(opts);
-  const read = await readCapture(opts, new ShareFilter(analysis, opts.share), undefined, true);
+  const read = await readCapture(opts, new ShareFilter(analysis, opts.share), true);
   const { result, facts } = analysis.finish(read.name, read.info, read.interrupted);
   if (read.parts !== undefined) result.files = read.parts;
   return { result, share: analysis.shareRecord(result, facts) };
@@ -23,7 +23,6 @@ export async function analyzeShare(
 
 /** Hands the analysis its own flows' packets (and packets of no flow, when it is share 0), the rest as times. */
 class ShareFilter implements TimedSink {
-  lastTNs = 0;
   private readonly scratch = newTcpPacket();
 
   constructor(
@@ -31,8 +30,12 @@ class ShareFilter implements TimedSink {
     private readonly share: FlowShare,
   ) {}
 
+  /** Every packet reaches the analysis, whole or as its time: its latest time is the capture's. */
+  get lastTNs(): number {
+    return this.analysis.lastTNs;
+  }
+
   onPacket(pk: CapturedPacket): void {
-    if (pk.tNs > this.lastTNs) this.lastTNs = pk.tNs;
     let owner = flowShareOfFrame(pk.linkType, pk.data, pk.offset, pk.capLen, this.share.of);
     if (owner < 0) {
       // Not plain Ethernet/IPv4: decode. Packets of no flow are share 0's.
