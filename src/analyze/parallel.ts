@@ -1,14 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { Json } from "../results/fields.js";
 import { fromThreadError, type ThreadError } from "../util/errors.js";
-import {
-  analyzeCapture,
-  analyzeSequence,
-  NotOneSequence,
-  sizeOf,
-  type AnalyzeOptions,
-  type AnalyzeProgress,
-} from "./analyzer.js";
+import { analyzeCapture, analyzeSequence, NotOneSequence, sizeOf, type AnalyzeOptions } from "./analyzer.js";
 import { analyzeShare } from "./share-reader.js";
 import { captureFiles, orderByFirstPacket, overlapEarly, sameKind } from "./capture-set.js";
 import { analysisInputOf, mergeAnalyses } from "./merge.js";
@@ -72,7 +65,6 @@ export async function analyzeInParallel(opts: ParallelOptions): Promise<Analysis
  */
 async function analyzeShared(opts: ParallelOptions, threads: number): Promise<AnalysisResult> {
   const workers: Worker[] = [];
-  let failure: Error | undefined;
   const plain: WorkerAnalyzeOptions = plainOptions(opts);
   const input = opts.input;
   const done: Promise<{ result: AnalysisResult; share: ShareRecord }>[] = [];
@@ -88,12 +80,9 @@ async function analyzeShared(opts: ParallelOptions, threads: number): Promise<An
         new Promise((resolve, reject) => {
           w.on("message", (m: WorkerMessage) => {
             if (m.type === "done") resolve({ result: m.result, share: m.share! });
-            else if (m.type === "error") reject((failure ??= fromThreadError(m, inputName(input))));
+            else if (m.type === "error") reject(fromThreadError(m, inputName(input)));
           });
-          w.on("error", (err) => reject((failure ??= new Error(`analysis worker: ${err.message}`))));
-          w.on("exit", (code) =>
-            reject((failure ??= new Error(`an analysis worker stopped unexpectedly (exit ${code})`))),
-          );
+          onWorkerFailure(w, reject);
         }),
       );
       w.postMessage({ type: "share", opts: plain, input, share: { index, of: threads } } satisfies MainMessage);
@@ -121,6 +110,16 @@ function spawnWorker(): Worker {
   });
 }
 
+/**
+ * Calls `fail` when the worker itself fails. A worker ends only when
+ * terminated after its work (its exit listener removed first): any other end
+ * is a failure (out of memory).
+ */
+function onWorkerFailure(w: Worker, fail: (err: Error) => void): void {
+  w.on("error", (err) => fail(new Error(`analysis worker: ${err.message}`)));
+  w.on("exit", (code) => fail(new Error(`an analysis worker stopped unexpectedly (exit ${code})`)));
+}
+
 /** The input as an error names it. */
 function inputName(input: string | readonly string[]): string {
   return typeof input === "string" ? input : input.join(", ");
@@ -140,40 +139,19 @@ function plainOptions(opts: ParallelOptions): WorkerAnalyzeOptions {
   };
 }
 
-/** Separate captures: each analysed alone (on `threads` workers), then merged. */
+/** Separate captures: each analysed alone (on `threads` threads), then merged. */
 async function analyzeSeparately(
   opts: ParallelOptions,
   paths: string[],
   threads: number,
   totalBytes: number,
 ): Promise<AnalysisResult> {
-  let results: AnalysisResult[];
-  if (threads <= 1) {
-    results = [];
-    let doneBytes = 0;
-    for (const input of paths) {
-      if (opts.signal?.aborted) break;
-      results.push(
-        await analyzeCapture({
-          ...opts,
-          input,
-          onProgress:
-            opts.onProgress &&
-            ((p) => opts.onProgress!({ ...p, bytesRead: doneBytes + p.bytesRead, totalBytes: totalBytes })),
-        }),
-      );
-      doneBytes += sizeOf(input);
-    }
-  } else {
-    const done = await runJobs(
-      opts,
-      paths.map((input) => ({ input })),
-      Math.min(threads, paths.length),
-      (progress) => progress.reduce((a, b) => a + b, 0),
-      totalBytes,
-    );
-    results = done;
-  }
+  const results = await runJobs(
+    opts,
+    paths.map((input) => ({ input })),
+    Math.min(threads, paths.length),
+    totalBytes,
+  );
   const merged = mergeAnalyses(results.map((r) => analysisInputOf(r as unknown as Json, r.file)));
   merged.file = `${results.length} separate captures (${inputName(opts.input)})`;
   merged.warnings.unshift(
@@ -218,7 +196,6 @@ async function runJobs(
   opts: ParallelOptions,
   jobs: Job[],
   threads: number,
-  combineBytes: (perJob: number[]) => number,
   totalBytes: number,
 ): Promise<AnalysisResult[]> {
   const plain = plainOptions(opts);
@@ -231,11 +208,17 @@ async function runJobs(
   const progress = (at: number, p: { bytesRead: number; packets: number }) => {
     bytes[at] = p.bytesRead;
     packets[at] = p.packets;
-    opts.onProgress?.(progressOf(bytes, packets, combineBytes, totalBytes || undefined));
+    opts.onProgress?.({ bytesRead: sum(bytes), totalBytes: totalBytes || undefined, packets: sum(packets) });
   };
+  /** A job is done: its whole file counts as read. */
+  const done = (at: number, result: AnalysisResult) => {
+    running--;
+    results[at] = result;
+    bytes[at] = sizeOf(jobs[at]!.input);
+  };
+  let running = 0;
   return new Promise<AnalysisResult[]>((resolve, reject) => {
     let settled = false;
-    let running = 0;
     const stopAll = () => {
       for (const w of pool) w.postMessage({ type: "stop" } satisfies MainMessage);
     };
@@ -265,8 +248,7 @@ async function runJobs(
       w.on("message", (m: WorkerMessage) => {
         if (m.type === "progress") progress(at, m);
         else if (m.type === "done") {
-          running--;
-          results[at] = m.result;
+          done(at, m.result);
           give(w);
         } else if (m.type === "error") finish(fromThreadError(m, jobs[at]!.input));
       });
@@ -275,28 +257,19 @@ async function runJobs(
     for (let i = 1; i < threads; i++) {
       const w = spawnWorker();
       pool.push(w);
-      w.on("error", (err) => finish(new Error(`analysis worker: ${err.message}`)));
-      // A worker ends only when terminated after its work: any other end is a failure (out of memory).
-      w.on("exit", (code) => finish(new Error(`an analysis worker stopped unexpectedly (exit ${code})`)));
+      onWorkerFailure(w, finish);
       give(w);
     }
     // This thread takes jobs too, between handling the workers' messages.
     const runHere = async (): Promise<void> => {
       for (let at = take(); at !== undefined; at = take()) {
-        const job = jobs[at]!;
-        results[at] = await analyzeCapture({ ...opts, input: job.input, onProgress: (p) => progress(at, p) });
-        running--;
+        done(at, await analyzeCapture({ ...opts, input: jobs[at]!.input, onProgress: (p) => progress(at, p) }));
       }
     };
     runHere().catch((err: unknown) => finish(err instanceof Error ? err : new Error(String(err))));
   });
 }
 
-function progressOf(
-  bytes: number[],
-  packets: number[],
-  combineBytes: (perJob: number[]) => number,
-  totalBytes: number | undefined,
-): AnalyzeProgress {
-  return { bytesRead: combineBytes(bytes), totalBytes, packets: combineBytes(packets) };
+function sum(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
 }
