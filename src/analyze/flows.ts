@@ -1,5 +1,5 @@
 import { formatAddress } from "./address.js";
-import { be32 } from "./byte-order.js";
+import { be16, be32 } from "./byte-order.js";
 import type { TcpPacket } from "./decode.js";
 import { HalfStream } from "./reassembly.js";
 import type { McSession } from "./session.js";
@@ -316,7 +316,7 @@ export function flowShareOfFrame(linkType: number, buf: Buffer, at: number, capL
   const proto = buf[ip + 9];
   if (buf[ip]! >> 4 !== 4 || ihl < 20 || (proto !== 6 && proto !== 17) || capLen < 14 + ihl + 4) return -1;
   const l4 = ip + ihl;
-  return shareOfEnds(buf, ip + 12, ip + 16, 4, buf.readUInt16BE(l4), buf.readUInt16BE(l4 + 2), of);
+  return shareOfEnds(buf, ip + 12, ip + 16, 4, be16(buf, l4), be16(buf, l4 + 2), of);
 }
 
 function shareOfEnds(
@@ -331,8 +331,8 @@ function shareOfEnds(
   let a = srcPort;
   let b = dstPort;
   for (let i = 0; i < addrLen; i += 4) {
-    a = Math.imul(a ^ buf.readUInt32BE(srcAt + i), 0x9e3779b1);
-    b = Math.imul(b ^ buf.readUInt32BE(dstAt + i), 0x9e3779b1);
+    a = Math.imul(a ^ be32(buf, srcAt + i), 0x9e3779b1);
+    b = Math.imul(b ^ be32(buf, dstAt + i), 0x9e3779b1);
   }
   let h = (a + b) | 0;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
