@@ -96,7 +96,7 @@ export async function generatorTiming() {
           (runs[which][rate] ??= []).push(j);
           process.stderr.write(
             `round ${round + 1}/${ROUNDS} ${which} ${rate}/s: lag p50 ${j.schedulerLagUs?.p50} p99 ${j.schedulerLagUs?.p99} µs, ` +
-              `users p50 ${j.latencyUs?.p50} µs, service p50 ${j.serviceUs?.p50} µs\n`,
+              `users p50 ${j.latencyUs?.p50} µs, service p50 ${j.serviceUs?.p50} µs, waited for a CPU ${j.generatorCpuWaitPercent ?? "?"} %\n`,
           );
         }
       }
@@ -120,6 +120,8 @@ export async function generatorTiming() {
       serviceP50Us: median(rs.map((r) => r.serviceUs.p50)),
       achievedRate: median(rs.map((r) => r.achievedRate)),
       cpuPercent: rs[0].generatorCpuPercent === undefined ? null : median(rs.map((r) => r.generatorCpuPercent)),
+      /** % of the run the generator's thread waited for a CPU (each round's): time another task held its core. */
+      cpuWaitPercent: rs.map((r) => r.generatorCpuWaitPercent ?? null),
     };
   };
   const stepP99 = (which) =>

@@ -116,6 +116,8 @@ export function probeInputOf(doc: Json, where: string, file?: string): ProbeInpu
     if (doc.mode !== "rate")
       throw badField(where, "mode", `${JSON.stringify(doc.mode)} is not a mode this mcdiag knows`);
     for (const k of ["requestedRate", "drainMs", "generatorCpuPercent", "eventLoopDelayP99Us"]) numberAt(doc, k, where);
+    // Absent from results made where the kernel does not tell.
+    if (doc.generatorCpuWaitPercent !== undefined) numberAt(doc, "generatorCpuWaitPercent", where);
     for (const k of ["issued", "scheduled"]) intAt(doc, k, where);
     for (const k of ["scheduleMs", "latencyMs", "generatorMs"]) numberAt(t, k, where, `totals.${k}`);
     const rr = doc as unknown as RateProbeResult;
@@ -129,6 +131,7 @@ export function probeInputOf(doc: Json, where: string, file?: string): ProbeInpu
       generatorMs: rr.totals.generatorMs!,
       drainMs: rr.drainMs,
       generatorCpuPercent: rr.generatorCpuPercent,
+      generatorCpuWaitPercent: rr.generatorCpuWaitPercent,
       eventLoopDelayP99Us: rr.eventLoopDelayP99Us,
     };
   }
@@ -295,6 +298,9 @@ function mergeRateParts(inputs: readonly ProbeInput[]): RateParts {
     // Per-worker maxima: the fleet's worst.
     drainMs: max((p) => p.drainMs),
     generatorCpuPercent: max((p) => p.generatorCpuPercent),
+    generatorCpuWaitPercent: rs.some((p) => p.generatorCpuWaitPercent !== undefined)
+      ? max((p) => p.generatorCpuWaitPercent ?? 0)
+      : undefined,
     eventLoopDelayP99Us: max((p) => p.eventLoopDelayP99Us),
   };
 }

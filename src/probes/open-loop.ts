@@ -21,6 +21,7 @@ import { IntervalRecorder } from "./interval-log.js";
 import { waitForStart } from "./start-at.js";
 import { round } from "../util/round.js";
 import { tightenTimerSlack } from "../util/timer-slack.js";
+import { ThreadCpuWait } from "../util/cpu-wait.js";
 
 export type RateProbeOptions = Omit<ProbeOptions, "concurrency" | "requests" | "durationMs"> & {
   /** Requests per second, issued on a fixed schedule whatever the responses do. */
@@ -62,6 +63,13 @@ export interface RateProbeResult extends ProbeResult {
   generatorShare: number;
   /** CPU the process used while the schedule ran, % of one core (the clock is polled near each deadline). */
   generatorCpuPercent: number;
+  /**
+   * Of the time the schedule ran, the % the generator's thread was ready to
+   * run but waited for a CPU (Linux; absent elsewhere), less the wake-up
+   * latency its early wake-ups cover: time in which requests fell due or
+   * replies arrived and waited for the client machine, not the server.
+   */
+  generatorCpuWaitPercent?: number;
   eventLoopDelayP99Us: number;
   /** After the schedule ended, until the last request in flight finished. */
   drainMs: number;
@@ -102,6 +110,14 @@ const LATE_WARN_US = 10_000;
  */
 const GENERATOR_SHARE_WARN = 0.25;
 const GENERATOR_MEAN_WARN_US = 100;
+/**
+ * From this % of the run, the generator's wait for a CPU is warned about
+ * (and named in its other warnings). Below it the wait says little: on a
+ * loopback test a few % is the server itself, woken onto the generator's
+ * core by a request while the generator only polled for the reply. A busy
+ * neighbour shows far above it.
+ */
+const CPU_WAIT_NOTE_PERCENT = 10;
 
 /**
  * One scheduled request. Objects are recycled through a free list, so a run
@@ -235,6 +251,16 @@ class Pacer {
   /** A generator that falls this far behind stops issuing; the rest count as not issued. */
   private readonly hardEndMs: number;
   private readonly pumpNext = (): void => this.pump();
+  /**
+   * The thread's wait for a CPU on waking from its own sleeps (ns), as far
+   * as the sleep's early end covered it: a sleep ends SLEEP_SLACK_MS (a
+   * timer SPIN_WINDOW_MS) before the due time, so a wake-up's scheduling
+   * latency up to that delays no request, and is left out of the CPU wait
+   * reported. A longer wait (another process held the CPU) is counted.
+   */
+  coveredCpuWaitNs = 0;
+  /** The CPU-wait counter when the generator went to sleep in a timer; −1 when not asleep. */
+  private timerSleepFromNs = -1;
 
   constructor(
     private readonly run: RateRun,
@@ -243,6 +269,7 @@ class Pacer {
     private readonly intervalMs: number,
     durationMs: number,
     private readonly signal: AbortSignal | undefined,
+    private readonly cpuWait?: ThreadCpuWait,
   ) {
     this.hardEndMs = durationMs + Math.max(1000, durationMs / 10);
   }
@@ -262,9 +289,30 @@ class Pacer {
     this.immediate = undefined;
   }
 
+  /** Adds the CPU wait since `beforeNs` (read when the sleep began), up to `coveredMs`, to what the early wake-ups covered. */
+  private addSleepWait(beforeNs: number, coveredMs: number): void {
+    const after = this.cpuWait!.waitNs();
+    if (beforeNs >= 0 && after >= beforeNs) this.coveredCpuWaitNs += Math.min(after - beforeNs, coveredMs * 1e6);
+  }
+
+  private sleep(ms: number): void {
+    const w = this.cpuWait;
+    if (w === undefined) {
+      Atomics.wait(SLEEP_CELL, 0, 0, ms);
+      return;
+    }
+    const before = w.waitNs();
+    Atomics.wait(SLEEP_CELL, 0, 0, ms);
+    this.addSleepWait(before, SLEEP_SLACK_MS);
+  }
+
   private pump(): void {
     this.timer = undefined;
     this.immediate = undefined;
+    if (this.timerSleepFromNs >= 0) {
+      this.addSleepWait(this.timerSleepFromNs, SPIN_WINDOW_MS);
+      this.timerSleepFromNs = -1;
+    }
     if (!this.pumping) return;
     const run = this.run;
     const now = performance.now();
@@ -296,12 +344,13 @@ class Pacer {
     if (run.inFlight === 0) {
       if (waitMs > SPIN_WINDOW_MS) {
         this.timer = setTimeout(this.pumpNext, waitMs - SPIN_WINDOW_MS);
+        if (this.cpuWait !== undefined) this.timerSleepFromNs = this.cpuWait.waitNs();
         return;
       }
       // Nothing in flight, so no response can be kept waiting: sleep (not
       // poll) until just before the due time. The CPU is left to others,
       // and a process that sleeps is scheduled promptly when it wakes.
-      if (waitMs > SLEEP_SLACK_MS) Atomics.wait(SLEEP_CELL, 0, 0, waitMs - SLEEP_SLACK_MS);
+      if (waitMs > SLEEP_SLACK_MS) this.sleep(waitMs - SLEEP_SLACK_MS);
     }
     this.immediate = setImmediate(this.pumpNext);
   }
@@ -371,6 +420,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   let progressTimer: NodeJS.Timeout | undefined;
   let busySampler: BusySampler | undefined;
   const restoreTimerSlack = tightenTimerSlack();
+  const cpuWait = ThreadCpuWait.open();
   try {
     // Warm every connection the rate is likely to need (the whole pool at most).
     await warmUp(pool, keys, opts.poolSize, opts.warmupPerConnection, opts.timeoutMs, endpoint, opts.signal);
@@ -384,10 +434,11 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     const total = Math.max(1, Math.round((opts.ratePerSec * opts.durationMs) / 1000));
     const intervalMs = 1000 / opts.ratePerSec;
     const cpuBefore = process.cpuUsage();
+    const cpuWaitBefore = cpuWait?.waitNs() ?? -1;
     const t0 = performance.now() + (opts.scheduleOffsetMs ?? 0);
     intervals?.start(t0);
     run.t0 = t0;
-    pacer = new Pacer(run, t0, total, intervalMs, opts.durationMs, opts.signal);
+    pacer = new Pacer(run, t0, total, intervalMs, opts.durationMs, opts.signal, cpuWait);
     const schedule = pacer.start();
     progressTimer = reportProgress(opts.onProgress, () => ({
       elapsedMs: performance.now() - t0,
@@ -402,6 +453,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
     const endMs = Math.max(performance.now(), scheduleEndMs);
     intervals?.finish(endMs);
     const cpu = process.cpuUsage(cpuBefore);
+    const cpuWaitAfter = cpuWait?.waitNs() ?? -1;
     loopDelay.disable();
     const interrupted = opts.signal?.aborted === true;
     if (interrupted && run.inFlight > 0) {
@@ -426,6 +478,14 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
       generatorMs: run.generatorMsSum,
       drainMs: round(run.lastDoneMs > scheduleEndMs ? run.lastDoneMs - scheduleEndMs : 0, 1),
       generatorCpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, endMs - t0)) * 1000) / 10,
+      generatorCpuWaitPercent:
+        cpuWaitBefore < 0 || cpuWaitAfter < cpuWaitBefore
+          ? undefined
+          : round(
+              (Math.max(0, cpuWaitAfter - cpuWaitBefore - pacer.coveredCpuWaitNs) / 1e6 / Math.max(1, endMs - t0)) *
+                100,
+              2,
+            ),
       // The monitor's samples include its own interval: subtract it to get the delay.
       eventLoopDelayP99Us: Math.max(0, Math.round(loopDelay.percentile(99) / 1000) - LOOP_SAMPLE_MS * 1000),
     };
@@ -452,6 +512,7 @@ export async function runRateProbe(opts: RateProbeOptions): Promise<RateProbeRes
   } finally {
     pacer?.stop();
     restoreTimerSlack();
+    cpuWait?.close();
     if (progressTimer !== undefined) clearInterval(progressTimer);
     intervals?.stop();
     loopDelay.disable();
@@ -487,6 +548,8 @@ export interface RateParts {
   generatorMs: number;
   drainMs: number;
   generatorCpuPercent: number;
+  /** Undefined where the kernel does not tell. */
+  generatorCpuWaitPercent: number | undefined;
   eventLoopDelayP99Us: number;
 }
 
@@ -515,6 +578,7 @@ export function rateResultOf(base: ProbeResult, p: RateParts, stoppedOnPurpose: 
     generatorUs: summarize(h.generatorUs),
     generatorShare: p.latencyMs > 0 ? round(p.generatorMs / p.latencyMs, 4) : 0,
     generatorCpuPercent: p.generatorCpuPercent,
+    ...(p.generatorCpuWaitPercent === undefined ? {} : { generatorCpuWaitPercent: p.generatorCpuWaitPercent }),
     eventLoopDelayP99Us: p.eventLoopDelayP99Us,
     drainMs: p.drainMs,
     totals: { ...base.totals, scheduleMs: p.scheduleMs, latencyMs: p.latencyMs, generatorMs: p.generatorMs },
@@ -528,10 +592,13 @@ export function rateResultOf(base: ProbeResult, p: RateParts, stoppedOnPurpose: 
 /** Why the figures may describe mcdiag rather than the server, or undefined. */
 function warnAboutGenerator(r: RateProbeResult, stoppedOnPurpose: boolean): string | undefined {
   const lagMs = (r.schedulerLagUs.p99 / 1000).toFixed(1);
+  const wait = r.generatorCpuWaitPercent;
+  const waited =
+    wait !== undefined && wait >= CPU_WAIT_NOTE_PERCENT ? `, its thread waited for a CPU ${wait} % of the run` : "";
   if (r.issued < r.scheduled && !stoppedOnPurpose) {
-    return `issued ${r.issued} of ${r.scheduled} scheduled requests: the generator fell behind (scheduling lag p99 ${lagMs} ms); the client machine, not the server, may be the limit`;
+    return `issued ${r.issued} of ${r.scheduled} scheduled requests: the generator fell behind (scheduling lag p99 ${lagMs} ms${waited}); the client machine, not the server, may be the limit`;
   }
-  const loop = `event-loop delay p99 ${(r.eventLoopDelayP99Us / 1000).toFixed(1)} ms`;
+  const loop = `event-loop delay p99 ${(r.eventLoopDelayP99Us / 1000).toFixed(1)} ms${waited}`;
   if (r.issued > 0 && r.achievedRate < r.requestedRate * 0.99) {
     return (
       `the generator could not keep its rate: achieved ${r.achievedRate}/s of ${r.requestedRate}/s ` +
@@ -551,8 +618,14 @@ function warnAboutGenerator(r: RateProbeResult, stoppedOnPurpose: boolean): stri
   if (typical || overall) {
     return (
       `mcdiag itself is ${Math.round(r.generatorShare * 100)} % of the users' latency ` +
-      `(mean ${Math.round(r.generatorUs.mean)} µs per request: scheduling lag, late response handling, waits on freed connections); ` +
+      `(mean ${Math.round(r.generatorUs.mean)} µs per request: scheduling lag, late response handling, waits on freed connections${waited}); ` +
       "the client machine, not the server, may be the limit"
+    );
+  }
+  if (waited !== "") {
+    return (
+      `mcdiag's own thread waited for a CPU ${wait} % of the run: other processes held its core (the client machine is busy or short of cores), ` +
+      `so requests that fell due then were issued late (scheduling lag p99 ${lagMs} ms) and replies handled late; the users' latency tail may be the client machine's, not the server's`
     );
   }
   return undefined;

@@ -65,7 +65,9 @@ export function renderRateProbe(r: RateProbeResult): string {
       `scheduling lag p50 ${fmtUs(r.schedulerLagUs.p50)} p99 ${fmtUs(r.schedulerLagUs.p99)}, ` +
       `response handling p99 ${fmtUs(r.responseDelayUs.p99)}, ` +
       `waits on freed connections p99 ${fmtUs(r.freeConnectionWaitUs.p99)}); ` +
-      `CPU ${r.generatorCpuPercent.toFixed(0)} % of one core (it polls the clock near each deadline); ` +
+      `CPU ${r.generatorCpuPercent.toFixed(0)} % of one core (it polls the clock near each deadline)` +
+      (r.generatorCpuWaitPercent === undefined ? "" : `, waited for a CPU ${r.generatorCpuWaitPercent} % of the run`) +
+      "; " +
       `event-loop delay p99 ${fmtUs(r.eventLoopDelayP99Us)}`,
   );
   if (r.generatorWarning) out.push(`warning: ${r.generatorWarning}`);

@@ -11,6 +11,7 @@ import { probeResultOf, Recorder } from "../../src/probes/recorder.js";
 import { withLatencyHistogram, type ProbeResult, type RunInfo } from "../../src/probes/result.js";
 import { parseSlos } from "../../src/probes/slo.js";
 import type { ParsedResponse } from "../../src/protocol/response-parser.js";
+import { renderRateProbe } from "../../src/report/probe-report.js";
 import { decodeHistogram } from "../../src/results/histogram-codec.js";
 import { withEnvelope } from "../../src/results/record.js";
 
@@ -137,7 +138,7 @@ function runInfo(index: number, count: number, startMs = START_MS): RunInfo {
 function result(
   samples: readonly Sample[],
   info: RunInfo,
-  o: { busyShare: number; pools: number; rateShare?: number; windowMs?: number },
+  o: { busyShare: number; pools: number; rateShare?: number; windowMs?: number; cpuWaitPercent?: number },
 ): { result: ProbeResult; json: Record<string, unknown> } {
   const { rec, rate } = record(samples);
   const windowMs = o.windowMs ?? WINDOW_MS;
@@ -176,6 +177,7 @@ function result(
       generatorMs: rate.generatorMs,
       drainMs: 1.5,
       generatorCpuPercent: 20,
+      generatorCpuWaitPercent: o.cpuWaitPercent,
       eventLoopDelayP99Us: 300,
     };
     parts.histograms.successLatencyUs = rate.latencyOkUs;
@@ -291,6 +293,21 @@ describe("merge is exact", () => {
     const merged = mergeProbeResults([probeInputOf(json, "one.json", "one.json")]);
     expectSameFigures(merged, one, true);
     expect(merged.durationMs).toBe(one.durationMs);
+  });
+
+  it("the generators' CPU wait merges as the worst worker's, and a worker that could not tell does not count", () => {
+    const third = samples.length / 3;
+    const waits = [0.4, 2.5, undefined];
+    const inputs = waits.map((cpuWaitPercent, w) => {
+      const mine = samples.slice(w * third, (w + 1) * third);
+      const { json } = result(mine, runInfo(w, 3), { busyShare: 1 / 3, pools: 1, rateShare: 1 / 3, cpuWaitPercent });
+      return probeInputOf(json, `w${w}.json`, `w${w}.json`);
+    });
+    const merged = mergeProbeResults(inputs) as RateProbeResult;
+    expect(merged.generatorCpuWaitPercent).toBe(2.5);
+    expect(renderRateProbe(merged)).toMatch(/waited for a CPU 2\.5 % of the run/);
+    const none = mergeProbeResults([inputs[2]!]) as RateProbeResult;
+    expect(none).not.toHaveProperty("generatorCpuWaitPercent");
   });
 
   it("workers that did not overlap in time: the rate is the total over the union of their windows", () => {
