@@ -92,6 +92,13 @@ export async function analyzeParallel() {
       },
       speedupWall,
       cpuRatio: round(m("twoThreads", "cpuSeconds") / m("oneThread", "cpuSeconds")),
+      // Two cores run at most 2 s of CPU a second: the ceilings on the speed-up.
+      /** Cores one thread already keeps busy (V8's collector and compiler threads run beside it). */
+      oneThreadCores: round(m("oneThread", "cpuSeconds") / m("oneThread", "seconds")),
+      /** The most two cores allow for a split costing the CPU this one did. */
+      ceilingAtThisCpu: round((2 * m("oneThread", "seconds")) / m("twoThreads", "cpuSeconds")),
+      /** The most two cores allow for a split that added no CPU at all. */
+      ceilingAddingNoCpu: round((2 * m("oneThread", "seconds")) / m("oneThread", "cpuSeconds")),
     };
     if (!same) throw new Error(`${name}: one thread and two threads gave different results`);
     if (one.packets < BENCH_MIN_PACKETS)
