@@ -74,6 +74,9 @@ whose server sent replies nobody asked for, is not healthy.
 With --rate, the generator first runs its schedule unmeasured for 1 s (a
 fifth of a shorter run) at the same rate, so that mcdiag's own code is
 compiled before it is timed; the server sees those gets, the figures do not.
+The report separates mcdiag's own part of the users' latency (scheduling
+lag, late reply handling) and, on Linux, how long its thread waited for a
+CPU: from 10 % of the run it warns that the client machine is too busy.
 
 Split runs: worker I of N (--shard I/N, or --shards N with the index from
 JOB_COMPLETION_INDEX or NOMAD_ALLOC_INDEX) takes its share of --rate or
