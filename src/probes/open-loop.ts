@@ -296,14 +296,9 @@ class Pacer {
   }
 
   private sleep(ms: number): void {
-    const w = this.cpuWait;
-    if (w === undefined) {
-      Atomics.wait(SLEEP_CELL, 0, 0, ms);
-      return;
-    }
-    const before = w.waitNs();
+    const before = this.cpuWait?.waitNs() ?? -1;
     Atomics.wait(SLEEP_CELL, 0, 0, ms);
-    this.addSleepWait(before, SLEEP_SLACK_MS);
+    if (before >= 0) this.addSleepWait(before, SLEEP_SLACK_MS);
   }
 
   private pump(): void {

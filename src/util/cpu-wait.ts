@@ -55,11 +55,10 @@ export class ThreadCpuWait {
  * queue> <time slices>", or −1 if the line is not one.
  */
 export function waitNsOf(buf: Uint8Array, length: number): number {
-  let i = 0;
   let field = 0;
   let value = 0;
   let digits = 0;
-  for (; i < length; i++) {
+  for (let i = 0; i < length; i++) {
     const c = buf[i]!;
     if (c >= 0x30 && c <= 0x39) {
       value = value * 10 + (c - 0x30);

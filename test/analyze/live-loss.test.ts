@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN } from "../helpers/cli.js";
+import { BIN, run } from "../helpers/cli.js";
 
 /**
  * A real probe through real loss: two network namespaces joined by a veth
@@ -72,35 +72,25 @@ describe.runIf(runs)("probe --capture through a namespace with 2 % loss", () => 
   });
 
   it("attributes its slow requests to retransmission", async () => {
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(
-        "ip",
-        ["netns", "exec", NC, process.execPath, BIN, "probe", "198.51.100.2:11211", "--capture", "--json"].concat([
-          "--write",
-          "coalesced",
-          "--nodelay",
-          "--requests",
-          "400",
-          "--pool",
-          "2",
-          "--concurrency",
-          "2",
-          "--timeout",
-          "5s",
-        ]),
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      const t = setTimeout(() => child.kill("SIGKILL"), 50_000);
-      child.on("exit", (code) => {
-        clearTimeout(t);
-        if (code === 0) resolve(stdout);
-        else reject(new Error(`probe exited ${code}: ${stderr}`));
-      });
-    });
+    const r = await run(
+      "ip",
+      ["netns", "exec", NC, process.execPath, BIN, "probe", "198.51.100.2:11211", "--capture", "--json"].concat([
+        "--write",
+        "coalesced",
+        "--nodelay",
+        "--requests",
+        "400",
+        "--pool",
+        "2",
+        "--concurrency",
+        "2",
+        "--timeout",
+        "5s",
+      ]),
+      { timeoutMs: 50_000 },
+    );
+    if (r.code !== 0) throw new Error(`probe exited ${r.code}: ${r.stderr}`);
+    const out = r.stdout;
     const j = JSON.parse(out);
     const c = j.capture;
     expect(c.packets).toBeGreaterThan(800);

@@ -24,9 +24,14 @@ export function mcdiag(args: string[], opts: RunOptions = {}): Promise<CliRun> {
 
 /** Runs a Node script (this Node) with a hard time limit. */
 export function node(args: string[], opts: RunOptions = {}): Promise<CliRun> {
+  return run(process.execPath, args, opts);
+}
+
+/** Runs `command` with a hard time limit (a wrapper such as taskset or ip netns exec, around this Node). */
+export function run(command: string, args: string[], opts: RunOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, args, {
+    const child = spawn(command, args, {
       env: { ...process.env, ...opts.env },
       cwd: opts.cwd,
       stdio: ["pipe", "pipe", "pipe"],
@@ -39,7 +44,7 @@ export function node(args: string[], opts: RunOptions = {}): Promise<CliRun> {
     else child.stdin.end();
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`node ${args.join(" ")} did not finish within ${opts.timeoutMs ?? 30000} ms\n${stderr}`));
+      reject(new Error(`${command} ${args.join(" ")} did not finish within ${opts.timeoutMs ?? 30000} ms\n${stderr}`));
     }, opts.timeoutMs ?? 30000);
     child.on("exit", (code) => {
       clearTimeout(timer);

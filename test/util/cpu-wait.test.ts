@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { ThreadCpuWait, waitNsOf } from "../../src/util/cpu-wait.js";
-import { BIN } from "../helpers/cli.js";
+import { BIN, run } from "../helpers/cli.js";
 import { requireTool } from "../helpers/tools.js";
 
 describe("the generator's wait for a CPU", () => {
@@ -57,19 +57,9 @@ describe("the generator's wait for a CPU", () => {
 });
 
 /** A 2 s probe of the embedded server at 2,000/s on CPU 0 only, within 20 s; resolves with its report (an unhealthy run exits 1: it is read anyway). */
-function pinnedToCpu0(extra: string[]): Promise<string> {
+async function pinnedToCpu0(extra: string[]): Promise<string> {
   const args = [BIN, "probe", "--embedded", "--rate", "2000", "--duration", "2s", ...extra];
-  return new Promise((resolve, reject) => {
-    const child = spawn("taskset", ["-c", "0", process.execPath, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      if (out.startsWith("{") || out.includes("mcdiag probe")) resolve(out);
-      else reject(new Error(`mcdiag exited ${code} without a report: ${err}`));
-    });
-  });
+  const r = await run("taskset", ["-c", "0", process.execPath, ...args], { timeoutMs: 20000 });
+  if (r.stdout.startsWith("{") || r.stdout.includes("mcdiag probe")) return r.stdout;
+  throw new Error(`mcdiag exited ${r.code} without a report: ${r.stderr}`);
 }
